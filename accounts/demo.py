@@ -1,0 +1,61 @@
+"""The demo people and study. Other apps add their demo data through ``<app>/demo.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.models import Study, StudyMember, StudyRole, User
+
+DEMO_PASSWORD = "chorus-demo-2026"
+STUDY_NAME = "Demo: values and emotions"
+
+
+@dataclass(frozen=True)
+class DemoPeople:
+    researcher: User
+    annotators: tuple[User, User]
+    expert: User
+    study: Study
+
+
+PEOPLE = [
+    ("researcher", "Rosa Researcher", True),
+    ("annotator1", "Ana Annotator", False),
+    ("annotator2", "Ben Annotator", False),
+    ("expert", "Eun-ji Expert", False),
+]
+
+
+def _user(username: str, display_name: str, is_staff: bool) -> User:
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"display_name": display_name, "is_staff": is_staff}
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def load_people() -> DemoPeople:
+    """Create (once) the demo researcher, two annotators, an expert and their study."""
+    users = {name: _user(name, display, staff) for name, display, staff in PEOPLE}
+    researcher = users["researcher"]
+    study = Study.objects.filter(name=STUDY_NAME, created_by=researcher).first()
+    if study is None:
+        study = Study.objects.create(
+            name=STUDY_NAME,
+            description="A values survey and two annotation projects, ready to explore.",
+            created_by=researcher,
+        )
+    StudyMember.objects.get_or_create(
+        study=study, user=researcher, defaults={"role": StudyRole.OWNER}
+    )
+    return DemoPeople(
+        researcher=researcher,
+        annotators=(users["annotator1"], users["annotator2"]),
+        expert=users["expert"],
+        study=study,
+    )

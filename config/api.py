@@ -1,0 +1,82 @@
+"""Shared pieces of the REST API: one error body and strict input serializers.
+
+Every error the API returns has the same shape::
+
+    {"errors": {"<field>": ["<message>", ...], "non_field_errors": ["..."]}}
+
+Validation errors keep DRF's field names (nested fields are joined with dots, list items with
+their index); other errors (authentication, permission, not found, parse errors, throttling)
+are reported under ``non_field_errors`` with their HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+NON_FIELD = "non_field_errors"
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into ``{"a.b.0.c": [messages]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = str(key) if not prefix else f"{prefix}.{key}"
+            if key in (NON_FIELD, "detail") and not prefix:
+                name = NON_FIELD
+            for k, v in _flatten(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(v, dict | list) for v in detail):
+            out.setdefault(prefix or NON_FIELD, []).extend(str(v) for v in detail)
+        else:
+            for i, value in enumerate(detail):
+                if not value:
+                    continue
+                name = f"{prefix}.{i}" if prefix else str(i)
+                for k, v in _flatten(value, name).items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out.setdefault(prefix or NON_FIELD, []).append(str(detail))
+    return out
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+    else:
+        errors = {NON_FIELD: [str(getattr(exc, "detail", exc))]}
+    response.data = {"errors": errors}
+    return response
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know.
+
+    A misspelt field would otherwise be dropped silently and the write would go ahead with a
+    default; refusing it tells the client at once which name is wrong.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from jobs import views
+
+app_name = "jobs"
+urlpatterns = [
+    path("<uuid:job_id>/", views.job_detail, name="detail"),
+    path("<uuid:job_id>/progress/", views.job_progress, name="progress"),
+]

@@ -1,0 +1,99 @@
+"""The shell of the site: health, schema, docs, languages, errors, deploy settings, demo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Study, User
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_checks_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_openapi_schema_and_docs_are_served(client, researcher):
+    client.force_login(researcher)
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/studies/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+
+
+def test_login_page_in_korean(client):
+    response = client.get("/accounts/login/", headers={"accept-language": "ko"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="ko">' in body
+    assert "Chorus에 로그인" in body
+
+
+def test_language_switch_remembers_the_choice(client):
+    response = client.post("/i18n/setlang/", {"language": "ko", "next": "/accounts/login/"})
+    assert response.status_code == 302
+    assert "Chorus에 로그인" in client.get("/accounts/login/").content.decode()
+
+
+def test_unknown_page_is_a_404_page(client, researcher):
+    client.force_login(researcher)
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+
+
+def test_security_headers_on_pages(client):
+    response = client.get("/accounts/login/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DEBUG": "0",
+        "SECRET_KEY": "a-long-random-production-secret-key-5c1e0f5a9b7d4e2f8a6c3b1d0e9f7a5b",
+        "ALLOWED_HOSTS": "chorus.example.org",
+        "DATABASE_URL": "sqlite:////tmp/chorus-deploy-check.sqlite3",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_refuse_a_missing_secret_key():
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "", "ALLOWED_HOSTS": "x"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_demo_people_are_idempotent():
+    call_command("demo", "--people-only")
+    call_command("demo", "--people-only")
+    assert sorted(User.objects.values_list("username", flat=True)) == [
+        "annotator1",
+        "annotator2",
+        "expert",
+        "researcher",
+    ]
+    assert Study.objects.count() == 1
+    assert User.objects.get(username="researcher").check_password("chorus-demo-2026")

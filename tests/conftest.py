@@ -1,0 +1,211 @@
+"""Fixtures shared by the whole suite: personas, API clients, a real browser, a real worker.
+
+Personas (as in the house style): ``researcher`` owns ``study``; ``colleague`` is a researcher
+member of it; ``annotator`` and ``expert`` are plain users that annotation projects add as
+members; ``outsider`` belongs to nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Playwright's sync API runs an event loop in the test thread; Django would then refuse ORM
+# calls from that thread although they are plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def researcher(db):
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory(username="rosa")
+
+
+@pytest.fixture
+def study(researcher):
+    from accounts.services import study_create
+
+    return study_create(user=researcher, name="Values 2026")
+
+
+@pytest.fixture
+def colleague(study):
+    from accounts.services import study_member_add
+    from tests.accounts.factories import UserFactory
+
+    user = UserFactory(username="colin")
+    study_member_add(study=study, user=user)
+    return user
+
+
+@pytest.fixture
+def annotator(db):
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory(username="ana")
+
+
+@pytest.fixture
+def expert(db):
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory(username="eunji")
+
+
+@pytest.fixture
+def outsider(db):
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory(username="otto")
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(api_client):
+    """``api_as(user)`` returns the API client logged in as ``user``."""
+
+    def login(user):
+        api_client.force_authenticate(user=user)
+        return api_client
+
+    return login
+
+
+# --- a real browser --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Browser tests need Debian's chromium on PATH (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    """A phone-sized page (iPhone 13-like viewport, touch, Korean locale)."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+        locale="ko-KR",
+    )
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def browser_login(page, user, password: str = "pw-for-tests-1") -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+# --- a real Celery worker ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """Start a real Celery worker on Redis against this test's database and route tasks to it.
+
+    The broker is ``TEST_BROKER_URL`` (``make test`` sets a Redis database of its own); tests
+    that use this fixture must be transactional so the worker sees their rows.
+    """
+    from django.db import connection
+
+    from config.celery import app
+
+    broker = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/13")
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    if connection.vendor != "postgresql":
+        pytest.fail("The Celery integration tests run against PostgreSQL (make test)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+         "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+         "--without-heartbeat"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
+    app.conf.update(broker_url=broker, task_always_eager=False)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=0.5)
+            if replies:
+                break
+            if worker.poll() is not None:
+                pytest.fail(f"The Celery worker exited: {worker.stdout.read()}")
+        else:
+            pytest.fail("The Celery worker did not answer within 60 s")
+        yield worker
+    finally:
+        app.conf.update(**previous)
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
