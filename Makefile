@@ -69,7 +69,12 @@ browser:
 	  fi; \
 	fi
 
-test: $(STAMP) browser
+node_modules/axe-core/axe.min.js: package.json
+	@command -v npm >/dev/null 2>&1 || { echo "The accessibility tests need npm (apt-get install npm)"; exit 1; }
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+test: $(STAMP) browser node_modules/axe-core/axe.min.js
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} TEST_BROKER_URL=$${TEST_BROKER_URL:-$(TEST_BROKER_URL)} \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
