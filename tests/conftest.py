@@ -151,6 +151,21 @@ def browser_login(page, user, password: str = "pw-for-tests-1") -> None:
 # --- a real Celery worker ----------------------------------------------------------------------
 
 
+def _forget_broker_connections(app) -> None:
+    """Drop the app's pooled connections so the next send uses the current broker URL.
+
+    An eager task earlier in the run makes Celery build its producer pool for the default
+    broker; without this, later sends (and control pings) would still go there.
+    """
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+    app.control.mailbox.__dict__.pop("producer_pool", None)
+
+
 @pytest.fixture
 def celery_worker(transactional_db, settings):
     """Start a real Celery worker on Redis against this test's database and route tasks to it.
@@ -191,6 +206,7 @@ def celery_worker(transactional_db, settings):
     )  # fmt: skip
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
     app.conf.update(broker_url=broker, task_always_eager=False)
+    _forget_broker_connections(app)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -204,6 +220,7 @@ def celery_worker(transactional_db, settings):
         yield worker
     finally:
         app.conf.update(**previous)
+        _forget_broker_connections(app)
         worker.terminate()
         try:
             worker.wait(timeout=20)
