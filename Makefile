@@ -29,7 +29,7 @@ help:
 	@echo "make run    - install, migrate, load the demo and serve on http://127.0.0.1:8000"
 	@echo "make test   - the whole suite (browser tests included) against PostgreSQL"
 	@echo "make perf   - the benchmarks under perf/"
-	@echo "make lint   - ruff and the migrations check"
+	@echo "make lint   - ruff, the migrations check and mypy"
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then echo "No Python >= 3.12 found: install one or pass PYTHON=/path/to/python3.13"; exit 1; fi
@@ -89,6 +89,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/mypy --config-file mypy.ini
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

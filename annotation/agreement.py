@@ -53,12 +53,13 @@ explicit ``numpy.random.Generator``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import sparse
 
 __all__ = [
@@ -101,7 +102,7 @@ _BOOT_CELLS = 1 << 22
 # --- validation and encoding ------------------------------------------------------------------
 
 
-def _preview(values: Sequence[Any], limit: int = 5) -> str:
+def _preview(values: Collection[Any], limit: int = 5) -> str:
     shown = ", ".join(repr(v) for v in list(values)[:limit])
     return shown + (", ..." if len(values) > limit else "")
 
@@ -163,7 +164,7 @@ def select_votes(
     return rows
 
 
-def _unique(keys: np.ndarray) -> np.ndarray:
+def _unique(keys: NDArray[Any]) -> NDArray[Any]:
     """Sorted distinct keys (sort-based: much faster than hashing for large integer keys)."""
     ordered = np.sort(keys)
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
@@ -175,7 +176,7 @@ def _check_level(level: str) -> str:
     return level
 
 
-def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def _factorize(values: pd.Series) -> tuple[NDArray[np.int64], pd.Index]:
     try:
         codes, uniques = pd.factorize(values, sort=True)
     except TypeError:  # keys of mixed types do not sort
@@ -195,13 +196,13 @@ class Ratings:
     """
 
     level: str
-    item: np.ndarray
-    voter: np.ndarray
-    value: np.ndarray
+    item: NDArray[np.int64]
+    voter: NDArray[np.int64]
+    value: NDArray[np.int64]
     items: pd.Index
     voters: pd.Index
     values: pd.Index
-    numeric: np.ndarray | None
+    numeric: NDArray[np.float64] | None
 
     @property
     def n_items(self) -> int:
@@ -218,7 +219,7 @@ class Ratings:
 
 def _encode_values(
     labels: pd.Series, level: str, value_order: Sequence[Hashable] | None
-) -> tuple[np.ndarray, pd.Index, np.ndarray | None]:
+) -> tuple[NDArray[np.int64], pd.Index, NDArray[np.float64] | None]:
     if value_order is not None:
         if level in ("interval", "ratio"):
             raise ValueError(
@@ -227,12 +228,14 @@ def _encode_values(
         order = pd.Index(list(value_order))
         if order.has_duplicates:
             raise ValueError(f"value_order: duplicate values {_preview(order[order.duplicated()])}")
-        codes = order.get_indexer(labels)
+        codes = order.get_indexer(pd.Index(labels))
         if (codes < 0).any():
             unknown = pd.unique(labels[codes < 0])
             raise ValueError(f"label: value(s) not in value_order: {_preview(list(unknown))}")
         numeric = np.arange(len(order), dtype=float) if level == "ordinal" else None
         return codes.astype(np.int64), order, numeric
+    # The category domain for the nominal level, the sorted distinct numbers otherwise.
+    uniques: pd.Index | NDArray[np.float64]
     if level == "nominal":
         codes, uniques = _factorize(labels)
         return codes, uniques, None
@@ -285,7 +288,7 @@ def encode_ratings(
 # --- per-unit counts and Krippendorff's alpha ----------------------------------------------------
 
 
-def _unit_counts(r: Ratings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _unit_counts(r: Ratings) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Non-zero ``n[u, c]`` as (unit, value, count), sorted by unit then value."""
     n_units, n_values = r.n_items, r.n_values
     key = r.item * n_values + r.value
@@ -298,7 +301,7 @@ def _unit_counts(r: Ratings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return key // n_values, key % n_values, n.astype(np.int64)
 
 
-def _pairs_within(unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _pairs_within(unit: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Indices (a, b) of every ordered pair of entries in the same unit (a == b included).
 
     ``unit`` must be sorted. The number of pairs is ``sum_u L[u] ** 2`` for ``L[u]`` entries of
@@ -315,7 +318,13 @@ def _pairs_within(unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _distance(level: str, numeric: np.ndarray | None, marginals: np.ndarray):
+# A distance function on value codes: d(c, k) for arrays of codes c and k.
+_Distance = Callable[[NDArray[np.intp], NDArray[np.intp]], NDArray[np.float64]]
+
+
+def _distance(
+    level: str, numeric: NDArray[np.float64] | None, marginals: NDArray[np.float64]
+) -> _Distance:
     """Squared difference function ``d(c, k)`` on value codes for the level of measurement."""
     if level == "nominal":
         return lambda c, k: (c != k).astype(float)
@@ -324,7 +333,7 @@ def _distance(level: str, numeric: np.ndarray | None, marginals: np.ndarray):
         return lambda c, k: (numeric[c] - numeric[k]) ** 2
     if level == "ratio":
 
-        def ratio(c: np.ndarray, k: np.ndarray) -> np.ndarray:
+        def ratio(c: NDArray[np.intp], k: NDArray[np.intp]) -> NDArray[np.float64]:
             total = numeric[c] + numeric[k]
             diff = numeric[c] - numeric[k]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -332,11 +341,11 @@ def _distance(level: str, numeric: np.ndarray | None, marginals: np.ndarray):
 
         return ratio
     # ordinal: ranks through the cumulative pairable marginals (value codes are in order)
-    cum = np.r_[0.0, np.cumsum(marginals, dtype=float)]
+    cum: NDArray[np.float64] = np.r_[0.0, np.cumsum(marginals, dtype=float)]
 
-    def ordinal(c: np.ndarray, k: np.ndarray) -> np.ndarray:
+    def ordinal(c: NDArray[np.intp], k: NDArray[np.intp]) -> NDArray[np.float64]:
         lo, hi = np.minimum(c, k), np.maximum(c, k)
-        span = cum[hi + 1] - cum[lo] - (marginals[lo] + marginals[hi]) / 2.0
+        span: NDArray[np.float64] = cum[hi + 1] - cum[lo] - (marginals[lo] + marginals[hi]) / 2.0
         return span**2
 
     return ordinal
@@ -347,17 +356,18 @@ class _UnitStats:
     """Sufficient statistics of alpha per pairable unit, for the estimate and the bootstrap."""
 
     level: str
-    disagreement: np.ndarray  # sum_{c,k} n[u,c] n[u,k] d[c,k] / (m[u] - 1)
-    m: np.ndarray  # pairable values per unit
+    disagreement: NDArray[np.float64]  # sum_{c,k} n[u,c] n[u,k] d[c,k] / (m[u] - 1)
+    m: NDArray[np.float64]  # pairable values per unit
     counts: sparse.csr_matrix  # units x values, n[u, c]
-    center: np.ndarray | None  # interval: centred values
-    delta: np.ndarray | None  # ordinal / ratio: values x values distances
+    center: NDArray[np.float64] | None  # interval: centred values
+    delta: NDArray[np.float64] | None  # ordinal / ratio: values x values distances
     n_voters: int
 
-    def expected_sum(self, marginals: np.ndarray) -> np.ndarray:
+    def expected_sum(self, marginals: NDArray[np.float64]) -> NDArray[np.float64]:
         """``sum_{c,k} n[c] n[k] d[c,k]`` for marginals of shape (V,) or (B, V)."""
         mc = np.atleast_2d(np.asarray(marginals, dtype=float))
         total = mc.sum(axis=1)
+        out: NDArray[np.float64]
         if self.level == "nominal":
             out = total**2 - (mc**2).sum(axis=1)
         elif self.level == "interval":
@@ -418,7 +428,9 @@ def _unit_stats(r: Ratings) -> _UnitStats:
     return _UnitStats(r.level, disagreement, m.astype(float), counts, center, delta, n_voters)
 
 
-def _alpha_from(observed_sum: np.ndarray, n: np.ndarray, expected_sum: np.ndarray) -> np.ndarray:
+def _alpha_from(
+    observed_sum: NDArray[np.float64], n: NDArray[np.float64], expected_sum: NDArray[np.float64]
+) -> NDArray[np.float64]:
     with np.errstate(divide="ignore", invalid="ignore"):
         # Relative tolerance: float rounding must not turn "no variation" into a huge alpha.
         undefined = (expected_sum <= 1e-12 * np.maximum(n, 1) ** 2) | (n < 2)
@@ -448,7 +460,7 @@ class AlphaResult:
     ci_high: float = float("nan")
     confidence: float = float("nan")
     n_boot: int = 0
-    replicates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    replicates: NDArray[np.float64] = field(default_factory=lambda: np.empty(0), repr=False)
 
     def probability_below(self, minimum: float) -> float:
         """Share of bootstrap replicates with alpha below ``minimum`` (Hayes & Krippendorff's
@@ -518,7 +530,7 @@ def _check_rng(rng: Any) -> np.random.Generator:
     return rng
 
 
-def _bootstrap(stats: _UnitStats, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+def _bootstrap(stats: _UnitStats, rng: np.random.Generator, n_boot: int) -> NDArray[np.float64]:
     n_units = len(stats.m)
     scalars = np.column_stack([stats.disagreement, stats.m])
     counts_t = stats.counts.T.tocsr()
@@ -870,7 +882,7 @@ def per_category_agreement(
 
 
 def _alpha_table(
-    groups: list[tuple[Hashable, pd.DataFrame]],
+    groups: Sequence[tuple[Hashable, pd.DataFrame]],
     name: str,
     *,
     rng: np.random.Generator | None,

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from annotation.agreement import DEFAULT_ROLES, encode_ratings, select_votes
 
@@ -53,7 +54,7 @@ MAD_SCALE = 0.6745
 MEAN_AD_SCALE = 1.253314
 
 
-def robust_z(values: Any) -> np.ndarray:
+def robust_z(values: Any) -> NDArray[np.float64]:
     """Modified z-scores ``0.6745 (x - median) / MAD`` of the finite values (NaN stays NaN)."""
     x = np.asarray(values, dtype=float)
     out = np.full(x.shape, np.nan)

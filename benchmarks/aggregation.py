@@ -51,7 +51,7 @@ products; no Python loop runs per item or per vote.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
+from pandas.api.extensions import ExtensionArray
 from scipy import sparse
 
 __all__ = [
@@ -125,11 +127,11 @@ class EncodedVotes:
     categories: tuple[Hashable, ...]
     items: pd.Index
     voters: pd.Index
-    item: np.ndarray
-    voter: np.ndarray
-    label: np.ndarray
-    weight: np.ndarray
-    secondary: np.ndarray
+    item: NDArray[np.int64]
+    voter: NDArray[np.int64]
+    label: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    secondary: NDArray[np.bool_]
     weighted: bool
     has_secondary: bool
 
@@ -151,7 +153,8 @@ class EncodedVotes:
         return [str(c) for c in self.categories]
 
 
-def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def _factorize(values: pd.Series) -> tuple[NDArray[np.int64], pd.Index]:
+    uniques: NDArray[Any] | pd.Index
     arr = values.to_numpy() if values.dtype.kind in "iu" else None
     if arr is not None and len(arr):
         lo, hi = int(arr.min()), int(arr.max())
@@ -178,7 +181,7 @@ def _is_arrow_string(dtype: Any) -> bool:
 def _check_categories(categories: Sequence[Hashable]) -> tuple[Hashable, ...]:
     if isinstance(categories, str) or not isinstance(categories, Sequence | pd.Index | np.ndarray):
         raise ValueError("categories: expected an ordered list of categories")
-    cats = tuple(categories)
+    cats: tuple[Any, ...] = tuple(categories)
     if not cats:
         raise ValueError("categories: the list of categories is empty")
     if any(pd.isna(c) for c in cats):
@@ -190,7 +193,7 @@ def _check_categories(categories: Sequence[Hashable]) -> tuple[Hashable, ...]:
     return cats
 
 
-def _preview(values: Sequence[Any], limit: int = 5) -> str:
+def _preview(values: Collection[Any] | ExtensionArray, limit: int = 5) -> str:
     shown = ", ".join(repr(v) for v in list(values)[:limit])
     return shown + (", ..." if len(values) > limit else "")
 
@@ -298,7 +301,7 @@ def encode_votes(votes: pd.DataFrame, categories: Sequence[Hashable]) -> Encoded
 # --------------------------------------------------------------------------------------------
 
 
-def vote_counts(enc: EncodedVotes, *, secondary_weight: float = 0.0) -> np.ndarray:
+def vote_counts(enc: EncodedVotes, *, secondary_weight: float = 0.0) -> NDArray[np.float64]:
     """Summed vote weight per item and category, shape ``(n_items, C)``.
 
     Primary votes count with their weight, secondary votes with ``weight * secondary_weight``
@@ -323,12 +326,12 @@ def vote_counts(enc: EncodedVotes, *, secondary_weight: float = 0.0) -> np.ndarr
     return counts.reshape(c, n).T
 
 
-def _totals(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _totals(counts: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     total = counts.sum(axis=1)
     return total, RELATIVE_TOLERANCE * total
 
 
-def _first_argmax(counts: np.ndarray) -> np.ndarray:
+def _first_argmax(counts: NDArray[np.float64]) -> NDArray[np.intp]:
     """Row-wise argmax (first maximum on ties), column by column for Fortran-ordered counts."""
     if not counts.flags.f_contiguous or counts.shape[1] > 64:
         return counts.argmax(axis=1)
@@ -341,7 +344,7 @@ def _first_argmax(counts: np.ndarray) -> np.ndarray:
     return idx
 
 
-def majority(counts: np.ndarray) -> np.ndarray:
+def majority(counts: NDArray[np.float64]) -> NDArray[np.intp]:
     """Majority label code per item, ``-1`` where no category has more than half the weight.
 
     ``label[i] = c`` iff ``n[i, c] > N[i] / 2``; exactly half is not a majority.
@@ -361,15 +364,15 @@ class PluralityResult:
     more than one top category. ``kept``: whether the item stays in the dataset.
     """
 
-    label: np.ndarray
-    chosen: np.ndarray
-    candidates: np.ndarray
-    tie: np.ndarray
-    kept: np.ndarray
+    label: NDArray[np.intp]
+    chosen: NDArray[np.bool_]
+    candidates: NDArray[np.bool_]
+    tie: NDArray[np.bool_]
+    kept: NDArray[np.bool_]
 
 
 def plurality(
-    counts: np.ndarray,
+    counts: NDArray[np.float64],
     *,
     tie_policy: str = "drop",
     rng: np.random.Generator | None = None,
@@ -415,8 +418,8 @@ def plurality(
 
 
 def all_inclusive(
-    counts: np.ndarray, *, mode: str = "above_uniform"
-) -> tuple[np.ndarray, np.ndarray]:
+    counts: NDArray[np.float64], *, mode: str = "above_uniform"
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Pooled label distribution and multi-hot label set per item.
 
     ``counts`` should already pool the votes wanted (see :func:`vote_counts` and its
@@ -443,7 +446,7 @@ def all_inclusive(
     return q, y
 
 
-def soft(counts: np.ndarray, *, epsilon: float = 0.0) -> np.ndarray:
+def soft(counts: NDArray[np.float64], *, epsilon: float = 0.0) -> NDArray[np.float64]:
     """Soft label: ``(1 - eps) * n[i] / N[i] + eps / C``; NaN rows for items without weight."""
     if not (0.0 <= epsilon <= 1.0):
         raise ValueError(f"epsilon: label smoothing must lie in [0, 1], got {epsilon!r}")
@@ -455,7 +458,7 @@ def soft(counts: np.ndarray, *, epsilon: float = 0.0) -> np.ndarray:
     return p
 
 
-def item_statistics(enc: EncodedVotes, counts: np.ndarray | None = None) -> pd.DataFrame:
+def item_statistics(enc: EncodedVotes, counts: NDArray[np.float64] | None = None) -> pd.DataFrame:
     """Per-item description of the primary votes.
 
     Columns: ``n_votes`` (primary rows), ``n_secondary`` (secondary rows), ``weight``
@@ -521,11 +524,11 @@ class DawidSkeneResult:
     log-likelihood after each iteration, non-decreasing by the EM property.
     """
 
-    posteriors: np.ndarray
-    priors: np.ndarray
-    confusion: np.ndarray
+    posteriors: NDArray[np.float64]
+    priors: NDArray[np.float64]
+    confusion: NDArray[np.float64]
     reliability: pd.DataFrame
-    log_likelihood: np.ndarray
+    log_likelihood: NDArray[np.float64]
     n_iter: int
     converged: bool
     categories: tuple[Hashable, ...]
@@ -533,7 +536,7 @@ class DawidSkeneResult:
     voters: pd.Index
 
     @property
-    def labels(self) -> np.ndarray:
+    def labels(self) -> NDArray[np.intp]:
         """MAP class code per item (first category on a tie), ``-1`` for items without votes."""
         post = np.nan_to_num(self.posteriors, nan=-1.0)
         lab = post.argmax(axis=1)
@@ -556,7 +559,7 @@ def dawid_skene(
     *,
     max_iter: int = 100,
     tol: float | None = 1e-7,
-    initial: np.ndarray | None = None,
+    initial: NDArray[Any] | None = None,
 ) -> DawidSkeneResult:
     """Dawid-Skene (1979) maximum-likelihood class posteriors and voter confusion matrices.
 
@@ -691,14 +694,16 @@ class Cooccurrence:
     normalization: str
 
 
-def _presence(rows: np.ndarray, labels: np.ndarray, n_rows: int, c: int) -> sparse.csr_matrix:
+def _presence(
+    rows: NDArray[np.integer[Any]], labels: NDArray[np.integer[Any]], n_rows: int, c: int
+) -> sparse.csr_matrix:
     m = sparse.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, labels)), shape=(n_rows, c))
     m.sum_duplicates()
     m.data[:] = 1.0
     return m
 
 
-def penalty_matrix(cooc: np.ndarray, *, normalization: str = "max") -> np.ndarray:
+def penalty_matrix(cooc: NDArray[Any], *, normalization: str = "max") -> NDArray[np.float64]:
     """Penalty for predicting two categories together, from a co-occurrence count matrix.
 
     The counts are first symmetrised, ``S = (M + M.T) / 2``. Then, off the diagonal:
@@ -775,7 +780,7 @@ def category_cooccurrence(
     penalty = penalty_matrix(basis, normalization=normalization)
     names = pd.Index(enc.category_names, name="category")
 
-    def frame(x: np.ndarray) -> pd.DataFrame:
+    def frame(x: NDArray[Any]) -> pd.DataFrame:
         return pd.DataFrame(x, index=names, columns=names.copy())
 
     return Cooccurrence(
@@ -812,11 +817,11 @@ class AggregationResult:
     cooccurrence: Cooccurrence | None = None
 
 
-def _label_column(codes: np.ndarray, names: list[str]) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, categories=names)
+def _label_column(codes: NDArray[np.integer[Any]], names: list[str]) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names))
 
 
-def _label_sets(mask: np.ndarray, names: list[str]) -> pd.Categorical:
+def _label_sets(mask: NDArray[np.bool_], names: list[str]) -> pd.Categorical[str]:
     """Encode boolean rows as labels joined by ``|``; all-false rows become missing."""
     c = mask.shape[1]
     if c <= 20:
@@ -833,7 +838,7 @@ def _label_sets(mask: np.ndarray, names: list[str]) -> pd.Categorical:
     nonempty = np.array([j != "" for j in joined], dtype=bool)
     remap = np.full(len(joined), -1, dtype=np.int64)
     remap[nonempty] = np.arange(int(nonempty.sum()))
-    return pd.Categorical.from_codes(remap[inv], categories=[j for j in joined if j])
+    return pd.Categorical.from_codes(remap[inv], categories=pd.Index([j for j in joined if j]))
 
 
 def _as_generator(seed: int | np.random.Generator | None) -> np.random.Generator | None:
@@ -921,7 +926,7 @@ def aggregate(
     for name in stats.columns:
         cols[f"stats.{name}"] = stats[name].to_numpy()
 
-    kept: dict[str, np.ndarray] = {}
+    kept: dict[str, NDArray[np.bool_]] = {}
     extra: dict[str, dict[str, int]] = {}
     ds_result: DawidSkeneResult | None = None
 

@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 __all__ = ["DEFAULT_FRACTIONS", "label_matrix", "split_items", "split_statistics"]
 
 DEFAULT_FRACTIONS: dict[str, float] = {"train": 0.8, "dev": 0.1, "test": 0.1}
 
 
-def _check_fractions(fractions: Mapping[str, float]) -> tuple[list[str], np.ndarray]:
+def _check_fractions(fractions: Mapping[str, float]) -> tuple[list[str], NDArray[np.float64]]:
     if not isinstance(fractions, Mapping) or not fractions:
         raise ValueError("fractions: expected a non-empty mapping of split name to fraction")
     names = [str(k) for k in fractions]
@@ -54,7 +56,7 @@ def _check_fractions(fractions: Mapping[str, float]) -> tuple[list[str], np.ndar
 
 def label_matrix(
     items: pd.DataFrame, labels: str | Sequence[str] | None
-) -> tuple[np.ndarray, list[str]]:
+) -> tuple[NDArray[np.bool_], list[str]]:
     """Boolean ``(n_items, L)`` label matrix and the label names.
 
     ``labels`` is one column holding a single label per item (missing = no label), or a list
@@ -86,7 +88,7 @@ def label_matrix(
     return numeric.astype(bool), [str(c) for c in cols]
 
 
-def _signature_codes(bits: np.ndarray) -> np.ndarray:
+def _signature_codes(bits: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Dense integer code per distinct boolean row."""
     if bits.shape[1] == 0:
         return np.zeros(len(bits), dtype=np.int64)
@@ -188,7 +190,9 @@ def split_items(
     unit_split[order] = split_sorted
     codes = unit_split[unit]
     return pd.Series(
-        pd.Categorical.from_codes(codes, categories=names), index=items.index, name="split"
+        pd.Categorical.from_codes(codes, categories=pd.Index(names)),
+        index=items.index,
+        name="split",
     )
 
 
@@ -219,7 +223,7 @@ def split_statistics(
         raise ValueError("assignment: some items have no split")
     k = len(splits)
     n = np.bincount(codes, minlength=k)
-    out: dict[str, np.ndarray] = {"items": n, "share": n / len(items)}
+    out: dict[str, NDArray[Any]] = {"items": n, "share": n / len(items)}
     if group is not None:
         if group not in items.columns:
             raise ValueError(f"group: missing column {group!r}")

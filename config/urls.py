@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -10,7 +10,7 @@ from jobs import api as jobs_api
 # Swagger UI runs inline scripts of its own; only its page gets a looser policy.
 docs_view = csp_override({})(SpectacularSwaggerView.as_view(url_name="schema"))
 
-api_urlpatterns = [
+api_urlpatterns: list[URLPattern | URLResolver] = [
     path("studies/", accounts_api.study_list_api, name="api-study-list"),
     path("studies/<int:study_id>/", accounts_api.study_detail_api, name="api-study-detail"),
     path("jobs/<uuid:job_id>/", jobs_api.job_detail_api, name="api-job-detail"),

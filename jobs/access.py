@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from django.http import Http404
 
 from accounts.access import is_study_member
 from jobs.models import Job
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def access_job(*, user, job_id) -> Job:
+
+def access_job(*, user: User, job_id: UUID | str) -> Job:
     """A job is visible to the person who started it, members of its study, and staff."""
     try:
         job = Job.objects.select_related("study").get(pk=job_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -12,17 +13,26 @@ from django.utils import timezone
 
 from jobs.models import Job, JobStatus
 
+if TYPE_CHECKING:
+    from accounts.models import Study, User
+
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, str], None]
 
 
-def job_create(*, kind: str, user=None, study=None, params: dict[str, Any] | None = None) -> Job:
+def job_create(
+    *,
+    kind: str,
+    user: User | None = None,
+    study: Study | None = None,
+    params: dict[str, Any] | None = None,
+) -> Job:
     """Create a pending job row. Enqueue its task with ``transaction.on_commit``."""
     return Job.objects.create(kind=kind, created_by=user, study=study, params=params or {})
 
 
-def job_claim(*, job_id) -> bool:
+def job_claim(*, job_id: UUID | str) -> bool:
     """Move a job from PENDING to RUNNING; False if someone else already has it.
 
     A conditional UPDATE, so two deliveries of the same task cannot both run it.
@@ -34,7 +44,7 @@ def job_claim(*, job_id) -> bool:
     )
 
 
-def job_progress(*, job_id, progress: int, message: str = "") -> None:
+def job_progress(*, job_id: UUID | str, progress: int, message: str = "") -> None:
     progress = max(0, min(100, int(progress)))
     Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
         progress=progress, message=message[:500]
@@ -43,7 +53,7 @@ def job_progress(*, job_id, progress: int, message: str = "") -> None:
 
 def job_succeed(
     *,
-    job_id,
+    job_id: UUID | str,
     result: dict[str, Any] | None = None,
     file_name: str | None = None,
     content: bytes | None = None,
@@ -62,13 +72,15 @@ def job_succeed(
     return job
 
 
-def job_fail(*, job_id, message: str) -> None:
+def job_fail(*, job_id: UUID | str, message: str) -> None:
     Job.objects.filter(pk=job_id).update(
         status=JobStatus.FAILED, message=message[:500], finished_at=timezone.now()
     )
 
 
-def job_run(*, job_id, work: Callable[[Job, ProgressFn], dict[str, Any] | None]) -> bool:
+def job_run(
+    *, job_id: UUID | str, work: Callable[[Job, ProgressFn], dict[str, Any] | None]
+) -> bool:
     """Claim the job, run ``work(job, progress)`` and record how it ended.
 
     ``work`` returns the result dict (or None); it may call ``progress(percent, message)``.

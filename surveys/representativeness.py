@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import stats
 
 __all__ = ["ShareComparison", "compare_shares", "representativeness"]
@@ -55,7 +57,7 @@ def compare_shares(
     values: pd.Series,
     population: Mapping[Hashable, float] | pd.Series,
     *,
-    weights: pd.Series | np.ndarray | None = None,
+    weights: pd.Series | NDArray[Any] | None = None,
     name: str | None = None,
 ) -> ShareComparison:
     """Compare one variable's sample composition with the population's.
@@ -131,7 +133,7 @@ def representativeness(
     sample: pd.DataFrame,
     population: Mapping[str, Mapping[Hashable, float] | pd.Series],
     *,
-    weights: str | pd.Series | np.ndarray | None = None,
+    weights: str | pd.Series | NDArray[Any] | None = None,
 ) -> pd.DataFrame:
     """One summary row per variable of ``population`` (column of ``sample``): ``n``, ``chi2``,
     ``df``, ``p_value`` and the largest absolute share difference. ``weights`` may name a

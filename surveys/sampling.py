@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import stats
 
 __all__ = [
@@ -103,7 +104,7 @@ def _as_series(values: Mapping[Hashable, float] | pd.Series, name: str) -> pd.Se
 
 def _aligned(
     values: Mapping[Hashable, float] | pd.Series, index: pd.Index, name: str
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     s = _as_series(values, name)
     missing = index.difference(s.index, sort=False)
     if len(missing):
@@ -114,7 +115,7 @@ def _aligned(
     return s.reindex(index).to_numpy(dtype=float)
 
 
-def _largest_remainder(exact: np.ndarray, total: int) -> np.ndarray:
+def _largest_remainder(exact: NDArray[np.float64], total: int) -> NDArray[np.int64]:
     """Round non-negative reals summing to ``total`` into integers summing to ``total``.
 
     Each value is floored; the units still missing go to the largest fractional parts, ties
@@ -236,7 +237,7 @@ def _rng(rng: np.random.Generator | None, seed: int | None) -> np.random.Generat
 
 def _select_within_strata(
     strata: pd.Series, quotas: Mapping[Hashable, int], gen: np.random.Generator
-) -> np.ndarray:
+) -> NDArray[np.bool_]:
     """Boolean mask selecting ``quotas[h]`` rows of each stratum, uniformly without replacement.
 
     Every row gets an independent uniform key; within each stratum the rows with the smallest
@@ -250,7 +251,7 @@ def _select_within_strata(
         raise ValueError("stratum column has missing values")
     available = np.bincount(codes, minlength=len(uniques))
     wanted = q.reindex(uniques).fillna(0).to_numpy(dtype=np.int64)
-    absent = q.index.difference(pd.Index(uniques), sort=False)
+    absent: pd.Index | list[Any] = q.index.difference(pd.Index(uniques), sort=False)
     absent = [h for h in absent if q[h] > 0]
     if absent:
         raise ValueError(f"quotas name strata absent from the frame: {absent[:5]}")

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import sparse, stats
 
 __all__ = [
@@ -81,16 +82,16 @@ class RakingConvergenceError(CalibrationError):
 class _PostStratum:
     """Post-stratification record: residuals from (old-weight) weighted cell means."""
 
-    cells: np.ndarray  # int codes, one per respondent
-    weights: np.ndarray  # weights after the adjustment
-    old_weights: np.ndarray  # weights before it
+    cells: NDArray[np.int64]  # int codes, one per respondent
+    weights: NDArray[np.float64]  # weights after the adjustment
+    old_weights: NDArray[np.float64]  # weights before it
 
 
 @dataclass(frozen=True, eq=False)
 class _Raking:
     """Raking record: one (cell codes, weights after that margin's step) pair per margin."""
 
-    margins: tuple[tuple[np.ndarray, np.ndarray], ...]
+    margins: tuple[tuple[NDArray[np.int64], NDArray[np.float64]], ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,11 +102,11 @@ class SurveyDesign:
     designs whose weights are calibrated and which remember how, for the variance.
     """
 
-    weights: np.ndarray
-    strata: np.ndarray  # int codes 0..H-1
+    weights: NDArray[np.float64]
+    strata: NDArray[np.int64]  # int codes 0..H-1
     stratum_labels: tuple[Hashable, ...]
-    stratum_n: np.ndarray  # n_h
-    stratum_population: np.ndarray | None  # N_h, or None without fpc
+    stratum_n: NDArray[np.float64]  # n_h
+    stratum_population: NDArray[np.float64] | None  # N_h, or None without fpc
     lonely_psu: LonelyPSU = "fail"
     calibration: tuple[_PostStratum | _Raking, ...] = field(default=())
 
@@ -123,7 +124,7 @@ class SurveyDesign:
         return self.n - self.n_strata
 
     @property
-    def fpc_factor(self) -> np.ndarray:
+    def fpc_factor(self) -> NDArray[np.float64]:
         """``f_h = 1 - n_h / N_h`` per stratum (1 without finite population correction)."""
         if self.stratum_population is None:
             return np.ones(self.n_strata)
@@ -139,7 +140,7 @@ def _check_lonely(rule: str) -> None:
         raise ValueError(f"lonely_psu must be one of {', '.join(_LONELY_RULES)}; got {rule!r}")
 
 
-def _vector(values: object, name: str, n: int | None = None) -> np.ndarray:
+def _vector(values: object, name: str, n: int | None = None) -> NDArray[Any]:
     arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
@@ -150,9 +151,9 @@ def _vector(values: object, name: str, n: int | None = None) -> np.ndarray:
 
 def survey_design(
     *,
-    weights: Sequence[float] | np.ndarray | pd.Series,
-    strata: Sequence[Hashable] | np.ndarray | pd.Series | None = None,
-    fpc: Sequence[float] | np.ndarray | pd.Series | Mapping[Hashable, float] | None = None,
+    weights: Sequence[float] | NDArray[Any] | pd.Series,
+    strata: Sequence[Hashable] | NDArray[Any] | pd.Series | None = None,
+    fpc: Sequence[float] | NDArray[Any] | pd.Series | Mapping[Hashable, float] | None = None,
     lonely_psu: LonelyPSU = "fail",
 ) -> SurveyDesign:
     """Describe a stratified sample of individuals: R's ``svydesign(id=~1, strata=, weights=,
@@ -194,7 +195,7 @@ def survey_design(
         codes = codes_.astype(np.int64)
         labels = tuple(uniques.tolist())
     n_h = np.bincount(codes, minlength=len(labels)).astype(float)
-    pop: np.ndarray | None = None
+    pop: NDArray[np.float64] | None = None
     if fpc is not None:
         if isinstance(fpc, Mapping):
             missing = [h for h in labels if h not in fpc]
@@ -225,7 +226,7 @@ def survey_design(
 # --------------------------------------------------------------------------------------------
 
 
-def _cells(values: object, name: str, n: int) -> tuple[np.ndarray, pd.Index]:
+def _cells(values: object, name: str, n: int) -> tuple[NDArray[np.int64], pd.Index]:
     v = _vector(values, name, n)
     codes, uniques = pd.factorize(pd.Series(v), sort=False)
     if (codes < 0).any():
@@ -235,7 +236,7 @@ def _cells(values: object, name: str, n: int) -> tuple[np.ndarray, pd.Index]:
 
 def _targets(
     totals: Mapping[Hashable, float] | pd.Series, uniques: pd.Index, name: str
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     t = pd.Series(totals, dtype="float64") if isinstance(totals, Mapping) else totals
     if not isinstance(t, pd.Series):
         raise ValueError(f"population totals for {name} must be a mapping or a Series")
@@ -245,14 +246,15 @@ def _targets(
         raise CalibrationError(
             f"{name}: respondents in categories without a population total: {unknown.tolist()[:5]}"
         )
-    empty = t.index.difference(uniques, sort=False)
+    empty: pd.Index | list[Any] = t.index.difference(uniques, sort=False)
     empty = [c for c in empty if t[c] > 0]
     if empty:
         raise CalibrationError(
             f"{name}: target categories with no respondent: {empty[:5]} "
             "(collapse them with a neighbouring category)"
         )
-    out = t.reindex(uniques).to_numpy()
+    # ``t`` holds float64 after ``astype(float)``, so does the array.
+    out = cast("NDArray[np.float64]", t.reindex(uniques).to_numpy())
     if np.any(~np.isfinite(out)) or np.any(out <= 0):
         bad = uniques[~(out > 0)].tolist()[:5]
         raise CalibrationError(f"{name}: population totals must be positive, not for {bad}")
@@ -261,7 +263,7 @@ def _targets(
 
 def poststratify(
     design: SurveyDesign,
-    cells: Sequence[Hashable] | np.ndarray | pd.Series,
+    cells: Sequence[Hashable] | NDArray[Any] | pd.Series,
     totals: Mapping[Hashable, float] | pd.Series,
 ) -> SurveyDesign:
     """Post-stratify: scale weights within each cell so weighted cell totals equal ``totals``.
@@ -292,7 +294,7 @@ def rake(
     design: SurveyDesign,
     margins: Mapping[
         str,
-        tuple[Sequence[Hashable] | np.ndarray | pd.Series, Mapping[Hashable, float] | pd.Series],
+        tuple[Sequence[Hashable] | NDArray[Any] | pd.Series, Mapping[Hashable, float] | pd.Series],
     ],
     *,
     tol: float = 1e-10,
@@ -321,7 +323,7 @@ def rake(
         raise ValueError(f"tol must be positive, got {tol!r}")
     if max_iter < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter!r}")
-    prepared: list[tuple[str, np.ndarray, np.ndarray]] = []
+    prepared: list[tuple[str, NDArray[np.int64], NDArray[np.float64]]] = []
     for name, spec in margins.items():
         if not (isinstance(spec, tuple) and len(spec) == 2):
             raise ValueError(f"margin {name!r} must be a (values, totals) pair")
@@ -336,7 +338,7 @@ def rake(
     w = design.weights.copy()
     if np.any(w <= 0):
         raise CalibrationError("raking needs positive weights for every respondent")
-    steps: list[tuple[np.ndarray, np.ndarray]] = []
+    steps: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
     worst = np.inf
     for _ in range(max_iter):
         steps = []
@@ -360,13 +362,13 @@ def rake(
 
 
 def trim_weights(
-    weights: Sequence[float] | np.ndarray | pd.Series,
+    weights: Sequence[float] | NDArray[Any] | pd.Series,
     *,
     lower: float | None = None,
     upper: float | None = None,
     relative: bool = False,
     max_iter: int = 100,
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     """Trim weights into ``[lower, upper]`` keeping their sum, redistributing the excess.
 
     Weights above ``upper`` are set to ``upper`` (below ``lower`` to ``lower``) and the amount
@@ -407,13 +409,13 @@ def trim_weights(
     raise ValueError(f"weight trimming did not settle within {max_iter} rounds")
 
 
-def kish_effective_n(weights: np.ndarray) -> float:
+def kish_effective_n(weights: NDArray[Any]) -> float:
     """Kish's effective sample size ``(Σ w)² / Σ w²``."""
     w = np.asarray(weights, dtype=float)
     return float(w.sum() ** 2 / np.square(w).sum())
 
 
-def kish_design_effect(weights: np.ndarray) -> float:
+def kish_design_effect(weights: NDArray[Any]) -> float:
     """Kish's design effect due to weighting ``n Σ w² / (Σ w)² = 1 + CV²(w)``."""
     w = np.asarray(weights, dtype=float)
     return float(w.size * np.square(w).sum() / w.sum() ** 2)
@@ -424,7 +426,7 @@ def kish_design_effect(weights: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def _residualise(design: SurveyDesign, z: np.ndarray) -> np.ndarray:
+def _residualise(design: SurveyDesign, z: NDArray[np.float64]) -> NDArray[np.float64]:
     """Replace influence values by calibration-model residuals (R's ``svyrecvar`` prelude)."""
     for record in design.calibration:
         if isinstance(record, _PostStratum):
@@ -452,7 +454,7 @@ def _residualise(design: SurveyDesign, z: np.ndarray) -> np.ndarray:
     return z
 
 
-def design_variance(design: SurveyDesign, z: np.ndarray) -> np.ndarray:
+def design_variance(design: SurveyDesign, z: NDArray[Any]) -> NDArray[np.float64] | np.float64:
     """Variance of linearised estimators with influence values ``z`` (n, or n x m columns).
 
     Applies the calibration residuals, then ``Σ_h f_h n_h/(n_h-1) Σ_{i∈h} (z_i - z̄_h)²`` with
@@ -528,7 +530,9 @@ class MeanEstimate:
     kish_deff: float
 
 
-def _values(design: SurveyDesign, y: object, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _values(
+    design: SurveyDesign, y: object, name: str
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     v = _vector(y, name, design.n)
     try:
         v = v.astype(float)
@@ -546,7 +550,7 @@ def _interval(est: float, se: float, df: int, alpha: float) -> tuple[float, floa
 
 
 def estimate_mean(
-    y: Sequence[float] | np.ndarray | pd.Series, design: SurveyDesign, *, alpha: float = 0.05
+    y: Sequence[float] | NDArray[Any] | pd.Series, design: SurveyDesign, *, alpha: float = 0.05
 ) -> MeanEstimate:
     """Weighted mean ``Σ w y / Σ w`` over respondents with a value (NaN = missing, treated as
     a domain), with R's ``svymean`` standard error."""
@@ -573,7 +577,7 @@ def estimate_mean(
 
 
 def estimate_total(
-    y: Sequence[float] | np.ndarray | pd.Series, design: SurveyDesign, *, alpha: float = 0.05
+    y: Sequence[float] | NDArray[Any] | pd.Series, design: SurveyDesign, *, alpha: float = 0.05
 ) -> MeanEstimate:
     """Weighted total ``Σ w y`` (missing values count as 0), with R's ``svytotal`` SE."""
     v, present = _values(design, y, "y")
@@ -605,14 +609,14 @@ class ProportionsResult:
     respondents, Kish ``effective_n`` and ``kish_deff`` of their weights. ``df`` is the design's.
     """
 
-    estimate: np.ndarray
-    se: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    deff: np.ndarray
-    n: np.ndarray
-    effective_n: np.ndarray
-    kish_deff: np.ndarray
+    estimate: NDArray[np.float64]
+    se: NDArray[np.float64]
+    ci_low: NDArray[np.float64]
+    ci_high: NDArray[np.float64]
+    deff: NDArray[np.float64]
+    n: NDArray[np.int64]
+    effective_n: NDArray[np.float64]
+    kish_deff: NDArray[np.float64]
     df: int
     options: tuple[Hashable, ...] = ()
     questions: tuple[Hashable, ...] = ()
@@ -639,8 +643,8 @@ class ProportionsResult:
 
 
 def logit_interval(
-    p: np.ndarray, se: np.ndarray, df: int, alpha: float = 0.05
-) -> tuple[np.ndarray, np.ndarray]:
+    p: NDArray[Any], se: NDArray[Any], df: int, alpha: float = 0.05
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """R's ``svyciprop(method="logit")``: ``expit(logit p ± t_{df,1-α/2} · se / (p (1-p)))``.
 
     At ``p = 0`` or ``p = 1`` the interval degenerates to the point ``[p, p]``.
@@ -658,7 +662,7 @@ def logit_interval(
 
 
 def estimate_proportions_many(
-    answers: np.ndarray,
+    answers: NDArray[Any],
     design: SurveyDesign,
     *,
     n_options: int | None = None,
@@ -741,7 +745,7 @@ def estimate_proportions_many(
 
 
 def estimate_proportions(
-    values: Sequence[Hashable] | np.ndarray | pd.Series,
+    values: Sequence[Hashable] | NDArray[Any] | pd.Series,
     design: SurveyDesign,
     *,
     categories: Sequence[Hashable] | None = None,
@@ -757,7 +761,7 @@ def estimate_proportions(
     unknown = pd.Index(v.dropna().unique()).difference(cats, sort=False)
     if len(unknown):
         raise ValueError(f"values has categories not in categories: {unknown.tolist()[:5]}")
-    codes = cats.get_indexer(v)
+    codes = cats.get_indexer(pd.Index(v))
     codes[v.isna().to_numpy()] = -1
     res = estimate_proportions_many(
         codes[:, None].astype(np.int64),
