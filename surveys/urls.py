@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from surveys import participant, views
 
 app_name = "surveys"
-urlpatterns: list = []
+urlpatterns = [
+    path("r/<str:token>/", participant.participant, name="participant"),
+    path("<int:survey_id>/", views.survey_dashboard, name="dashboard"),
+    path("<int:survey_id>/review/", views.review_queue, name="review_queue"),
+    path(
+        "<int:survey_id>/review/<int:question_id>/", views.review_question, name="review_question"
+    ),
+    path("<int:survey_id>/export/<str:fmt>/", views.export_start, name="export"),
+    path("<int:survey_id>/weights/", views.weights_start, name="weights"),
+]

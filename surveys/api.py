@@ -1,0 +1,611 @@
+"""REST API for surveys: thin views, strict input serializers, model serializers for output.
+
+Every object is fetched through ``surveys.access`` (404 for people outside its study).
+Long work (emails, weights, exports) returns a job (``202``) to poll at ``/api/jobs/<id>/``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response as ApiResponse
+
+from accounts.access import access_study
+from config.api import StrictSerializer
+from surveys import selectors, services
+from surveys.access import (
+    access_design,
+    access_panel,
+    access_panel_contacts,
+    access_population,
+    access_question,
+    access_survey,
+    surveys_visible_to,
+)
+from surveys.models import (
+    Allocation,
+    Block,
+    Cell,
+    Option,
+    Panel,
+    Population,
+    Question,
+    QuestionKind,
+    QuotaCell,
+    ReviewDecision,
+    SampleDesign,
+    Survey,
+)
+from surveys.models import Response as SurveyResponse
+from surveys.views import start_export, start_weights
+
+PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+class CellOut(serializers.ModelSerializer):
+    class Meta:
+        model = Cell
+        fields = ["id", "key", "values", "count"]
+
+
+class PopulationOut(serializers.ModelSerializer):
+    cells = CellOut(many=True, read_only=True)
+
+    class Meta:
+        model = Population
+        fields = ["id", "study", "name", "variables", "labels", "cells", "created_at"]
+
+
+class PanelOut(serializers.ModelSerializer):
+    class Meta:
+        model = Panel
+        fields = ["id", "study", "population", "name", "created_at"]
+
+
+class QuotaOut(serializers.ModelSerializer):
+    cell = serializers.CharField(source="cell.key")
+
+    class Meta:
+        model = QuotaCell
+        fields = ["cell", "target", "filled", "reserved"]
+
+
+class DesignOut(serializers.ModelSerializer):
+    quotas = QuotaOut(many=True, read_only=True)
+
+    class Meta:
+        model = SampleDesign
+        fields = [
+            "id",
+            "study",
+            "population",
+            "panel",
+            "name",
+            "target_n",
+            "size_parameters",
+            "allocation",
+            "parameters",
+            "quotas",
+            "created_at",
+        ]
+
+
+class OptionOut(serializers.ModelSerializer):
+    class Meta:
+        model = Option
+        fields = ["code", "text_en", "text_ko", "order"]
+
+
+class QuestionOut(serializers.ModelSerializer):
+    options = OptionOut(many=True, read_only=True)
+
+    class Meta:
+        model = Question
+        fields = [
+            "id",
+            "block",
+            "code",
+            "order",
+            "kind",
+            "text_en",
+            "text_ko",
+            "required",
+            "min_value",
+            "max_value",
+            "review_state",
+            "required_approvals",
+            "review_cycle",
+            "answer_key",
+            "subject",
+            "is_attention_check",
+            "expected_option",
+            "options",
+        ]
+
+
+class BlockOut(serializers.ModelSerializer):
+    class Meta:
+        model = Block
+        fields = ["id", "order", "title_en", "title_ko"]
+
+
+class SurveyOut(serializers.ModelSerializer):
+    class Meta:
+        model = Survey
+        fields = [
+            "id",
+            "study",
+            "title_en",
+            "title_ko",
+            "intro_en",
+            "intro_ko",
+            "languages",
+            "design",
+            "status",
+            "open_link_enabled",
+            "randomize_questions",
+            "randomize_options",
+            "reservation_minutes",
+            "created_at",
+            "opened_at",
+        ]
+
+
+class SurveyDetailOut(SurveyOut):
+    blocks = BlockOut(many=True, read_only=True)
+    questions = QuestionOut(many=True, read_only=True)
+    open_link = serializers.SerializerMethodField()
+
+    class Meta(SurveyOut.Meta):
+        fields = [*SurveyOut.Meta.fields, "open_link", "blocks", "questions"]
+
+    def get_open_link(self, survey: Survey) -> str | None:
+        from surveys.services.invitations import participant_link
+
+        return participant_link(survey.open_token) if survey.open_link_enabled else None
+
+
+class ResponseOut(serializers.ModelSerializer):
+    respondent = serializers.SerializerMethodField()
+    cell = serializers.CharField(source="cell.key", default=None)
+    weight = serializers.FloatField(source="weight.value", default=None)
+
+    class Meta:
+        model = SurveyResponse
+        fields = [
+            "id",
+            "respondent",
+            "status",
+            "language",
+            "cell",
+            "flagged_attention",
+            "started_at",
+            "completed_at",
+            "weight",
+        ]
+
+    def get_respondent(self, response) -> str:
+        return selectors.voter_key(response.token)
+
+
+def _job(job) -> ApiResponse:
+    return ApiResponse(
+        {"job": str(job.id), "status": job.status, "url": f"/api/jobs/{job.id}/"},
+        status=status.HTTP_202_ACCEPTED,
+    )
+
+
+def _csv(request) -> str | bytes:
+    upload = request.FILES.get("file")
+    if upload is not None:
+        return upload.read()
+    return request.data.get("csv", "")
+
+
+# --- populations and panels -----------------------------------------------------------------
+
+
+class PopulationIn(StrictSerializer):
+    study = serializers.IntegerField()
+    name = serializers.CharField(max_length=200)
+    csv = serializers.CharField(required=False, allow_blank=True)
+    file = serializers.FileField(required=False)
+
+
+@extend_schema(request=PopulationIn, responses=PopulationOut)
+@api_view(["POST"])
+@parser_classes(PARSERS)
+def population_create_api(request):
+    data = PopulationIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    study = access_study(user=request.user, study_id=data.validated_data["study"])
+    population = services.population_import(
+        study=study, name=data.validated_data["name"], csv_text=_csv(request)
+    )
+    return ApiResponse(PopulationOut(population).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses=PopulationOut)
+@api_view(["GET"])
+def population_detail_api(request, population_id: int):
+    population = access_population(user=request.user, population_id=population_id)
+    return ApiResponse(PopulationOut(population).data)
+
+
+class PanelIn(StrictSerializer):
+    population = serializers.IntegerField()
+    name = serializers.CharField(max_length=200)
+
+
+@extend_schema(request=PanelIn, responses=PanelOut)
+@api_view(["POST"])
+def panel_create_api(request):
+    data = PanelIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    population = access_population(
+        user=request.user, population_id=data.validated_data["population"]
+    )
+    panel = Panel.objects.create(
+        study_id=population.study_id, population=population, name=data.validated_data["name"]
+    )
+    return ApiResponse(PanelOut(panel).data, status=status.HTTP_201_CREATED)
+
+
+class CsvIn(StrictSerializer):
+    csv = serializers.CharField(required=False, allow_blank=True)
+    file = serializers.FileField(required=False)
+
+
+@extend_schema(request=CsvIn, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+@parser_classes(PARSERS)
+def panel_import_api(request, panel_id: int):
+    panel = access_panel(user=request.user, panel_id=panel_id)
+    CsvIn(data=request.data).is_valid(raise_exception=True)
+    report = services.panel_import(panel=panel, csv_text=_csv(request))
+    return ApiResponse(report.as_dict())
+
+
+@extend_schema(responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def panel_contacts_api(request, panel_id: int):
+    contacts = access_panel_contacts(user=request.user, panel_id=panel_id)
+    return ApiResponse(
+        [
+            {"external_id": c.panelist.external_id, "email": c.email, "phone": c.phone}
+            for c in contacts.order_by("panelist__external_id")
+        ]
+    )
+
+
+# --- designs and draws ----------------------------------------------------------------------
+
+
+class SizeIn(StrictSerializer):
+    margin = serializers.FloatField()
+    confidence = serializers.FloatField(required=False, default=0.95)
+    p = serializers.FloatField(required=False, default=0.5)
+    deff = serializers.FloatField(required=False, default=1.0)
+    response_rate = serializers.FloatField(required=False, default=1.0)
+    fpc = serializers.BooleanField(required=False, default=True)
+
+
+class DesignIn(StrictSerializer):
+    population = serializers.IntegerField()
+    panel = serializers.IntegerField(required=False, allow_null=True)
+    name = serializers.CharField(max_length=200, required=False, default="Sample design")
+    n = serializers.IntegerField(required=False, min_value=1)
+    size = SizeIn(required=False)
+    allocation = serializers.ChoiceField(choices=Allocation.choices, default="proportional")
+    parameters = serializers.DictField(required=False, default=dict)
+
+    def validate(self, attrs):
+        if "n" not in attrs and "size" not in attrs:
+            raise serializers.ValidationError({"n": ["Give n, or size (margin of error...)."]})
+        return attrs
+
+
+def _design_inputs(request):
+    data = DesignIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    v = data.validated_data
+    population = access_population(user=request.user, population_id=v["population"])
+    panel = access_panel(user=request.user, panel_id=v["panel"]) if v.get("panel") else None
+    n = v.get("n")
+    if n is None:
+        n = services.design_sample_size(population=population, **v["size"])
+    return v, population, panel, n
+
+
+@extend_schema(request=DesignIn, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def design_preview_api(request):
+    v, population, panel, n = _design_inputs(request)
+    quotas = services.design_preview(
+        population=population,
+        n=n,
+        allocation=v["allocation"],
+        parameters=v["parameters"],
+        panel=panel,
+    )
+    return ApiResponse({"n": n, "quotas": quotas})
+
+
+@extend_schema(request=DesignIn, responses=DesignOut)
+@api_view(["POST"])
+def design_create_api(request):
+    v, population, panel, n = _design_inputs(request)
+    design = services.design_create(
+        study=population.study,
+        population=population,
+        name=v["name"],
+        n=n,
+        size_parameters=dict(v.get("size") or {}),
+        allocation=v["allocation"],
+        parameters=v["parameters"],
+        panel=panel,
+    )
+    return ApiResponse(DesignOut(design).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses=DesignOut)
+@api_view(["GET"])
+def design_detail_api(request, design_id: int):
+    design = access_design(user=request.user, design_id=design_id)
+    return ApiResponse(DesignOut(design).data)
+
+
+class DrawIn(StrictSerializer):
+    seed = serializers.IntegerField()
+    replacement = serializers.BooleanField(required=False, default=False)
+    cells = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+@extend_schema(request=DrawIn, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def draw_create_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    data = DrawIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    v = data.validated_data
+    if v["replacement"]:
+        draw = services.sample_replace(survey=survey, seed=v["seed"], cells=v.get("cells"))
+    else:
+        draw = services.sample_draw(survey=survey, seed=v["seed"])
+    return ApiResponse(
+        {"id": draw.pk, "seed": draw.seed, "kind": draw.kind, "size": draw.size},
+        status=status.HTTP_201_CREATED,
+    )
+
+
+# --- surveys and questions ------------------------------------------------------------------
+
+
+class SurveyIn(StrictSerializer):
+    study = serializers.IntegerField()
+    title_en = serializers.CharField(max_length=200)
+    title_ko = serializers.CharField(max_length=200, required=False, default="")
+    intro_en = serializers.CharField(required=False, default="", allow_blank=True)
+    intro_ko = serializers.CharField(required=False, default="", allow_blank=True)
+    languages = serializers.ListField(
+        child=serializers.ChoiceField(choices=["ko", "en"]), required=False
+    )
+    design = serializers.IntegerField(required=False, allow_null=True)
+    open_link_enabled = serializers.BooleanField(required=False, default=False)
+    randomize_questions = serializers.BooleanField(required=False, default=False)
+    randomize_options = serializers.BooleanField(required=False, default=False)
+    reservation_minutes = serializers.IntegerField(required=False, default=60, min_value=1)
+
+
+@extend_schema(request=SurveyIn, responses=SurveyOut(many=True))
+@api_view(["GET", "POST"])
+def survey_list_api(request):
+    if request.method == "GET":
+        surveys = surveys_visible_to(user=request.user).order_by("-created_at", "id")
+        return ApiResponse(SurveyOut(surveys, many=True).data)
+    data = SurveyIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    v = dict(data.validated_data)
+    study = access_study(user=request.user, study_id=v.pop("study"))
+    design_id = v.pop("design", None)
+    design = access_design(user=request.user, design_id=design_id) if design_id else None
+    survey = services.survey_create(study=study, design=design, **v)
+    return ApiResponse(SurveyOut(survey).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses=SurveyDetailOut)
+@api_view(["GET"])
+def survey_detail_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    survey = Survey.objects.prefetch_related("blocks", "questions__options").get(pk=survey.pk)
+    return ApiResponse(SurveyDetailOut(survey).data)
+
+
+class BlockIn(StrictSerializer):
+    title_en = serializers.CharField(max_length=200, required=False, default="")
+    title_ko = serializers.CharField(max_length=200, required=False, default="")
+
+
+@extend_schema(request=BlockIn, responses=BlockOut)
+@api_view(["POST"])
+def block_create_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    data = BlockIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    block = services.block_create(survey=survey, **data.validated_data)
+    return ApiResponse(BlockOut(block).data, status=status.HTTP_201_CREATED)
+
+
+class OptionIn(StrictSerializer):
+    code = serializers.CharField(max_length=60)
+    text_en = serializers.CharField(max_length=300)
+    text_ko = serializers.CharField(max_length=300, required=False, default="")
+
+
+class QuestionIn(StrictSerializer):
+    block = serializers.IntegerField()
+    code = serializers.SlugField(max_length=60)
+    kind = serializers.ChoiceField(choices=QuestionKind.choices)
+    text_en = serializers.CharField()
+    text_ko = serializers.CharField(required=False, default="")
+    required = serializers.BooleanField(required=False, default=True)
+    min_value = serializers.FloatField(required=False, allow_null=True, default=None)
+    max_value = serializers.FloatField(required=False, allow_null=True, default=None)
+    required_approvals = serializers.IntegerField(required=False, default=1, min_value=1)
+    answer_key = serializers.CharField(required=False, default="", allow_blank=True)
+    subject = serializers.CharField(required=False, default="", allow_blank=True)
+    is_attention_check = serializers.BooleanField(required=False, default=False)
+    expected_option = serializers.CharField(required=False, default="", allow_blank=True)
+    options = OptionIn(many=True, required=False, default=list)
+
+
+@extend_schema(request=QuestionIn, responses=QuestionOut)
+@api_view(["POST"])
+def question_create_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    data = QuestionIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    v = dict(data.validated_data)
+    block = survey.blocks.filter(pk=v.pop("block")).first()
+    if block is None:
+        raise serializers.ValidationError({"block": ["No such block in this survey."]})
+    options = [(o["code"], o["text_en"], o["text_ko"]) for o in v.pop("options")]
+    question = services.question_create(block=block, options=options, user=request.user, **v)
+    return ApiResponse(QuestionOut(question).data, status=status.HTTP_201_CREATED)
+
+
+class QuestionUpdateIn(StrictSerializer):
+    text_en = serializers.CharField(required=False)
+    text_ko = serializers.CharField(required=False, allow_blank=True)
+    required = serializers.BooleanField(required=False)
+    min_value = serializers.FloatField(required=False, allow_null=True)
+    max_value = serializers.FloatField(required=False, allow_null=True)
+    required_approvals = serializers.IntegerField(required=False, min_value=1)
+    answer_key = serializers.CharField(required=False, allow_blank=True)
+    subject = serializers.CharField(required=False, allow_blank=True)
+    is_attention_check = serializers.BooleanField(required=False)
+    expected_option = serializers.CharField(required=False, allow_blank=True)
+
+
+@extend_schema(request=QuestionUpdateIn, responses=QuestionOut)
+@api_view(["GET", "PATCH"])
+def question_detail_api(request, question_id: int):
+    """Read a question, or change it (it goes back to draft for a new review)."""
+    question = access_question(user=request.user, question_id=question_id)
+    if request.method == "PATCH":
+        data = QuestionUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = services.question_update(question=question, **data.validated_data)
+    question = Question.objects.prefetch_related("options").get(pk=question.pk)
+    return ApiResponse(QuestionOut(question).data)
+
+
+@extend_schema(request=None, responses=QuestionOut)
+@api_view(["POST"])
+def question_submit_api(request, question_id: int):
+    question = access_question(user=request.user, question_id=question_id)
+    question = services.question_submit(question=question, user=request.user)
+    return ApiResponse(QuestionOut(question).data)
+
+
+class ReviewIn(StrictSerializer):
+    decision = serializers.ChoiceField(choices=ReviewDecision.choices)
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+@extend_schema(request=ReviewIn, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def question_review_api(request, question_id: int):
+    question = access_question(user=request.user, question_id=question_id)
+    data = ReviewIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    review = services.question_review(
+        question=question, reviewer=request.user, **data.validated_data
+    )
+    question.refresh_from_db()
+    return ApiResponse(
+        {
+            "round": review.round,
+            "decision": review.decision,
+            "question": QuestionOut(question).data,
+        },
+        status=status.HTTP_201_CREATED,
+    )
+
+
+@extend_schema(request=None, responses=SurveyOut)
+@api_view(["POST"])
+def survey_open_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    return ApiResponse(SurveyOut(services.survey_open(survey=survey)).data)
+
+
+@extend_schema(request=None, responses=SurveyOut)
+@api_view(["POST"])
+def survey_close_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    return ApiResponse(SurveyOut(services.survey_close(survey=survey)).data)
+
+
+# --- fieldwork and results ------------------------------------------------------------------
+
+
+class SendIn(StrictSerializer):
+    reminder = serializers.BooleanField(required=False, default=False)
+
+
+@extend_schema(request=SendIn, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def invitations_send_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    data = SendIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    job = services.invitations_send(survey=survey, user=request.user, **data.validated_data)
+    return _job(job)
+
+
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def weights_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    return _job(start_weights(survey=survey, user=request.user))
+
+
+class ExportIn(StrictSerializer):
+    format = serializers.ChoiceField(choices=list(services.EXPORT_FORMATS))
+
+
+@extend_schema(request=ExportIn, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def export_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    data = ExportIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    return _job(start_export(survey=survey, user=request.user, fmt=data.validated_data["format"]))
+
+
+@extend_schema(responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def ground_truth_api(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    return ApiResponse(selectors.survey_ground_truth(survey=survey))
+
+
+@extend_schema(responses=ResponseOut(many=True))
+@api_view(["GET"])
+def response_list_api(request, survey_id: int):
+    from rest_framework.pagination import LimitOffsetPagination
+
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    qs = (
+        SurveyResponse.objects.filter(survey=survey).select_related("cell", "weight").order_by("id")
+    )
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(qs, request)
+    return paginator.get_paginated_response(ResponseOut(page, many=True).data)

@@ -1,0 +1,264 @@
+"""Participant pages: one URL per participant, ``/surveys/r/<token>/``.
+
+The token is an invitation's, a response's (open-link entrants get their own) or a survey's
+open-link token. The page shown follows the response's state: consent -> screener (open
+links) -> one page per block -> completion (or the screened-out page). Answers are saved page
+by page, so the same link resumes where the participant left. Plain HTML forms; no
+JavaScript needed. Language: ``?lang=ko|en`` or the choice on the consent page.
+"""
+
+from __future__ import annotations
+
+import random
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+
+from surveys import services
+from surveys.models import (
+    Invitation,
+    QuestionKind,
+    Response,
+    ResponseStatus,
+    Survey,
+    SurveyStatus,
+)
+from surveys.services.responses import SurveyNotOpen
+
+LANGUAGES = ("ko", "en")
+SESSION_KEY = "surveys_open_responses"
+
+
+def _link(token: str, **params) -> str:
+    url = reverse("surveys:participant", args=[token])
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    return f"{url}?{query}" if query else url
+
+
+def _language(request, survey: Survey, response: Response | None) -> str:
+    wanted = request.GET.get("lang") or request.POST.get("lang")
+    if wanted in LANGUAGES:
+        return wanted
+    if response is not None:
+        return response.language
+    offered = [lang for lang in survey.languages if lang in LANGUAGES] or ["ko"]
+    current = (getattr(request, "LANGUAGE_CODE", "") or "")[:2]
+    return current if current in offered else offered[0]
+
+
+def _render(request, template: str, context: dict, language: str, status: int = 200):
+    survey = context["survey"]
+    context = {
+        **context,
+        "lang": language,
+        "other_lang": "en" if language == "ko" else "ko",
+        "survey_title": survey.title(language),
+    }
+    with translation.override(language):
+        return render(request, f"surveys/participant/{template}", context, status=status)
+
+
+def _resolve(token: str):
+    response = Response.objects.select_related("survey", "cell").filter(token=token).first()
+    if response is not None:
+        return response.survey, response, None
+    invitation = (
+        Invitation.objects.select_related("survey", "panelist__cell").filter(token=token).first()
+    )
+    if invitation is not None:
+        return invitation.survey, None, invitation
+    survey = Survey.objects.filter(open_token=token, open_link_enabled=True).first()
+    if survey is not None:
+        return survey, None, None
+    raise Http404("No such survey link.")
+
+
+@never_cache
+def participant(request, token: str):
+    survey, response, invitation = _resolve(token)
+    language = _language(request, survey, response)
+    if response is None:
+        if invitation is None:
+            # Open link: someone who already started here resumes their own response.
+            mine = request.session.get(SESSION_KEY, {}).get(str(survey.pk))
+            if mine:
+                return HttpResponseRedirect(_link(mine, lang=request.GET.get("lang")))
+        return _consent(request, survey, invitation, language)
+    if request.GET.get("lang") in LANGUAGES and response.language != language:
+        Response.objects.filter(pk=response.pk).update(language=language)
+    if response.status == ResponseStatus.SCREENED_OUT:
+        return _render(request, "screened_out.html", {"survey": survey}, language)
+    if response.status == ResponseStatus.COMPLETED:
+        return _render(request, "complete.html", {"survey": survey}, language)
+    if survey.status != SurveyStatus.OPEN:
+        return _render(request, "closed.html", {"survey": survey}, language)
+    if survey.design_id is not None and response.cell_id is None:
+        return _screener(request, survey, response, language)
+    return _questions(request, survey, response, language)
+
+
+def _consent(request, survey: Survey, invitation: Invitation | None, language: str):
+    if survey.status != SurveyStatus.OPEN:
+        return _render(request, "closed.html", {"survey": survey}, language)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("consent") == "yes":
+            try:
+                response = services.response_start(
+                    survey=survey, invitation=invitation, language=language
+                )
+            except SurveyNotOpen:
+                return _render(request, "closed.html", {"survey": survey}, language)
+            if invitation is None:
+                started = request.session.get(SESSION_KEY, {})
+                started[str(survey.pk)] = response.token
+                request.session[SESSION_KEY] = started
+            return HttpResponseRedirect(_link(response.token))
+        error = "consent"
+    context = {"survey": survey, "intro": survey.intro(language), "error": error}
+    return _render(request, "consent.html", context, language, status=400 if error else 200)
+
+
+def _screener(request, survey: Survey, response: Response, language: str):
+    population = survey.design.population
+    variables = list(population.variables)
+    choices: dict[str, list[str]] = {v: [] for v in variables}
+    for values in population.cells.filter(count__gt=0).values_list("values", flat=True):
+        for v in variables:
+            if values.get(v) not in choices[v]:
+                choices[v].append(values.get(v))
+    errors: dict = {}
+    chosen = {v: request.POST.get(v, "") for v in variables}
+    if request.method == "POST":
+        try:
+            response = services.response_screen(response=response, values=chosen)
+        except SurveyNotOpen:
+            return _render(request, "closed.html", {"survey": survey}, language)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            return HttpResponseRedirect(_link(response.token))
+    fields = [
+        {
+            "name": v,
+            "choices": [(c, population.label(v, c, language)) for c in choices[v]],
+            "chosen": chosen[v],
+            "errors": errors.get(v, []),
+        }
+        for v in variables
+    ]
+    context = {"survey": survey, "fields": fields, "errors": errors}
+    return _render(request, "screener.html", context, language, status=400 if errors else 200)
+
+
+def _ordered(items: list, seed: int, salt: str, shuffle: bool) -> list:
+    if shuffle:
+        items = list(items)
+        random.Random(f"{seed}:{salt}").shuffle(items)
+    return items
+
+
+def _questions(request, survey: Survey, response: Response, language: str):
+    blocks = list(survey.blocks.all())
+    if not blocks:
+        raise Http404("This survey has no questions.")
+    questions_by_block: dict[int, list] = {b.pk: [] for b in blocks}
+    answered: dict[int, object] = {a.question_id: a for a in response.answers.all()}
+    questions = list(survey.questions.prefetch_related("options").order_by("order", "id"))
+    for q in questions:
+        questions_by_block[q.block_id].append(q)
+    if request.method == "POST":
+        number = _page_number(request.POST.get("page"), len(blocks))
+    elif request.GET.get("page"):
+        number = _page_number(request.GET.get("page"), len(blocks))
+    else:
+        number = _resume_page(blocks, questions_by_block, answered)
+    block = blocks[number - 1]
+    shown = _ordered(
+        questions_by_block[block.pk], response.seed, f"b{block.pk}", survey.randomize_questions
+    )
+    errors: dict = {}
+    submitted: dict[str, list[str]] = {}
+    if request.method == "POST":
+        submitted = {q.code: request.POST.getlist(q.code) for q in shown}
+        answers = {
+            code: (values if len(values) != 1 else values[0]) for code, values in submitted.items()
+        }
+        try:
+            with translation.override(language):
+                services.answers_record(response=response, answers=answers, questions=shown)
+                if number < len(blocks):
+                    return HttpResponseRedirect(_link(response.token, page=number + 1))
+                services.response_complete(response=response)
+            return HttpResponseRedirect(_link(response.token))
+        except SurveyNotOpen:
+            return _render(request, "closed.html", {"survey": survey}, language)
+        except ValidationError as exc:
+            errors = exc.message_dict
+    items = []
+    for q in shown:
+        answer = answered.get(q.pk)
+        if q.code in submitted:
+            current = submitted[q.code]
+        elif answer is None:
+            current = []
+        elif q.kind == QuestionKind.NUMERIC:
+            current = [f"{answer.number:g}"] if answer.number is not None else []
+        elif q.kind == QuestionKind.TEXT:
+            current = [answer.text]
+        else:
+            current = answer.choices
+        options = list(q.options.all())
+        options = _ordered(
+            options,
+            response.seed,
+            f"q{q.pk}",
+            survey.randomize_options and q.kind != QuestionKind.SCALE,
+        )
+        items.append(
+            {
+                "question": q,
+                "text": q.text(language),
+                "options": [
+                    {"code": o.code, "text": o.text(language), "checked": o.code in current}
+                    for o in options
+                ],
+                "value": current[0] if current else "",
+                "errors": errors.get(q.code, []),
+            }
+        )
+    general = [m for k, msgs in errors.items() if k not in submitted for m in msgs]
+    context = {
+        "survey": survey,
+        "response": response,
+        "block_title": block.title(language),
+        "items": items,
+        "page": number,
+        "pages": len(blocks),
+        "percent": round(100 * (number - 1) / len(blocks)),
+        "is_last": number == len(blocks),
+        "errors": errors,
+        "general_errors": general,
+        "token": response.token,
+    }
+    return _render(request, "questions.html", context, language, status=400 if errors else 200)
+
+
+def _page_number(raw, pages: int) -> int:
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(number, 1), pages)
+
+
+def _resume_page(blocks, questions_by_block, answered) -> int:
+    """The first page with a required question not yet answered (the last page if none)."""
+    for i, block in enumerate(blocks, start=1):
+        if any(q.required and q.pk not in answered for q in questions_by_block[block.pk]):
+            return i
+    return len(blocks)

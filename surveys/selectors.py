@@ -1,0 +1,400 @@
+"""Reads on surveys: respondent tables, the vote table, ground truth, dashboard figures.
+
+Weighting and estimation are done by :mod:`surveys.weighting`; this module turns querysets
+into the DataFrames it takes.
+
+Respondents are the completed responses that passed their attention checks; a response that
+failed one keeps its answers (exports show the flag) but carries no weight and casts no vote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from surveys import representativeness, weighting
+from surveys.models import (
+    Answer,
+    Invitation,
+    Question,
+    QuestionKind,
+    QuotaCell,
+    Response,
+    ResponseStatus,
+    ReviewState,
+    Survey,
+    Weight,
+)
+
+
+def voter_key(token: str) -> str:
+    """Pseudonymous participant key: an HMAC of the response token under SECRET_KEY. Stable
+    for a response, meaningless without the secret, never a name or an email."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), token.encode(), hashlib.sha256)
+    return digest.hexdigest()[:20]
+
+
+def respondents_queryset(survey: Survey):
+    return Response.objects.filter(
+        survey=survey, status=ResponseStatus.COMPLETED, flagged_attention=False
+    )
+
+
+def respondents_frame(*, survey: Survey) -> pd.DataFrame:
+    """One row per respondent: id, token, cell key, stratum values, stored weight."""
+    rows = list(
+        respondents_queryset(survey)
+        .order_by("id")
+        .values_list("id", "token", "cell__key", "cell__values", "weight__value")
+    )
+    frame = pd.DataFrame(rows, columns=["response_id", "token", "cell", "values", "weight"])
+    variables = survey.design.population.variables if survey.design_id else []
+    for v in variables:
+        frame[v] = [(vals or {}).get(v) for vals in frame["values"]]
+    return frame.drop(columns="values")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    design: weighting.SurveyDesign
+    method: str
+
+
+def calibrate(*, survey: Survey, frame: pd.DataFrame) -> Calibration:
+    """The weighting design for the respondents in ``frame`` (rows in that order).
+
+    Rule: post-stratify to the population's cell counts when every populated cell has a
+    respondent; otherwise rake to the margins of each stratification variable (a cell can be
+    empty, a margin category cannot: raking then fails loudly with ``CalibrationError``).
+    Without a population, everyone weighs 1.
+    """
+    n = len(frame)
+    if n == 0:
+        raise weighting.CalibrationError("The survey has no respondents to weight.")
+    if survey.design_id is None or frame["cell"].isna().any():
+        return Calibration(weighting.survey_design(weights=np.ones(n)), "none")
+    population = survey.design.population
+    cells = list(population.cells.all())
+    total = sum(c.count for c in cells)
+    base = weighting.survey_design(weights=np.full(n, total / n))
+    totals = {c.key: c.count for c in cells if c.count > 0}
+    present = set(frame["cell"])
+    if set(totals) <= present:
+        return Calibration(weighting.poststratify(base, frame["cell"], totals), "poststratify")
+    margins = {}
+    for v in population.variables:
+        by_value: dict[str, float] = {}
+        for c in cells:
+            by_value[c.values[v]] = by_value.get(c.values[v], 0) + c.count
+        margins[v] = (frame[v].to_numpy(), {k: t for k, t in by_value.items() if t > 0})
+    return Calibration(weighting.rake(base, margins, tol=1e-8, max_iter=500), "rake")
+
+
+def estimation_design(*, survey: Survey, frame: pd.DataFrame) -> weighting.SurveyDesign:
+    """The calibrated design when it can be built, else the stored weights (1.0 if none)."""
+    try:
+        return calibrate(survey=survey, frame=frame).design
+    except weighting.CalibrationError:
+        w = frame["weight"].fillna(1.0).to_numpy(dtype=float)
+        return weighting.survey_design(weights=w)
+
+
+def _choice_questions(survey: Survey) -> list[Question]:
+    """Choice questions that carry a label (attention checks measure the respondent, not
+    the population, so they are left out)."""
+    return list(
+        survey.questions.filter(is_attention_check=False)
+        .filter(kind__in=[QuestionKind.SINGLE, QuestionKind.SCALE, QuestionKind.MULTIPLE])
+        .select_related("block")
+        .prefetch_related("options")
+    )
+
+
+def survey_vote_table(*, survey: Survey) -> pd.DataFrame:
+    """The survey as votes (see docs/architecture.md): one row per chosen option of every
+    choice question by every respondent.
+
+    Columns: ``item`` ("<survey id>:<question code>"), ``voter`` (HMAC of the response
+    token), ``label`` (option code), ``weight`` (final weight, 1.0 if not computed),
+    ``role`` ("primary"), ``stratum`` (cell key), one column per stratification variable,
+    ``question`` (English text), ``question_ko``, ``subject``, ``answer_key``, ``kind``.
+    """
+    frame = respondents_frame(survey=survey)
+    variables = [c for c in frame.columns if c not in {"response_id", "token", "cell", "weight"}]
+    questions = {q.pk: q for q in _choice_questions(survey)}
+    answers = list(
+        Answer.objects.filter(
+            response_id__in=frame["response_id"].tolist(), question_id__in=list(questions)
+        )
+        .order_by("question_id", "response_id")
+        .values_list("response_id", "question_id", "choices")
+    )
+    columns = [
+        "item",
+        "voter",
+        "label",
+        "weight",
+        "role",
+        "stratum",
+        *variables,
+        "question",
+        "question_ko",
+        "subject",
+        "answer_key",
+        "kind",
+    ]
+    if not answers:
+        return pd.DataFrame(columns=columns)
+    by_response = frame.set_index("response_id")
+    voters = {
+        rid: voter_key(tok) for rid, tok in zip(frame["response_id"], frame["token"], strict=True)
+    }
+    rows = []
+    for response_id, question_id, choices in answers:
+        for code in choices:
+            rows.append((response_id, question_id, code))
+    long = pd.DataFrame(rows, columns=["response_id", "question_id", "label"])
+    q = questions
+    out = pd.DataFrame(
+        {
+            "item": [q[i].key for i in long["question_id"]],
+            "voter": [voters[r] for r in long["response_id"]],
+            "label": long["label"].astype(str),
+            "weight": by_response.loc[long["response_id"], "weight"].fillna(1.0).to_numpy(),
+            "role": "primary",
+            "stratum": by_response.loc[long["response_id"], "cell"].to_numpy(),
+        }
+    )
+    for v in variables:
+        out[v] = by_response.loc[long["response_id"], v].to_numpy()
+    out["question"] = [q[i].text_en for i in long["question_id"]]
+    out["question_ko"] = [q[i].text_ko for i in long["question_id"]]
+    out["subject"] = [q[i].subject for i in long["question_id"]]
+    out["answer_key"] = [q[i].answer_key for i in long["question_id"]]
+    out["kind"] = [q[i].kind for i in long["question_id"]]
+    return out[columns]
+
+
+def survey_ground_truth(*, survey: Survey, alpha: float = 0.05) -> list[dict]:
+    """Each choice question's weighted answer distribution with standard errors and logit
+    intervals (:func:`surveys.weighting.estimate_proportions`) under the calibrated design.
+
+    Single choice and scales: shares of the options among those who answered. Multiple
+    choice: for each option, the share of those who answered that chose it.
+    """
+    frame = respondents_frame(survey=survey)
+    questions = _choice_questions(survey)
+    if frame.empty or not questions:
+        return [_empty(q) for q in questions]
+    design = estimation_design(survey=survey, frame=frame)
+    position = {rid: i for i, rid in enumerate(frame["response_id"])}
+    chosen: dict[int, dict[int, list[str]]] = {q.pk: {} for q in questions}
+    for response_id, question_id, choices in Answer.objects.filter(
+        response_id__in=list(position), question_id__in=list(chosen)
+    ).values_list("response_id", "question_id", "choices"):
+        chosen[question_id][position[response_id]] = choices
+    out = []
+    n = len(frame)
+    for question in questions:
+        options = list(question.options.all())
+        codes = [o.code for o in options]
+        answers = chosen[question.pk]
+        if not answers:
+            out.append(_empty(question))
+            continue
+        rows = []
+        if question.kind == QuestionKind.MULTIPLE:
+            for o in options:
+                values = np.full(n, None, dtype=object)
+                for i, c in answers.items():
+                    values[i] = "yes" if o.code in c else "no"
+                est = _estimate(values, design, ["no", "yes"], alpha).iloc[1]
+                rows.append(_row(o, est))
+        else:
+            values = np.full(n, None, dtype=object)
+            for i, c in answers.items():
+                values[i] = c[0] if c else None
+            est = _estimate(values, design, codes, alpha)
+            rows = [_row(o, est.iloc[k]) for k, o in enumerate(options)]
+        out.append(
+            {
+                "item": question.key,
+                "code": question.code,
+                "question": question.text_en,
+                "question_ko": question.text_ko,
+                "kind": question.kind,
+                "subject": question.subject,
+                "answer_key": question.answer_key,
+                "n": len(answers),
+                "options": rows,
+            }
+        )
+    return out
+
+
+def _empty(question: Question) -> dict:
+    return {
+        "item": question.key,
+        "code": question.code,
+        "question": question.text_en,
+        "question_ko": question.text_ko,
+        "kind": question.kind,
+        "subject": question.subject,
+        "answer_key": question.answer_key,
+        "n": 0,
+        "options": [],
+    }
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _row(option, est) -> dict:
+    """One option's estimate. A standard error or interval that cannot be estimated (a
+    single respondent: no degrees of freedom) is ``None``, never NaN or a silent zero."""
+    return {
+        "code": option.code,
+        "text": option.text_en,
+        "text_ko": option.text_ko,
+        "estimate": float(est["estimate"]),
+        "se": _finite(est["se"]),
+        "ci_low": _finite(est["ci_low"]),
+        "ci_high": _finite(est["ci_high"]),
+    }
+
+
+def _estimate(values, design, categories, alpha) -> pd.DataFrame:
+    """``estimate_proportions``, or the weighted shares alone when the design has too few
+    respondents for a variance (fewer than two)."""
+    if design.n >= 2:
+        return weighting.estimate_proportions(values, design, categories=categories, alpha=alpha)
+    w = design.weights
+    shares = []
+    answered = sum(w[i] for i, v in enumerate(values) if v is not None)
+    for c in categories:
+        chosen = sum(w[i] for i, v in enumerate(values) if v == c)
+        shares.append(chosen / answered if answered else np.nan)
+    nan = [np.nan] * len(categories)
+    return pd.DataFrame({"estimate": shares, "se": nan, "ci_low": nan, "ci_high": nan})
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+def survey_representativeness(*, survey: Survey) -> list[dict]:
+    """Per stratification variable: population, achieved and (once weighted) weighted shares
+    of the respondents, with the chi-square goodness-of-fit test of the achieved sample
+    (:func:`surveys.representativeness.compare_shares`)."""
+    if survey.design_id is None:
+        return []
+    frame = respondents_frame(survey=survey)
+    if frame.empty:
+        return []
+    population = survey.design.population
+    cells = list(population.cells.all())
+    weighted = frame["weight"].notna().all()
+    out = []
+    for v in population.variables:
+        totals: dict[str, float] = {}
+        for c in cells:
+            totals[c.values[v]] = totals.get(c.values[v], 0) + c.count
+        achieved = representativeness.compare_shares(frame[v], totals, name=v)
+        after = (
+            representativeness.compare_shares(
+                frame[v], totals, weights=frame["weight"].to_numpy(dtype=float), name=v
+            ).table["achieved_share"]
+            if weighted
+            else None
+        )
+        rows = [
+            {
+                "category": category,
+                "population": 100 * float(row["population_share"]),
+                "achieved": 100 * float(row["achieved_share"]),
+                "weighted": 100 * float(after[category]) if after is not None else None,
+            }
+            for category, row in achieved.table.iterrows()
+        ]
+        out.append(
+            {
+                "variable": v,
+                "chi2": achieved.chi2,
+                "df": achieved.df,
+                "p_value": achieved.p_value,
+                "rows": rows,
+            }
+        )
+    return out
+
+
+def quota_fill(*, survey: Survey) -> list[QuotaCell]:
+    if survey.design_id is None:
+        return []
+    return list(
+        QuotaCell.objects.filter(design_id=survey.design_id)
+        .select_related("cell")
+        .order_by("cell_id")
+    )
+
+
+def responses_over_time(*, survey: Survey) -> list[dict]:
+    return list(
+        Response.objects.filter(survey=survey, status=ResponseStatus.COMPLETED)
+        .annotate(day=TruncDate("completed_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+
+
+def response_rates(*, survey: Survey) -> list[dict]:
+    """Invited and completed per cell, for invitation samples."""
+    rows = (
+        Invitation.objects.filter(survey=survey)
+        .values("panelist__cell__key")
+        .annotate(
+            invited=Count("id"),
+            completed=Count("id", filter=Q(response__status=ResponseStatus.COMPLETED)),
+        )
+        .order_by("panelist__cell__key")
+    )
+    return [
+        {
+            "cell": r["panelist__cell__key"],
+            "invited": r["invited"],
+            "completed": r["completed"],
+            "rate": r["completed"] / r["invited"] if r["invited"] else 0.0,
+        }
+        for r in rows
+    ]
+
+
+def survey_counts(*, survey: Survey) -> dict[str, int]:
+    counts = dict(
+        Response.objects.filter(survey=survey).values_list("status").annotate(n=Count("id"))
+    )
+    return {
+        "started": counts.get(ResponseStatus.STARTED, 0),
+        "completed": counts.get(ResponseStatus.COMPLETED, 0),
+        "screened_out": counts.get(ResponseStatus.SCREENED_OUT, 0),
+        "flagged": Response.objects.filter(survey=survey, flagged_attention=True).count(),
+        "invited": Invitation.objects.filter(survey=survey).count(),
+        "weighted": Weight.objects.filter(response__survey=survey).count(),
+    }
+
+
+def review_queue(*, survey: Survey):
+    return (
+        survey.questions.filter(review_state=ReviewState.IN_REVIEW)
+        .prefetch_related("reviews__reviewer", "options")
+        .order_by("block__order", "order")
+    )

@@ -1,0 +1,67 @@
+"""Writes on surveys, one use case per function (keyword-only, one transaction each).
+
+Split by topic; import from here: ``from surveys.services import population_import``.
+"""
+
+from __future__ import annotations
+
+from surveys.services.designs import (
+    design_create,
+    design_preview,
+    design_sample_size,
+    sample_draw,
+    sample_replace,
+)
+from surveys.services.exports import EXPORT_FORMATS, responses_export
+from surveys.services.imports import panel_import, population_import
+from surveys.services.invitations import invitations_send, invitations_send_now
+from surveys.services.questionnaires import (
+    block_create,
+    option_create,
+    question_create,
+    question_review,
+    question_submit,
+    question_update,
+    survey_close,
+    survey_create,
+    survey_open,
+)
+from surveys.services.responses import (
+    answers_record,
+    quota_release_all_expired,
+    quota_release_expired,
+    response_complete,
+    response_screen,
+    response_start,
+)
+from surveys.services.weights import weights_compute
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "answers_record",
+    "block_create",
+    "design_create",
+    "design_preview",
+    "design_sample_size",
+    "invitations_send",
+    "invitations_send_now",
+    "option_create",
+    "panel_import",
+    "population_import",
+    "question_create",
+    "question_review",
+    "question_submit",
+    "question_update",
+    "quota_release_all_expired",
+    "quota_release_expired",
+    "response_complete",
+    "response_screen",
+    "response_start",
+    "responses_export",
+    "sample_draw",
+    "sample_replace",
+    "survey_close",
+    "survey_create",
+    "survey_open",
+    "weights_compute",
+]

@@ -1,0 +1,223 @@
+"""Sample designs (size and allocation), seeded draws and replacement draws.
+
+The arithmetic lives in :mod:`surveys.sampling`; these functions feed it the population's
+cells and the panel's people and store what it returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+
+from accounts.models import Study
+from surveys import sampling
+from surveys.models import (
+    Allocation,
+    Draw,
+    DrawKind,
+    Invitation,
+    InvitationStatus,
+    Panel,
+    Panelist,
+    Population,
+    QuotaCell,
+    SampleDesign,
+    Survey,
+)
+
+
+def design_sample_size(
+    *,
+    population: Population,
+    margin: float,
+    confidence: float = 0.95,
+    p: float = 0.5,
+    deff: float = 1.0,
+    response_rate: float = 1.0,
+    fpc: bool = True,
+) -> int:
+    """Sample size for a margin of error (Cochran; see :func:`surveys.sampling.sample_size`),
+    with the finite population correction for the population's total when ``fpc``."""
+    total = sum(c.count for c in population.cells.all())
+    try:
+        return sampling.sample_size(
+            margin,
+            confidence=confidence,
+            p=p,
+            population=total if fpc and total > 0 else None,
+            deff=deff,
+            response_rate=response_rate,
+        )
+    except ValueError as exc:
+        raise ValidationError({"non_field_errors": [str(exc)]}) from None
+
+
+def _capacity(population: Population, panel: Panel | None) -> dict[str, int] | None:
+    if panel is None:
+        return None
+    counts = dict(
+        Panelist.objects.filter(panel=panel, cell__isnull=False)
+        .values_list("cell__key")
+        .annotate(n=Count("id"))
+    )
+    return {c.key: int(counts.get(c.key, 0)) for c in population.cells.all()}
+
+
+def design_preview(
+    *,
+    population: Population,
+    n: int,
+    allocation: str = Allocation.PROPORTIONAL,
+    parameters: dict[str, Any] | None = None,
+    panel: Panel | None = None,
+) -> dict[str, int]:
+    """Quotas per cell key that sum exactly to ``n``, capped by the panel's people in each
+    cell when a panel is given (else by the census count). Nothing is stored."""
+    parameters = parameters or {}
+    cells = list(population.cells.all())
+    counts = {c.key: c.count for c in cells}
+    method = allocation
+    minimum = 0
+    sd = None
+    if allocation == Allocation.MINIMUM:
+        method, minimum = "proportional", int(parameters.get("minimum", 1))
+    elif allocation == Allocation.NEYMAN:
+        sd = parameters.get("sd")
+        if not isinstance(sd, dict):
+            raise ValidationError({"parameters": ["Neyman allocation needs sd: {cell: value}."]})
+    try:
+        return {
+            str(k): int(v)
+            for k, v in sampling.allocate(
+                counts,
+                n,
+                method=method,
+                sd=sd,
+                minimum=minimum,
+                capacity=_capacity(population, panel),
+            ).items()
+        }
+    except ValueError as exc:
+        raise ValidationError({"non_field_errors": [str(exc)]}) from None
+
+
+@transaction.atomic
+def design_create(
+    *,
+    study: Study,
+    population: Population,
+    name: str,
+    n: int | None = None,
+    size_parameters: dict[str, Any] | None = None,
+    allocation: str = Allocation.PROPORTIONAL,
+    parameters: dict[str, Any] | None = None,
+    panel: Panel | None = None,
+) -> SampleDesign:
+    """Store a design and its quota per cell. Give ``n``, or ``size_parameters`` (margin,
+    confidence, p, deff, response_rate, fpc) to compute it."""
+    if population.study_id != study.pk or (panel is not None and panel.study_id != study.pk):
+        raise ValidationError({"population": ["The population and panel must be in this study."]})
+    if panel is not None and panel.population_id != population.pk:
+        raise ValidationError({"panel": ["The panel is drawn from another population."]})
+    size_parameters = size_parameters or {}
+    if n is None:
+        if "margin" not in size_parameters:
+            raise ValidationError({"n": ["Give n, or a margin of error to compute it."]})
+        n = design_sample_size(population=population, **size_parameters)
+    quotas = design_preview(
+        population=population, n=n, allocation=allocation, parameters=parameters, panel=panel
+    )
+    design = SampleDesign.objects.create(
+        study=study,
+        population=population,
+        panel=panel,
+        name=name,
+        target_n=n,
+        size_parameters=size_parameters,
+        allocation=allocation,
+        parameters=parameters or {},
+    )
+    cells = {c.key: c for c in population.cells.all()}
+    QuotaCell.objects.bulk_create(
+        [QuotaCell(design=design, cell=cells[k], target=q) for k, q in quotas.items()]
+    )
+    return design
+
+
+def _frame(panel: Panel) -> pd.DataFrame:
+    rows = Panelist.objects.filter(panel=panel, cell__isnull=False).values_list(
+        "id", "external_id", "cell__key"
+    )
+    return pd.DataFrame(list(rows), columns=["id", "external_id", "stratum"])
+
+
+def _invite(*, survey: Survey, draw: Draw, ids: list[int]) -> int:
+    Invitation.objects.bulk_create(
+        [Invitation(draw=draw, survey=survey, panelist_id=i) for i in ids], batch_size=2000
+    )
+    draw.size = len(ids)
+    draw.save(update_fields=["size"])
+    return len(ids)
+
+
+def _check_survey(survey: Survey) -> SampleDesign:
+    design = survey.design
+    if design is None or design.panel_id is None:
+        raise ValidationError({"survey": ["The survey needs a sample design with a panel."]})
+    return design
+
+
+@transaction.atomic
+def sample_draw(*, survey: Survey, seed: int) -> Draw:
+    """Draw each cell's quota from the panel, without replacement, and invite them.
+
+    The same seed and panel give the same people (the frame is ordered by external id). A
+    survey is drawn once; later additions are replacement draws.
+    """
+    design = _check_survey(survey)
+    Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.draws.filter(kind=DrawKind.INITIAL).exists():
+        raise ValidationError({"survey": ["This survey's sample is already drawn."]})
+    quotas = {q.cell.key: q.target for q in design.quotas.select_related("cell")}
+    frame = _frame(design.panel)
+    try:
+        picked = sampling.draw(frame, quotas, seed=seed, id_col="external_id")
+    except ValueError as exc:
+        raise ValidationError({"non_field_errors": [str(exc)]}) from None
+    draw = Draw.objects.create(survey=survey, design=design, seed=seed, kind=DrawKind.INITIAL)
+    _invite(survey=survey, draw=draw, ids=[int(i) for i in picked["id"]])
+    return draw
+
+
+NON_RESPONSE = (InvitationStatus.PENDING, InvitationStatus.SENT)
+
+
+@transaction.atomic
+def sample_replace(*, survey: Survey, seed: int, cells: list[str] | None = None) -> Draw:
+    """Draw one replacement, from the same cell, for each invitee who has not responded
+    (optionally only in ``cells``). No one is invited twice."""
+    design = _check_survey(survey)
+    Survey.objects.select_for_update().get(pk=survey.pk)
+    missing = (
+        Invitation.objects.filter(survey=survey, status__in=NON_RESPONSE)
+        .values_list("panelist__cell__key")
+        .annotate(n=Count("id"))
+    )
+    counts = {k: n for k, n in missing if cells is None or k in cells}
+    frame = _frame(design.panel)
+    taken = list(
+        Invitation.objects.filter(survey=survey).values_list("panelist__external_id", flat=True)
+    )
+    left = frame.loc[~frame["external_id"].isin(taken)].groupby("stratum").size().to_dict()
+    counts = {k: min(n, int(left.get(k, 0))) for k, n in counts.items()}
+    counts = {k: n for k, n in counts.items() if n > 0}
+    if not counts:
+        raise ValidationError({"survey": ["There is no one to replace, or no one left to ask."]})
+    picked = sampling.draw_replacements(frame, taken, counts, seed=seed, id_col="external_id")
+    draw = Draw.objects.create(survey=survey, design=design, seed=seed, kind=DrawKind.REPLACEMENT)
+    _invite(survey=survey, draw=draw, ids=[int(i) for i in picked["id"]])
+    return draw

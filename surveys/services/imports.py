@@ -1,0 +1,216 @@
+"""CSV imports of populations (census counts per cell) and panels (people and their strata).
+
+Both are all-or-nothing: every row is checked first, and a file with any bad row imports
+nothing and reports each bad row by its line number in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Study
+from surveys.models import Cell, Panel, Panelist, PanelistContact, Population, cell_key
+
+COUNT_COLUMN = "count"
+ID_COLUMN = "external_id"
+CONTACT_COLUMNS = ("email", "phone")
+MAX_ERRORS = 200
+
+
+def _read(text: str | bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise ValidationError({"file": ["The file is empty."]})
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if None in row:  # more cells than header columns
+            rows.append((reader.line_num, {"__extra__": "1"}))
+            continue
+        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
+    return header, rows
+
+
+def _fail(errors: list[str]) -> None:
+    if len(errors) > MAX_ERRORS:
+        errors = [*errors[:MAX_ERRORS], f"... and {len(errors) - MAX_ERRORS} more bad rows."]
+    raise ValidationError({"rows": errors})
+
+
+@transaction.atomic
+def population_import(*, study: Study, name: str, csv_text: str | bytes) -> Population:
+    """Create a population from a CSV with one column per stratification variable and a
+    ``count`` column (the census count of that cell), one row per cell.
+
+    Raises ``ValidationError`` (``file`` or ``rows``) and creates nothing when the header is
+    wrong or any row is bad (missing value, count not a whole number >= 0, cell repeated).
+    """
+    header, rows = _read(csv_text)
+    if COUNT_COLUMN not in header:
+        raise ValidationError({"file": [f"The header must have a '{COUNT_COLUMN}' column."]})
+    variables = [h for h in header if h != COUNT_COLUMN]
+    if not variables:
+        raise ValidationError({"file": ["The header names no stratification variable."]})
+    if len(set(header)) != len(header):
+        raise ValidationError({"file": ["The header repeats a column name."]})
+    if not rows:
+        raise ValidationError({"file": ["The file has no rows."]})
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    cells: list[Cell] = []
+    for line, row in rows:
+        if "__extra__" in row:
+            errors.append(f"Row {line}: more values than columns.")
+            continue
+        problems = []
+        values = {v: row.get(v, "") for v in variables}
+        empty = [v for v, value in values.items() if not value]
+        if empty:
+            problems.append(f"missing {', '.join(empty)}")
+        raw = row.get(COUNT_COLUMN, "")
+        try:
+            count = int(raw)
+        except ValueError:
+            problems.append(f"count {raw!r} is not a whole number")
+            count = 0
+        else:
+            if count < 0:
+                problems.append(f"count {count} is negative")
+        key = cell_key([values[v] for v in variables])
+        if not empty and key in seen:
+            problems.append(f"cell {key} repeats row {seen[key]}")
+        seen.setdefault(key, line)
+        if problems:
+            errors.append(f"Row {line}: {'; '.join(problems)}.")
+        else:
+            cells.append(Cell(key=key, values=values, count=count))
+    if errors:
+        _fail(errors)
+    population = Population.objects.create(study=study, name=name, variables=variables)
+    for cell in cells:
+        cell.population = population
+    Cell.objects.bulk_create(cells, batch_size=2000)
+    return population
+
+
+@dataclass
+class PanelReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@transaction.atomic
+def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
+    """Add or update panelists from a CSV: ``external_id``, one column per stratification
+    variable of the panel's population, and optionally ``email`` and ``phone``.
+
+    Idempotent by external id: a known id updates its attributes and contact, an unchanged row
+    changes nothing. Raises ``ValidationError`` and imports nothing when any row is bad
+    (missing or repeated id, a stratum that is not a cell of the population, a bad email).
+    """
+    population = panel.population
+    variables = list(population.variables)
+    header, rows = _read(csv_text)
+    missing = [c for c in [ID_COLUMN, *variables] if c not in header]
+    if missing:
+        raise ValidationError({"file": [f"The header lacks the columns {', '.join(missing)}."]})
+    cells = {c.key: c for c in population.cells.all()}
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    parsed: list[tuple[str, dict, Cell, dict]] = []
+    for line, row in rows:
+        if "__extra__" in row:
+            errors.append(f"Row {line}: more values than columns.")
+            continue
+        problems = []
+        external_id = row.get(ID_COLUMN, "")
+        if not external_id:
+            problems.append("missing external_id")
+        elif external_id in seen:
+            problems.append(f"external_id {external_id} repeats row {seen[external_id]}")
+        else:
+            seen[external_id] = line
+        attributes = {v: row.get(v, "") for v in variables}
+        key = cell_key([attributes[v] for v in variables])
+        cell = cells.get(key)
+        if cell is None:
+            problems.append(f"no cell {key} in population {population.name}")
+        contact = {c: row.get(c, "") for c in CONTACT_COLUMNS if c in header}
+        if contact.get("email"):
+            try:
+                validate_email(contact["email"])
+            except ValidationError:
+                problems.append(f"email {contact['email']!r} is not valid")
+        if problems:
+            errors.append(f"Row {line}: {'; '.join(problems)}.")
+        else:
+            parsed.append((external_id, attributes, cell, contact))
+    if errors:
+        _fail(errors)
+
+    report = PanelReport()
+    existing = {p.external_id: p for p in panel.panelists.select_related("contact")}
+    new: list[Panelist] = []
+    changed: list[Panelist] = []
+    contacts_new: list[PanelistContact] = []
+    contacts_changed: list[PanelistContact] = []
+    for external_id, attributes, cell, contact in parsed:
+        panelist = existing.get(external_id)
+        if panelist is None:
+            new.append(
+                Panelist(panel=panel, external_id=external_id, attributes=attributes, cell=cell)
+            )
+            report.created += 1
+            continue
+        dirty = False
+        if panelist.attributes != attributes or panelist.cell_id != cell.pk:
+            panelist.attributes, panelist.cell = attributes, cell
+            panelist.updated_at = timezone.now()
+            changed.append(panelist)
+            dirty = True
+        if contact:
+            current = getattr(panelist, "contact", None)
+            if current is None:
+                contacts_new.append(PanelistContact(panelist=panelist, **_contact(contact)))
+                dirty = True
+            elif any(getattr(current, k) != v for k, v in contact.items()):
+                for k, v in contact.items():
+                    setattr(current, k, v)
+                contacts_changed.append(current)
+                dirty = True
+        if dirty:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    created = Panelist.objects.bulk_create(new, batch_size=2000)
+    by_id = {p.external_id: p for p in created}
+    for external_id, _attributes, _cell, contact in parsed:
+        if external_id in by_id and contact and any(contact.values()):
+            contacts_new.append(PanelistContact(panelist=by_id[external_id], **_contact(contact)))
+    Panelist.objects.bulk_update(changed, ["attributes", "cell", "updated_at"], batch_size=2000)
+    PanelistContact.objects.bulk_create(contacts_new, batch_size=2000)
+    PanelistContact.objects.bulk_update(contacts_changed, ["email", "phone"], batch_size=2000)
+    return report
+
+
+def _contact(contact: dict) -> dict:
+    return {"email": contact.get("email", ""), "phone": contact.get("phone", "")}

@@ -1,0 +1,90 @@
+"""Invitation and reminder emails, sent by a Celery task (a job row shows the progress)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import get_connection, send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from jobs.models import Job
+from jobs.services import ProgressFn, job_create
+from surveys.models import Invitation, InvitationStatus, Survey
+
+MAX_REMINDERS = 3
+
+
+def participant_link(token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("surveys:participant", args=[token])
+
+
+def _message(survey: Survey, invitation: Invitation, reminder: bool) -> tuple[str, str]:
+    link = participant_link(invitation.token)
+    if reminder:
+        subject = f"Reminder: {survey.title_en} / 알림: {survey.title('ko')}"
+        opening = "We have not heard from you yet. / 아직 응답하지 않으셨습니다."
+    else:
+        subject = f"{survey.title_en} / {survey.title('ko')}"
+        opening = "You are invited to take part in a survey. / 설문조사에 초대합니다."
+    body = f"{opening}\n\n{link}\n\nThis link is personal. / 이 링크는 본인 전용입니다.\n"
+    return subject, body
+
+
+def invitations_send(*, survey: Survey, user, reminder: bool = False) -> Job:
+    """Queue the sending of invitations (or reminders) for ``survey``; returns the job."""
+    with transaction.atomic():
+        job = job_create(
+            kind="surveys.reminders" if reminder else "surveys.invitations",
+            user=user,
+            study=survey.study,
+            params={"survey_id": survey.pk, "reminder": reminder},
+        )
+        from surveys.tasks import send_invitations_task
+
+        transaction.on_commit(lambda: send_invitations_task.delay(str(job.id)))
+    return job
+
+
+def invitations_send_now(
+    *, survey: Survey, reminder: bool = False, progress: ProgressFn | None = None
+) -> dict[str, int]:
+    """Send the emails. Invitations go to those not yet sent; reminders to those invited who
+    have not started (at most ``MAX_REMINDERS`` each). Each invitation is marked right after
+    its email leaves, so a retried task does not send it twice."""
+    if reminder:
+        qs = Invitation.objects.filter(
+            survey=survey, status=InvitationStatus.SENT, reminders__lt=MAX_REMINDERS
+        )
+    else:
+        qs = Invitation.objects.filter(survey=survey, status=InvitationStatus.PENDING)
+    qs = qs.select_related("panelist__contact").order_by("id")
+    todo = list(qs)
+    sent = skipped = 0
+    connection = get_connection()
+    for i, invitation in enumerate(todo, start=1):
+        contact = getattr(invitation.panelist, "contact", None)
+        if contact is None or not contact.email:
+            skipped += 1
+            continue
+        subject, body = _message(survey, invitation, reminder)
+        send_mail(
+            subject,
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [contact.email],
+            connection=connection,
+        )
+        now = timezone.now()
+        if reminder:
+            Invitation.objects.filter(pk=invitation.pk).update(
+                reminders=invitation.reminders + 1, reminded_at=now
+            )
+        else:
+            Invitation.objects.filter(pk=invitation.pk, status=InvitationStatus.PENDING).update(
+                status=InvitationStatus.SENT, sent_at=now
+            )
+        sent += 1
+        if progress and i % 50 == 0:
+            progress(round(99 * i / len(todo)), f"{i}/{len(todo)}")
+    return {"sent": sent, "skipped": skipped}

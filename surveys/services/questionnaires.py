@@ -1,0 +1,258 @@
+"""Surveys, blocks, questions and options; the question review workflow; opening and closing.
+
+Review: a draft question is submitted (a new review cycle starts), reviewers approve or
+request changes with a comment; ``required_approvals`` approvals from different reviewers in
+the cycle approve it, one request for changes sends it back to draft. Editing an approved or
+in-review question sends it back to draft. Only a survey whose questions are all approved can
+be opened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Study
+from surveys.models import (
+    CHOICE_KINDS,
+    Block,
+    Option,
+    Question,
+    QuestionKind,
+    QuestionReview,
+    ReviewDecision,
+    ReviewState,
+    SampleDesign,
+    Survey,
+    SurveyStatus,
+)
+
+
+def _editable(survey: Survey) -> None:
+    if survey.status != SurveyStatus.DRAFT:
+        raise ValidationError({"survey": ["Only a draft survey's questionnaire can change."]})
+
+
+@transaction.atomic
+def survey_create(
+    *,
+    study: Study,
+    title_en: str,
+    title_ko: str = "",
+    intro_en: str = "",
+    intro_ko: str = "",
+    languages: list[str] | None = None,
+    design: SampleDesign | None = None,
+    open_link_enabled: bool = False,
+    randomize_questions: bool = False,
+    randomize_options: bool = False,
+    reservation_minutes: int = 60,
+) -> Survey:
+    if design is not None and design.study_id != study.pk:
+        raise ValidationError({"design": ["The sample design belongs to another study."]})
+    return Survey.objects.create(
+        study=study,
+        title_en=title_en,
+        title_ko=title_ko,
+        intro_en=intro_en,
+        intro_ko=intro_ko,
+        languages=languages or ["ko", "en"],
+        design=design,
+        open_link_enabled=open_link_enabled,
+        randomize_questions=randomize_questions,
+        randomize_options=randomize_options,
+        reservation_minutes=reservation_minutes,
+    )
+
+
+@transaction.atomic
+def block_create(*, survey: Survey, title_en: str = "", title_ko: str = "") -> Block:
+    _editable(survey)
+    order = survey.blocks.count()
+    return Block.objects.create(survey=survey, order=order, title_en=title_en, title_ko=title_ko)
+
+
+@transaction.atomic
+def question_create(
+    *,
+    block: Block,
+    code: str,
+    kind: str,
+    text_en: str,
+    text_ko: str = "",
+    options: list[tuple[str, str, str]] | None = None,
+    user=None,
+    **fields: Any,
+) -> Question:
+    """Add a draft question; ``options`` are ``(code, text_en, text_ko)`` in display order."""
+    survey = block.survey
+    _editable(survey)
+    if kind not in QuestionKind.values:
+        raise ValidationError({"kind": [f"Unknown question kind {kind!r}."]})
+    if survey.questions.filter(code=code).exists():
+        raise ValidationError({"code": [f"The survey already has a question {code!r}."]})
+    options = options or []
+    if kind in CHOICE_KINDS and len(options) < 2:
+        raise ValidationError({"options": ["A choice question needs at least two options."]})
+    if kind not in CHOICE_KINDS and options:
+        raise ValidationError({"options": ["Only choice questions have options."]})
+    codes = [o[0] for o in options]
+    if len(set(codes)) != len(codes):
+        raise ValidationError({"options": ["Option codes must be unique."]})
+    for name in ("answer_key", "expected_option"):
+        if fields.get(name) and fields[name] not in codes:
+            raise ValidationError({name: [f"{fields[name]!r} is not an option of the question."]})
+    if fields.get("is_attention_check") and not fields.get("expected_option"):
+        raise ValidationError({"expected_option": ["An attention check needs an expected option."]})
+    question = Question.objects.create(
+        survey=survey,
+        block=block,
+        code=code,
+        kind=kind,
+        text_en=text_en,
+        text_ko=text_ko,
+        order=block.questions.count(),
+        created_by=user,
+        **fields,
+    )
+    Option.objects.bulk_create(
+        [
+            Option(question=question, code=c, text_en=en, text_ko=ko, order=i)
+            for i, (c, en, ko) in enumerate(options)
+        ]
+    )
+    return question
+
+
+def option_create(*, question: Question, code: str, text_en: str, text_ko: str = "") -> Option:
+    with transaction.atomic():
+        _editable(question.survey)
+        option = Option.objects.create(
+            question=question,
+            code=code,
+            text_en=text_en,
+            text_ko=text_ko,
+            order=question.options.count(),
+        )
+        _back_to_draft(question)
+    return option
+
+
+def _back_to_draft(question: Question) -> None:
+    if question.review_state != ReviewState.DRAFT:
+        question.review_state = ReviewState.DRAFT
+        question.save(update_fields=["review_state"])
+
+
+EDITABLE_FIELDS = {
+    "text_en",
+    "text_ko",
+    "required",
+    "min_value",
+    "max_value",
+    "answer_key",
+    "subject",
+    "is_attention_check",
+    "expected_option",
+    "required_approvals",
+}
+
+
+@transaction.atomic
+def question_update(*, question: Question, **fields: Any) -> Question:
+    """Change a question's wording or settings; it goes back to draft for a new review."""
+    question = (
+        Question.objects.select_for_update(of=("self",))
+        .select_related("survey")
+        .get(pk=question.pk)
+    )
+    _editable(question.survey)
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    codes = set(question.options.values_list("code", flat=True))
+    for name in ("answer_key", "expected_option"):
+        if fields.get(name) and fields[name] not in codes:
+            raise ValidationError({name: [f"{fields[name]!r} is not an option of the question."]})
+    for name, value in fields.items():
+        setattr(question, name, value)
+    question.review_state = ReviewState.DRAFT
+    question.save()
+    return question
+
+
+@transaction.atomic
+def question_submit(*, question: Question, user) -> Question:
+    """Draft -> in review; a new review cycle starts (earlier approvals no longer count)."""
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    if question.review_state != ReviewState.DRAFT:
+        raise ValidationError({"review_state": ["Only a draft question can be submitted."]})
+    question.review_state = ReviewState.IN_REVIEW
+    question.review_cycle += 1
+    question.save(update_fields=["review_state", "review_cycle"])
+    return question
+
+
+@transaction.atomic
+def question_review(
+    *, question: Question, reviewer, decision: str, comment: str = ""
+) -> QuestionReview:
+    """Record one reviewer's decision on a question in review (the question row is locked,
+    so two reviewers deciding at once are counted in turn)."""
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    if question.review_state != ReviewState.IN_REVIEW:
+        raise ValidationError({"review_state": ["The question is not in review."]})
+    if decision not in ReviewDecision.values:
+        raise ValidationError({"decision": [f"Unknown decision {decision!r}."]})
+    if question.created_by_id is not None and question.created_by_id == reviewer.pk:
+        raise ValidationError({"reviewer": ["Authors cannot review their own questions."]})
+    if decision == ReviewDecision.REJECT and not comment.strip():
+        raise ValidationError({"comment": ["Say what should change."]})
+    cycle_reviews = question.reviews.filter(cycle=question.review_cycle)
+    if cycle_reviews.filter(reviewer=reviewer).exists():
+        raise ValidationError({"reviewer": ["You already reviewed this version."]})
+    approvals = cycle_reviews.filter(decision=ReviewDecision.APPROVE).count()
+    review = QuestionReview.objects.create(
+        question=question,
+        reviewer=reviewer,
+        cycle=question.review_cycle,
+        round=approvals + 1,
+        decision=decision,
+        comment=comment,
+    )
+    if decision == ReviewDecision.REJECT:
+        question.review_state = ReviewState.DRAFT
+    elif approvals + 1 >= question.required_approvals:
+        question.review_state = ReviewState.APPROVED
+    question.save(update_fields=["review_state"])
+    return review
+
+
+@transaction.atomic
+def survey_open(*, survey: Survey) -> Survey:
+    """Start fieldwork. Refused while any question is not approved or there is none."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.status == SurveyStatus.OPEN:
+        return survey
+    questions = list(survey.questions.values_list("code", "review_state"))
+    if not questions:
+        raise ValidationError({"survey": ["The survey has no questions."]})
+    pending = [code for code, state in questions if state != ReviewState.APPROVED]
+    if pending:
+        raise ValidationError(
+            {"survey": [f"These questions are not approved yet: {', '.join(pending)}."]}
+        )
+    survey.status = SurveyStatus.OPEN
+    survey.opened_at = survey.opened_at or timezone.now()
+    survey.save(update_fields=["status", "opened_at"])
+    return survey
+
+
+@transaction.atomic
+def survey_close(*, survey: Survey) -> Survey:
+    Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.CLOSED)
+    survey.refresh_from_db()
+    return survey

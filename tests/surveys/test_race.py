@@ -1,0 +1,66 @@
+"""40 participants start at once for a cell with 5 places left: exactly 5 get in."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from surveys.models import QuotaCell, QuotaReservation, Response, ResponseStatus
+from tests.surveys.factories import make_survey
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PEOPLE = 40
+
+
+def test_concurrent_starts_never_overfill_a_cell(study, design, colleague):
+    survey = make_survey(study, design, open_link=True, reviewer=colleague)
+    quota = QuotaCell.objects.get(design=design, cell__key="Seoul|F")
+    assert quota.target == 8
+    QuotaCell.objects.filter(pk=quota.pk).update(filled=3)  # 5 places left
+    open_link = reverse("surveys:participant", args=[survey.open_token])
+    barrier = threading.Barrier(PEOPLE)
+    outcomes: list[str] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def participant() -> None:
+        try:
+            client = Client()
+            start = client.post(open_link + "?lang=en", {"consent": "yes"})
+            link = start["Location"]
+            barrier.wait(timeout=60)
+            client.post(link, {"region": "Seoul", "gender": "F"})
+            page = client.get(link).content.decode()
+            if "We already have enough participants like you" in page:
+                outcome = "screened out"
+            else:
+                client.post(link, {"page": "1", "family": "3", "capital": "seoul"})
+                client.post(link, {"page": "2", "media": "tv", "hours": "8", "attention": "4"})
+                done = client.get(link).content.decode()
+                outcome = "completed" if "Thank you!" in done else "stuck"
+            with lock:
+                outcomes.append(outcome)
+        except BaseException as exc:  # reported below, in the test's own thread
+            with lock:
+                failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=participant) for _ in range(PEOPLE)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    assert sorted(outcomes).count("completed") == 5
+    assert sorted(outcomes).count("screened out") == PEOPLE - 5
+    quota.refresh_from_db()
+    assert (quota.target, quota.filled, quota.reserved) == (8, 8, 0)
+    assert Response.objects.filter(status=ResponseStatus.COMPLETED, cell=quota.cell).count() == 5
+    assert Response.objects.filter(status=ResponseStatus.SCREENED_OUT).count() == PEOPLE - 5
+    assert QuotaReservation.objects.count() == 0
