@@ -152,14 +152,17 @@ def browser_login(page, user, password: str = "pw-for-tests-1") -> None:
 
 
 def _forget_broker_connections(app) -> None:
-    """Drop the app's pooled connections so the next send uses the current broker URL.
+    """Drop pooled broker connections so the next send uses the current broker URL.
 
     An eager task earlier in the run makes Celery build its producer pool for the default
-    broker; without this, later sends (and control pings) would still go there.
+    broker; without this, later sends (and control pings) would still go there. kombu keeps
+    pools in a registry keyed by URL, so that registry is emptied too: a closed pool left in
+    it would be handed out again to the next worker fixture.
     """
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
