@@ -262,7 +262,8 @@ def encode_votes(votes: pd.DataFrame, categories: Sequence[Hashable]) -> Encoded
         if (weight < 0).any():
             neg = weight[weight < 0]
             raise ValueError(
-                f"weight: negative weight {neg.min()!r} ({len(neg)} row(s)); weights must be >= 0"
+                f"weight: negative weight {float(neg.min())!r} ({len(neg)} row(s)); "
+                "weights must be >= 0"
             )
         weighted = True
     else:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -20,7 +21,9 @@ class JobOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_result_url(self, job: Job) -> str | None:
-        return job.result_file.url if job.result_file else None
+        if not job.result_file:
+            return None
+        return reverse("jobs:download", kwargs={"job_id": job.id})
 
 
 @extend_schema(responses=JobOutputSerializer)

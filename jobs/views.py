@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 
 from jobs.access import access_job
@@ -17,3 +18,16 @@ def job_progress(request, job_id):
 def job_detail(request, job_id):
     job = access_job(user=request.user, job_id=job_id)
     return render(request, "jobs/detail.html", {"job": job})
+
+
+@login_required
+def job_download(request, job_id):
+    """The job's result file, for the same people who may see the job.
+
+    Media files are not served publicly: every download goes through the job's access check.
+    """
+    job = access_job(user=request.user, job_id=job_id)
+    if not job.result_file:
+        raise Http404("This job has no result file.")
+    name = job.result_file.name.rsplit("/", 1)[-1]
+    return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=name)

@@ -432,7 +432,11 @@ def test_dawid_skene_fixed_iterations_and_items_without_votes():
             r"label: 'grief' is not one of the categories \['anger', 'joy', 'sadness'\]",
         ),
         (VOTES.iloc[:0], {}, r"votes: the vote table is empty"),
-        (VOTES.assign(weight=-VOTES["weight"]), {}, r"weight: negative weight"),
+        (
+            VOTES.assign(weight=-VOTES["weight"]),
+            {},
+            r"weight: negative weight -3\.0 \(22 row\(s\)\)",
+        ),
         (VOTES.drop(columns="voter"), {}, r"votes: missing column\(s\) 'voter'"),
         (VOTES, {"rules": ["median"]}, r"rules: unknown rule 'median'"),
         (VOTES, {"tie_policy": "coin"}, r"tie_policy: unknown tie policy 'coin'"),

@@ -73,3 +73,23 @@ def test_progress_fragment_and_api(client, api_as, researcher, outsider):
     assert client.get(f"/jobs/{job.id}/progress/").status_code == 404
     assert api_as(outsider).get(f"/api/jobs/{job.id}/").status_code == 404
     assert Job.objects.count() == 1
+
+
+def test_result_file_is_downloaded_through_the_access_check(client, api_as, researcher, outsider):
+    from jobs.services import job_succeed
+
+    job = job_create(kind="selftest", user=researcher)
+    job_claim(job_id=job.id)
+    job_succeed(job_id=job.id, file_name="report.csv", content=b"item,label\n1,joy\n")
+    url = f"/jobs/{job.id}/download/"
+    assert api_as(researcher).get(f"/api/jobs/{job.id}/").json()["result_url"] == url
+
+    client.force_login(researcher)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"item,label\n1,joy\n"
+    assert 'filename="report' in response.headers["Content-Disposition"]
+    assert url in client.get(f"/jobs/{job.id}/progress/").content.decode()
+
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
