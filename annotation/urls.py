@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from annotation import views
 
 app_name = "annotation"
-urlpatterns: list = []
+urlpatterns = [
+    path("projects/<int:project_id>/", views.project_detail, name="project"),
+    path("projects/<int:project_id>/import/", views.project_import, name="import"),
+    path("projects/<int:project_id>/agreement/", views.agreement_refresh, name="agreement_refresh"),
+    path("projects/<int:project_id>/exclusions/", views.exclusion_create, name="exclude"),
+    path("exclusions/<int:exclusion_id>/lift/", views.exclusion_lift, name="lift"),
+    path("projects/<int:project_id>/guidelines/", views.guidelines, name="guidelines"),
+    path("projects/<int:project_id>/annotate/", views.annotate, name="annotate"),
+    path("projects/<int:project_id>/annotate/submit/", views.annotate_submit, name="submit"),
+    path("projects/<int:project_id>/annotate/skip/", views.annotate_skip, name="skip"),
+    path("projects/<int:project_id>/annotate/undo/", views.annotate_undo, name="undo"),
+    path("projects/<int:project_id>/adjudication/", views.adjudication_queue, name="adjudication"),
+    path("items/<int:item_id>/adjudicate/", views.adjudicate_item, name="adjudicate"),
+    path("items/<int:item_id>/media/", views.media, name="media"),
+]

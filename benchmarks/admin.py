@@ -1,1 +1,45 @@
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin, messages
+from django.db import transaction
+
+from benchmarks.models import Dataset, DatasetSource, Version
+from benchmarks.services import version_export_start
+
+
+class DatasetSourceInline(admin.TabularInline):
+    model = DatasetSource
+    extra = 0
+    fields = ["kind", "name", "survey_id", "project_id", "n_votes", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "study", "created_at"]
+    search_fields = ["name"]
+    list_select_related = ["study"]
+    inlines = [DatasetSourceInline]
+
+
+@admin.register(Version)
+class VersionAdmin(admin.ModelAdmin):
+    """Versions are immutable: every field is read-only and none can be added by hand."""
+
+    list_display = ["dataset", "number", "built_by", "built_at", "sha256"]
+    list_select_related = ["dataset", "built_by"]
+    actions = ["export_versions"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Version._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Export (CSV, JSONL, Parquet, Hugging Face, Croissant zip)")
+    def export_versions(self, request, queryset):
+        with transaction.atomic():
+            jobs = [version_export_start(version=v, user=request.user) for v in queryset]
+        for job in jobs:
+            messages.info(request, f"Started export job {job.id}.")

@@ -219,6 +219,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or "kind" field with its own choices; name each enum
+    # after its model so the schema has no ambiguous names.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.models.JobStatus",
+        "AssignmentStatusEnum": "annotation.models.AssignmentStatus",
+        "ItemKindEnum": "annotation.models.ItemKind",
+        "InvitationStatusEnum": "surveys.models.InvitationStatus",
+        "SurveyStatusEnum": "surveys.models.SurveyStatus",
+        "ResponseStatusEnum": "surveys.models.ResponseStatus",
+        "QuestionKindEnum": "surveys.models.QuestionKind",
+        "DrawKindEnum": "surveys.models.DrawKind",
+        "SourceKindEnum": "benchmarks.models.SourceKind",
+    },
 }
 
 # Security. Production (DEBUG off) serves over HTTPS only.

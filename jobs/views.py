@@ -29,5 +29,5 @@ def job_download(request, job_id):
     job = access_job(user=request.user, job_id=job_id)
     if not job.result_file:
         raise Http404("This job has no result file.")
-    name = job.result_file.name.rsplit("/", 1)[-1]
+    name = (job.result_file.name or "result").rsplit("/", 1)[-1]
     return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=name)

@@ -1,0 +1,521 @@
+"""REST API of the annotation app: the same permissions as the pages (see ``access.py``)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.access import access_study
+from accounts.models import User
+from annotation import selectors, services
+from annotation.access import (
+    access_adjudication,
+    access_annotation,
+    access_exclusion,
+    access_item_for_adjudication,
+    access_project,
+    access_project_for_work,
+    access_project_membership,
+    access_project_viewer,
+    projects_researched_by,
+)
+from annotation.models import (
+    Annotation,
+    Assignment,
+    Category,
+    DisagreementRule,
+    Exclusion,
+    Item,
+    LabelMode,
+    MemberRole,
+    Project,
+    ProjectMember,
+)
+from config.api import StrictSerializer
+
+# --- output ----------
+
+
+class CategoryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["key", "name", "description", "examples", "keyboard_key", "order",
+                  "is_secondary_allowed", "is_none"]  # fmt: skip
+
+
+class ProjectOutput(serializers.ModelSerializer):
+    categories = CategoryOutput(many=True, read_only=True)
+    mode = serializers.CharField(read_only=True)
+    disagreement_rule = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "study", "name", "description", "mode", "raters_per_item",
+                  "expert_raters_per_item", "expert_sample_rate", "gold_rate", "guidelines",
+                  "scales", "allow_comment", "allow_evidence", "lease_minutes",
+                  "disagreement_rule", "categories", "created_at"]  # fmt: skip
+
+
+class ItemOutput(serializers.ModelSerializer):
+    media_url = serializers.SerializerMethodField()
+    kind = serializers.CharField(read_only=True)
+    gold_label = serializers.SlugRelatedField(slug_field="key", read_only=True)
+
+    class Meta:
+        model = Item
+        fields = ["id", "external_id", "kind", "text", "media_url", "media_type", "duration",
+                  "metadata", "is_gold", "gold_label", "slots_total", "slots_taken"]  # fmt: skip
+
+    def get_media_url(self, item: Item) -> str | None:
+        return reverse("annotation:media", args=[item.pk]) if item.media else None
+
+
+class WorkItemOutput(serializers.ModelSerializer):
+    """What a rater sees of an item: never its gold label, counts or anyone's answers."""
+
+    media_url = serializers.SerializerMethodField()
+    kind = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Item
+        fields = ["id", "external_id", "kind", "text", "media_url", "duration"]
+
+    def get_media_url(self, item: Item) -> str | None:
+        return reverse("annotation:media", args=[item.pk]) if item.media else None
+
+
+class AssignmentOutput(serializers.ModelSerializer):
+    item = WorkItemOutput(read_only=True)
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "item", "status", "leased_at", "expires_at"]
+
+
+class LabelOutput(serializers.Serializer):
+    category = serializers.CharField(source="category.key")
+    role = serializers.CharField()
+
+
+class AnnotationOutput(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="pk")
+    item = serializers.CharField(source="assignment.item.external_id")
+    labels = LabelOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "item", "labels", "ratings", "comment", "evidence", "time_ms",
+                  "created_at"]  # fmt: skip
+
+
+class ResearcherAnnotationOutput(AnnotationOutput):
+    rater = serializers.CharField(source="assignment.rater.username")
+
+    class Meta(AnnotationOutput.Meta):
+        fields = [*AnnotationOutput.Meta.fields, "rater"]
+
+
+class MemberOutput(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ProjectMember
+        fields = ["id", "username", "role", "group", "added_at"]
+
+
+class ExclusionOutput(serializers.ModelSerializer):
+    username = serializers.CharField(source="rater.username")
+
+    class Meta:
+        model = Exclusion
+        fields = ["id", "username", "reason", "active", "created_at", "lifted_at"]
+
+
+# --- input ----------
+
+
+class CategoryInput(StrictSerializer):
+    key = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    examples = serializers.CharField(required=False, allow_blank=True, default="")
+    keyboard_key = serializers.CharField(required=False, allow_blank=True, max_length=1)
+    is_secondary_allowed = serializers.BooleanField(required=False, default=True)
+    is_none = serializers.BooleanField(required=False, default=False)
+
+
+class ScaleInput(StrictSerializer):
+    key = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=100, required=False)
+    min = serializers.IntegerField(default=1)
+    max = serializers.IntegerField(default=7)
+    required = serializers.BooleanField(default=False)
+
+
+class ProjectInput(StrictSerializer):
+    study = serializers.IntegerField()
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    mode = serializers.ChoiceField(choices=LabelMode.choices, default=LabelMode.SINGLE)
+    categories = CategoryInput(many=True)
+    raters_per_item = serializers.IntegerField(min_value=1, max_value=1000, default=3)
+    expert_raters_per_item = serializers.IntegerField(min_value=0, default=0)
+    expert_sample_rate = serializers.FloatField(min_value=0, max_value=1, default=0)
+    gold_rate = serializers.FloatField(min_value=0, max_value=1, default=0)
+    guidelines = serializers.CharField(required=False, allow_blank=True, default="")
+    scales = ScaleInput(many=True, required=False, default=list)
+    allow_comment = serializers.BooleanField(default=True)
+    allow_evidence = serializers.BooleanField(default=False)
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=15)
+    disagreement_rule = serializers.ChoiceField(
+        choices=DisagreementRule.choices, default=DisagreementRule.NO_MAJORITY
+    )
+
+
+class MemberInput(StrictSerializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=MemberRole.choices, default=MemberRole.ANNOTATOR)
+    group = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+
+
+class LabelInput(StrictSerializer):
+    category = serializers.CharField(max_length=64)
+    # "primary" or "secondary"; the service names the problem when it is neither.
+    role = serializers.CharField(max_length=20, default="primary")
+
+
+class SubmitInput(StrictSerializer):
+    item = serializers.IntegerField()
+    labels = LabelInput(many=True)
+    ratings = serializers.DictField(required=False, default=dict)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    evidence = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    time_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
+class SkipInput(StrictSerializer):
+    item = serializers.IntegerField()
+    reason = serializers.CharField(max_length=200)
+
+
+class ImportInput(StrictSerializer):
+    file = serializers.FileField()
+    media_zip = serializers.FileField(required=False)
+
+
+class ExclusionInput(StrictSerializer):
+    username = serializers.CharField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class AdjudicationInput(StrictSerializer):
+    labels = LabelInput(many=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+def _user_named(username: str, field: str = "username") -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise serializers.ValidationError({field: ["No such user."]})
+    return user
+
+
+# --- projects ----------
+
+
+@extend_schema(request=ProjectInput, responses=ProjectOutput(many=True))
+@api_view(["GET", "POST"])
+def project_list_api(request):
+    """Projects you research (GET), or a new project in one of your studies (POST)."""
+    if request.method == "POST":
+        data = ProjectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        study = access_study(user=request.user, study_id=values.pop("study"))
+        project = services.project_create(study=study, user=request.user, **values)
+        return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
+    projects = projects_researched_by(user=request.user).prefetch_related("categories")
+    return Response(ProjectOutput(projects.order_by("-created_at"), many=True).data)
+
+
+@extend_schema(responses=ProjectOutput)
+@api_view(["GET"])
+def project_detail_api(request, project_id: int):
+    """The project and its schema; members see it too (they need the categories)."""
+    project = access_project_for_work(user=request.user, project_id=project_id)
+    return Response(ProjectOutput(project).data)
+
+
+@extend_schema(request=MemberInput, responses=MemberOutput(many=True))
+@api_view(["GET", "POST"])
+def member_list_api(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    if request.method == "POST":
+        data = MemberInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = _user_named(data.validated_data["username"])
+        member = services.member_add(
+            project=project,
+            user=user,
+            role=data.validated_data["role"],
+            group=data.validated_data["group"],
+        )
+        return Response(MemberOutput(member).data, status=status.HTTP_201_CREATED)
+    members = project.members.select_related("user").order_by("id")
+    return Response(MemberOutput(members, many=True).data)
+
+
+@extend_schema(request={"multipart/form-data": ImportInput}, responses=ItemOutput(many=True))
+@api_view(["GET", "POST"])
+@parser_classes([MultiPartParser, FormParser, JSONParser])
+def item_list_api(request, project_id: int):
+    """Items of the project (researchers), or an import of CSV/JSONL plus a media zip."""
+    project = access_project(user=request.user, project_id=project_id)
+    if request.method == "POST":
+        data = ImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        media = data.validated_data.get("media_zip")
+        report = services.items_import(
+            project=project,
+            data=upload.read(),
+            filename=upload.name,
+            media_zip=media.read() if media else None,
+        )
+        if not report.ok:
+            errors = {f"rows.{r['row']}": r["errors"] for r in report.rows if r["errors"]}
+            return Response(
+                {"errors": errors, "report": report.as_dict()}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return Response(report.as_dict(), status=status.HTTP_201_CREATED)
+    items = Item.objects.filter(project=project).select_related("gold_label").order_by("id")
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(items, request)
+    return paginator.get_paginated_response(ItemOutput(page, many=True).data)
+
+
+# --- work ----------
+
+
+@extend_schema(
+    request=None,
+    responses={200: AssignmentOutput, 204: OpenApiResponse(description="Nothing left to do.")},
+)
+@api_view(["POST"])
+def next_item_api(request, project_id: int):
+    """Your open item, or a new lease on the most needed item you have not seen."""
+    project, _ = access_project_membership(
+        user=request.user, project_id=project_id, roles=(MemberRole.ANNOTATOR, MemberRole.EXPERT)
+    )
+    assignment = services.assignment_next(project=project, user=request.user)
+    if assignment is None:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    return Response(AssignmentOutput(assignment).data)
+
+
+@extend_schema(request=SubmitInput, responses={201: AnnotationOutput})
+@api_view(["POST"])
+def submit_api(request, project_id: int):
+    project, _ = access_project_membership(
+        user=request.user, project_id=project_id, roles=(MemberRole.ANNOTATOR, MemberRole.EXPERT)
+    )
+    data = SubmitInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    v = data.validated_data
+    annotation = services.annotation_submit(
+        project=project,
+        user=request.user,
+        item_id=v["item"],
+        labels=v["labels"],
+        ratings=v["ratings"],
+        comment=v["comment"],
+        evidence=v["evidence"],
+        time_ms=v.get("time_ms"),
+    )
+    annotation = selectors.own_annotations(project=project, user=request.user).get(pk=annotation.pk)
+    return Response(AnnotationOutput(annotation).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=SkipInput, responses={200: AssignmentOutput})
+@api_view(["POST"])
+def skip_api(request, project_id: int):
+    project, _ = access_project_membership(user=request.user, project_id=project_id)
+    data = SkipInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    assignment = services.assignment_skip(
+        project=project,
+        user=request.user,
+        item_id=data.validated_data["item"],
+        reason=data.validated_data["reason"],
+    )
+    return Response(AssignmentOutput(assignment).data)
+
+
+@extend_schema(request=None, responses={200: AssignmentOutput})
+@api_view(["POST"])
+def undo_api(request, project_id: int):
+    """Take back your last answer in the project; its item is yours to answer again."""
+    project, _ = access_project_membership(user=request.user, project_id=project_id)
+    assignment = services.annotation_undo(project=project, user=request.user)
+    return Response(AssignmentOutput(assignment).data)
+
+
+@extend_schema(responses=ResearcherAnnotationOutput(many=True))
+@api_view(["GET"])
+def annotation_list_api(request, project_id: int):
+    """Researchers: every answer. Members: their own answers only."""
+    project, researcher = access_project_viewer(user=request.user, project_id=project_id)
+    paginator = LimitOffsetPagination()
+    if researcher:
+        page = paginator.paginate_queryset(selectors.project_annotations(project=project), request)
+        return paginator.get_paginated_response(ResearcherAnnotationOutput(page, many=True).data)
+    own = selectors.own_annotations(project=project, user=request.user)
+    page = paginator.paginate_queryset(own, request)
+    return paginator.get_paginated_response(AnnotationOutput(page, many=True).data)
+
+
+@extend_schema(responses=AnnotationOutput)
+@api_view(["GET"])
+def annotation_detail_api(request, annotation_id: int):
+    """One answer: for its own rater and the project's researchers (404 for anyone else)."""
+    annotation = access_annotation(user=request.user, annotation_id=annotation_id)
+    return Response(AnnotationOutput(annotation).data)
+
+
+# --- quality and agreement ----------
+
+
+@extend_schema(responses={200: OpenApiResponse(description="Rows of the vote table.")})
+@api_view(["GET"])
+def vote_table_api(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    table = selectors.project_vote_table(project=project)
+    table = table.assign(created=table["created"].map(lambda t: t.isoformat()))
+    return Response(table.astype(object).where(table.notna(), None).to_dict("records"))
+
+
+@extend_schema(
+    request=None,
+    responses={
+        200: OpenApiResponse(description="The agreement report."),
+        202: OpenApiResponse(description="A job computing the report (POST)."),
+    },
+)
+@api_view(["GET", "POST"])
+def agreement_api(request, project_id: int):
+    """The agreement report now (GET), or as a job for large projects (POST)."""
+    project = access_project(user=request.user, project_id=project_id)
+    if request.method == "POST":
+        job = services.agreement_job_start(project=project, user=request.user)
+        return Response(
+            {"job": str(job.id), "url": reverse("api-job-detail", args=[job.id])},
+            status=status.HTTP_202_ACCEPTED,
+        )
+    return Response(selectors.project_agreement(project=project))
+
+
+@extend_schema(responses={200: OpenApiResponse(description="One row per annotator.")})
+@api_view(["GET"])
+def annotator_table_api(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    rows = selectors.annotator_table(project=project)
+    return Response(
+        [
+            {
+                "username": r["member"].user.username,
+                "role": r["member"].role,
+                "group": r["member"].group,
+                "voter": r["voter"],
+                "done": r["done"],
+                "median_seconds": r["median_seconds"],
+                "gold_accuracy": r["gold_accuracy"],
+                "agreement": r["agreement"],
+                "speed_flag": r["speed_flag"],
+                "excluded": r["exclusion"] is not None,
+            }
+            for r in rows
+        ]
+    )
+
+
+@extend_schema(request=ExclusionInput, responses=ExclusionOutput(many=True))
+@api_view(["GET", "POST"])
+def exclusion_list_api(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    if request.method == "POST":
+        data = ExclusionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rater = _user_named(data.validated_data["username"])
+        exclusion = services.exclusion_create(
+            project=project, rater=rater, reason=data.validated_data["reason"], by=request.user
+        )
+        return Response(ExclusionOutput(exclusion).data, status=status.HTTP_201_CREATED)
+    rows = project.exclusions.select_related("rater")
+    return Response(ExclusionOutput(rows, many=True).data)
+
+
+@extend_schema(request=None, responses=ExclusionOutput)
+@api_view(["POST"])
+def exclusion_lift_api(request, exclusion_id: int):
+    exclusion = access_exclusion(user=request.user, exclusion_id=exclusion_id)
+    exclusion = services.exclusion_lift(exclusion=exclusion, by=request.user)
+    return Response(ExclusionOutput(exclusion).data)
+
+
+# --- adjudication ----------
+
+
+@extend_schema(responses={200: OpenApiResponse(description="Items awaiting a decision.")})
+@api_view(["GET"])
+def adjudication_queue_api(request, project_id: int):
+    project = access_adjudication(user=request.user, project_id=project_id)
+    return Response(
+        [
+            {"item": e["item"].pk, "external_id": e["item"].external_id, "labels": e["labels"]}
+            for e in selectors.adjudication_queue(project=project)
+        ]
+    )
+
+
+@extend_schema(request=AdjudicationInput, responses={200: OpenApiResponse()})
+@api_view(["GET", "POST"])
+def item_adjudication_api(request, item_id: int):
+    """Every answer on the item (GET), or the final decision with a note (POST)."""
+    item = access_item_for_adjudication(user=request.user, item_id=item_id)
+    if request.method == "POST":
+        data = AdjudicationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = services.adjudication_record(
+            item=item,
+            user=request.user,
+            labels=data.validated_data["labels"],
+            note=data.validated_data["note"],
+        )
+        return Response(
+            {"id": decision.pk, "labels": decision.labels, "note": decision.note},
+            status=status.HTTP_201_CREATED,
+        )
+    answers = selectors.item_labels_for_adjudication(item=item)
+    return Response(
+        {
+            "item": WorkItemOutput(item).data,
+            "answers": [
+                {
+                    "rater": a["rater"].username,
+                    "excluded": a["excluded"],
+                    "primary": [c.key for c in a["primary"]],
+                    "secondary": [c.key for c in a["secondary"]],
+                    "ratings": a["annotation"].ratings,
+                    "comment": a["annotation"].comment,
+                }
+                for a in answers
+            ],
+        }
+    )

@@ -1,0 +1,23 @@
+"""Template tags for the home page partials (the home view belongs to ``accounts``)."""
+
+from __future__ import annotations
+
+from django import template
+
+from annotation import selectors
+from annotation.models import Project
+
+register = template.Library()
+
+
+@register.simple_tag
+def annotation_work(user):
+    """The user's project memberships with their counts."""
+    if not user.is_authenticated:
+        return []
+    return selectors.memberships_for_user(user=user)
+
+
+@register.simple_tag
+def study_projects(study):
+    return list(Project.objects.filter(study=study).order_by("name"))

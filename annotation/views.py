@@ -1,0 +1,322 @@
+"""Pages: the annotator's work page (keyboard first), adjudication, and researcher dashboards."""
+
+from __future__ import annotations
+
+import markdown
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from annotation import selectors, services
+from annotation.access import (
+    access_adjudication,
+    access_exclusion,
+    access_item_for_adjudication,
+    access_project,
+    access_project_for_work,
+    access_project_membership,
+    is_researcher,
+)
+from annotation.forms import (
+    ExclusionForm,
+    ImportForm,
+    SkipForm,
+    labels_from_post,
+    ratings_from_post,
+)
+from annotation.models import Assignment, Item, LabelMode, MemberRole
+
+
+def _errors(request, exc: ValidationError) -> None:
+    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
+    for field, msgs in pairs:
+        for msg in msgs:
+            label = "" if field in ("", "non_field_errors", "__all__") else f"{field}: "
+            messages.error(request, f"{label}{msg}")
+
+
+# --- annotators --------------------------------------------------------------------------
+
+
+@login_required
+def annotate(request, project_id: int):
+    """The current item of the rater (a new lease when they have none)."""
+    project, member = access_project_membership(
+        user=request.user, project_id=project_id, roles=(MemberRole.ANNOTATOR, MemberRole.EXPERT)
+    )
+    assignment = services.assignment_next(project=project, user=request.user)
+    mine = [m for m in selectors.memberships_for_user(user=request.user) if m["project"] == project]
+    context = {
+        "project": project,
+        "member": member,
+        "assignment": assignment,
+        "item": assignment.item if assignment else None,
+        "categories": list(project.categories.all()),
+        "progress": mine[0] if mine else None,
+        "skip_form": SkipForm(initial={"item": assignment.item_id}) if assignment else None,
+        "scales": [{**s, "choices": list(range(s["min"], s["max"] + 1))} for s in project.scales],
+        "is_multi": project.mode == LabelMode.MULTI_LABEL,
+        "has_secondary": project.mode == LabelMode.PRIMARY_SECONDARY,
+    }
+    return render(request, "annotation/annotate.html", context)
+
+
+@login_required
+@require_POST
+def annotate_submit(request, project_id: int):
+    project, _member = access_project_membership(
+        user=request.user, project_id=project_id, roles=(MemberRole.ANNOTATOR, MemberRole.EXPERT)
+    )
+    try:
+        item_id = int(request.POST.get("item", ""))
+    except ValueError:
+        messages.error(request, _("item: This item is not assigned to you."))
+        return redirect("annotation:annotate", project_id=project.pk)
+    time_ms = request.POST.get("time_ms", "")
+    if time_ms.isdigit():
+        elapsed = int(time_ms)
+    else:
+        # Without JavaScript, time on item is read from the lease.
+        lease = Assignment.objects.filter(item_id=item_id, rater=request.user).first()
+        elapsed = int((timezone.now() - lease.leased_at).total_seconds() * 1000) if lease else None
+    try:
+        services.annotation_submit(
+            project=project,
+            user=request.user,
+            item_id=item_id,
+            labels=labels_from_post(project=project, data=request.POST),
+            ratings=ratings_from_post(project=project, data=request.POST),
+            comment=request.POST.get("comment", "").strip(),
+            evidence=request.POST.get("evidence", "").strip(),
+            time_ms=elapsed,
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Saved. Press U to undo."))
+    return redirect("annotation:annotate", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def annotate_skip(request, project_id: int):
+    project, _member = access_project_membership(user=request.user, project_id=project_id)
+    form = SkipForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a reason to skip."))
+        return redirect("annotation:annotate", project_id=project.pk)
+    reason = dict(form.fields["reason"].choices)[form.cleaned_data["reason"]]
+    try:
+        services.assignment_skip(
+            project=project, user=request.user, item_id=form.cleaned_data["item"], reason=reason
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Skipped."))
+    return redirect("annotation:annotate", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def annotate_undo(request, project_id: int):
+    project, _member = access_project_membership(user=request.user, project_id=project_id)
+    try:
+        services.annotation_undo(project=project, user=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Your last answer was taken back. Answer it again."))
+    return redirect("annotation:annotate", project_id=project.pk)
+
+
+@login_required
+def guidelines(request, project_id: int):
+    project = access_project_for_work(user=request.user, project_id=project_id)
+    # Guidelines are written by the study's researchers; raw HTML in them is escaped.
+    html = markdown.markdown(
+        project.guidelines.replace("<", "&lt;") if project.guidelines else "",
+        extensions=["extra"],
+    )
+    return render(
+        request,
+        "annotation/guidelines.html",
+        {"project": project, "guidelines_html": html, "categories": project.categories.all()},
+    )
+
+
+@login_required
+def media(request, item_id: int):
+    """An item's media file, for the raters it is assigned to and the project's staff."""
+    try:
+        item = Item.objects.select_related("project").get(pk=item_id)
+    except (Item.DoesNotExist, ValueError):
+        raise Http404 from None
+    allowed = (
+        Assignment.objects.filter(item=item, rater=request.user).exists()
+        or is_researcher(user=request.user, project=item.project)
+        or item.project.members.filter(user=request.user, role=MemberRole.ADJUDICATOR).exists()
+    )
+    if not allowed or not item.media:
+        raise Http404
+    response = FileResponse(item.media.open("rb"), content_type=item.media_type or None)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- adjudicators ------------------------------------------------------------------------
+
+
+@login_required
+def adjudication_queue(request, project_id: int):
+    project = access_adjudication(user=request.user, project_id=project_id)
+    queue = selectors.adjudication_queue(project=project)
+    return render(
+        request, "annotation/adjudication_queue.html", {"project": project, "queue": queue}
+    )
+
+
+@login_required
+def adjudicate_item(request, item_id: int):
+    item = access_item_for_adjudication(user=request.user, item_id=item_id)
+    project = item.project
+    if request.method == "POST":
+        try:
+            services.adjudication_record(
+                item=item,
+                user=request.user,
+                labels=labels_from_post(project=project, data=request.POST),
+                note=request.POST.get("note", "").strip(),
+            )
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, _("Decision recorded for %(item)s.") % {"item": item})
+            return redirect("annotation:adjudication", project_id=project.pk)
+    return render(
+        request,
+        "annotation/adjudicate.html",
+        {
+            "project": project,
+            "item": item,
+            "answers": selectors.item_labels_for_adjudication(item=item),
+            "decisions": item.adjudications.select_related("decided_by"),
+            "categories": list(project.categories.all()),
+            "is_multi": project.mode == LabelMode.MULTI_LABEL,
+            "has_secondary": project.mode == LabelMode.PRIMARY_SECONDARY,
+        },
+    )
+
+
+# --- researchers -------------------------------------------------------------------------
+
+
+@login_required
+def project_detail(request, project_id: int):
+    """The researcher's dashboard: progress, labels, agreement over time, annotators."""
+    project = access_project(user=request.user, project_id=project_id)
+    job = selectors.latest_agreement_job(project=project)
+    live = selectors.label_count(project=project) <= selectors.LIVE_AGREEMENT_LIMIT
+    if live:
+        report = selectors.project_agreement(project=project, n_boot=100)
+    elif job is not None and job.status == "succeeded":
+        report = job.result
+    else:
+        report = {"available": False, "note": _("Large project: compute the report as a job.")}
+    over_time = report.get("over_time") or []
+    for row in over_time:
+        alpha = row.get("alpha")
+        row["pct"] = round(max(0.0, alpha) * 100) if alpha is not None else 0
+    return render(
+        request,
+        "annotation/project_detail.html",
+        {
+            "project": project,
+            "progress": selectors.project_progress(project=project),
+            "distribution": selectors.label_distribution(project=project),
+            "agreement": report,
+            "over_time": over_time,
+            "annotators": selectors.annotator_table(project=project, with_quality=live),
+            "import_form": ImportForm(),
+            "agreement_job": job,
+            "live_agreement": live,
+            # The queue reads every label: on large projects it has a page of its own.
+            "queue_size": len(selectors.adjudication_queue(project=project)) if live else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def project_import(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a CSV or JSONL file."))
+        return redirect("annotation:project", project_id=project.pk)
+    upload, archive = form.cleaned_data["file"], form.cleaned_data.get("media_zip")
+    try:
+        report = services.items_import(
+            project=project,
+            data=upload.read(),
+            filename=upload.name,
+            media_zip=archive.read() if archive else None,
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect("annotation:project", project_id=project.pk)
+    if not report.ok:
+        for row in report.errors:
+            messages.error(request, f"row {row['row']}: " + "; ".join(row["errors"]))
+        messages.error(request, _("Nothing was imported."))
+    else:
+        messages.success(
+            request,
+            _("Imported: %(c)d new, %(u)d updated, %(n)d unchanged.")
+            % {"c": report.created, "u": report.updated, "n": report.unchanged},
+        )
+    return redirect("annotation:project", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def exclusion_create(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    form = ExclusionForm(request.POST)
+    rater = User.objects.filter(username=request.POST.get("username", "")).first()
+    if not form.is_valid() or rater is None:
+        messages.error(request, _("Give a reason for the exclusion."))
+        return redirect("annotation:project", project_id=project.pk)
+    try:
+        services.exclusion_create(
+            project=project, rater=rater, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("annotation:project", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def exclusion_lift(request, exclusion_id: int):
+    exclusion = access_exclusion(user=request.user, exclusion_id=exclusion_id)
+    try:
+        services.exclusion_lift(exclusion=exclusion, by=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("annotation:project", project_id=exclusion.project_id)
+
+
+@login_required
+@require_POST
+def agreement_refresh(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    services.agreement_job_start(project=project, user=request.user)
+    messages.success(request, _("The agreement report is being computed."))
+    return redirect("annotation:project", project_id=project.pk)

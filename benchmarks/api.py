@@ -1,0 +1,276 @@
+"""REST API for datasets, versions, items, diffs and exports (same permissions as the pages)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.access import access_study
+from benchmarks import aggregation, splitting
+from benchmarks.access import access_dataset, access_export, access_version
+from benchmarks.models import Dataset, DatasetSource, Version
+from benchmarks.selectors import dataset_list, version_items, version_list
+from benchmarks.services import (
+    STRATIFY_CHOICES,
+    dataset_create,
+    rule_labels,
+    source_annotation_create,
+    source_survey_create,
+    source_upload_create,
+    version_build_start,
+    version_diff,
+    version_export_start,
+)
+from benchmarks.views import export_file_response
+from config.api import StrictSerializer
+from jobs.api import JobOutputSerializer
+
+
+class SourceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DatasetSource
+        fields = [
+            "id", "kind", "name", "survey_id", "question_ids", "project_id", "item_filter",
+            "roles", "upload_format", "columns", "n_votes", "created_at",
+        ]  # fmt: skip
+
+
+class DatasetOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = [
+            "id", "study", "name", "description", "categories", "rules", "parameters",
+            "split_fractions", "split_seed", "split_stratify", "split_group", "created_at",
+        ]  # fmt: skip
+
+
+class DatasetInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    categories = serializers.ListField(child=serializers.CharField(max_length=200))
+    rules = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(aggregation.RULES)), required=False
+    )
+    parameters = serializers.DictField(required=False)
+    split_fractions = serializers.DictField(child=serializers.FloatField(), required=False)
+    split_seed = serializers.IntegerField(required=False, default=0, min_value=0)
+    split_stratify = serializers.ChoiceField(
+        choices=list(STRATIFY_CHOICES), required=False, default="plurality", allow_blank=True
+    )
+    split_group = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class VersionOutputSerializer(serializers.ModelSerializer):
+    built_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Version
+        fields = [
+            "number", "sha256", "categories", "rules", "parameters", "split_config", "sources",
+            "code_version", "built_by", "built_at", "stats",
+        ]  # fmt: skip
+
+
+class VersionListSerializer(serializers.ModelSerializer):
+    built_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Version
+        fields = ["number", "sha256", "code_version", "built_by", "built_at"]
+
+
+class UploadInputSerializer(StrictSerializer):
+    file = serializers.FileField()
+    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class LinkInputSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=["survey", "annotation"])
+    survey_id = serializers.IntegerField(required=False, min_value=1)
+    question_ids = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list
+    )
+    project_id = serializers.IntegerField(required=False, min_value=1)
+    item_filter = serializers.DictField(required=False, default=dict)
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=["primary", "secondary"]),
+        required=False,
+        default=list,
+    )
+    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+    def validate(self, attrs):
+        needed = "survey_id" if attrs["kind"] == "survey" else "project_id"
+        if needed not in attrs:
+            raise serializers.ValidationError({needed: ["This field is required."]})
+        return attrs
+
+
+@extend_schema(request=DatasetInputSerializer, responses=DatasetOutputSerializer(many=True))
+@api_view(["GET", "POST"])
+def dataset_list_api(request, study_id: int):
+    study = access_study(user=request.user, study_id=study_id)
+    if request.method == "POST":
+        data = DatasetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values.setdefault("split_fractions", dict(splitting.DEFAULT_FRACTIONS))
+        with transaction.atomic():
+            dataset = dataset_create(study=study, user=request.user, **values)
+        return Response(DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
+    return Response(DatasetOutputSerializer(dataset_list(study=study), many=True).data)
+
+
+@extend_schema(responses=DatasetOutputSerializer)
+@api_view(["GET"])
+def dataset_detail_api(request, dataset_id: int):
+    dataset = access_dataset(user=request.user, dataset_id=dataset_id)
+    data = DatasetOutputSerializer(dataset).data
+    data["sources"] = SourceOutputSerializer(dataset.sources.all(), many=True).data
+    return Response(data)
+
+
+@extend_schema(request=UploadInputSerializer, responses=SourceOutputSerializer)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+def source_upload_api(request, dataset_id: int):
+    dataset = access_dataset(user=request.user, dataset_id=dataset_id)
+    data = UploadInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    upload = data.validated_data["file"]
+    source = source_upload_create(
+        dataset=dataset,
+        file_name=upload.name,
+        content=upload.read(),
+        name=data.validated_data["name"],
+    )
+    return Response(SourceOutputSerializer(source).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=LinkInputSerializer, responses=SourceOutputSerializer)
+@api_view(["POST"])
+def source_link_api(request, dataset_id: int):
+    """Add a survey (optionally some questions) or an annotation project (filters) as a source."""
+    dataset = access_dataset(user=request.user, dataset_id=dataset_id)
+    data = LinkInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    v = data.validated_data
+    with transaction.atomic():
+        if v["kind"] == "survey":
+            source = source_survey_create(
+                dataset=dataset,
+                survey_id=v["survey_id"],
+                question_ids=v["question_ids"],
+                name=v["name"],
+            )
+        else:
+            source = source_annotation_create(
+                dataset=dataset,
+                project_id=v["project_id"],
+                item_filter=v["item_filter"],
+                roles=v["roles"],
+                name=v["name"],
+            )
+    return Response(SourceOutputSerializer(source).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=None, responses=JobOutputSerializer)
+@api_view(["POST"])
+def version_build_api(request, dataset_id: int):
+    dataset = access_dataset(user=request.user, dataset_id=dataset_id)
+    with transaction.atomic():
+        job = version_build_start(dataset=dataset, user=request.user)
+    job.refresh_from_db()
+    return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(responses=VersionListSerializer(many=True))
+@api_view(["GET"])
+def version_list_api(request, dataset_id: int):
+    dataset = access_dataset(user=request.user, dataset_id=dataset_id)
+    return Response(VersionListSerializer(version_list(dataset=dataset), many=True).data)
+
+
+@extend_schema(responses=VersionOutputSerializer)
+@api_view(["GET"])
+def version_detail_api(request, dataset_id: int, number: int):
+    version = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    return Response(VersionOutputSerializer(version).data)
+
+
+class ItemsQuerySerializer(StrictSerializer):
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    split = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ItemRowSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    split = serializers.CharField()
+    n_votes = serializers.IntegerField()
+    entropy = serializers.FloatField(allow_null=True)
+    labels = serializers.DictField(child=serializers.CharField(allow_null=True))
+
+
+class ItemsPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = ItemRowSerializer(many=True)
+
+
+@extend_schema(parameters=[ItemsQuerySerializer], responses=ItemsPageSerializer)
+@api_view(["GET"])
+def version_items_api(request, dataset_id: int, number: int):
+    """Items with every rule's label side by side; ``limit``/``offset`` paging."""
+    version = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    query = ItemsQuerySerializer(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    q = query.validated_data
+    items = version_items(version=version)
+    if q["split"]:
+        items = items[items["split"] == q["split"]]
+    page = items.iloc[q["offset"] : q["offset"] + q["limit"]]
+    labels = rule_labels(page, version.rules, list(version.categories))
+    results = [
+        {
+            "item": item,
+            "split": page.at[idx, "split"],
+            "n_votes": int(page.at[idx, "stats.n_votes"]),
+            "entropy": None
+            if pd.isna(page.at[idx, "stats.entropy"])
+            else float(page.at[idx, "stats.entropy"]),
+            "labels": {r: (None if pd.isna(v) else str(v)) for r, v in labels.loc[idx].items()},
+        }
+        for idx, item in zip(page.index, page["item"], strict=True)
+    ]
+    return Response({"count": len(items), "results": results})
+
+
+@extend_schema(responses=dict)
+@api_view(["GET"])
+def version_diff_api(request, dataset_id: int, number: int, other: int):
+    new = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    old = access_version(user=request.user, dataset_id=dataset_id, number=other)
+    return Response(version_diff(old=old, new=new))
+
+
+@extend_schema(request=None, responses=JobOutputSerializer)
+@api_view(["POST"])
+def version_export_api(request, dataset_id: int, number: int):
+    version = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    with transaction.atomic():
+        job = version_export_start(version=version, user=request.user)
+    job.refresh_from_db()
+    return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(responses={(200, "application/zip"): bytes})
+@api_view(["GET"])
+def export_download_api(request, dataset_id: int, number: int, job_id):
+    version = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    job = access_export(user=request.user, version=version, job_id=job_id)
+    return export_file_response(job)

@@ -1,0 +1,170 @@
+"""Pages: the work loop without JavaScript, dashboards, and who may open what."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from annotation.media import write_tone_wav
+from annotation.models import Annotation, Item, MemberRole
+from annotation.services import annotation_submit, assignment_next, items_import
+from tests.annotation.factories import emotion_project, raters, text_items
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project(study, researcher):
+    project = emotion_project(study=study, user=researcher, k=2, guidelines="# Listen *twice*")
+    text_items(project, 3)
+    return project
+
+
+def test_annotate_without_javascript(client, project):
+    (ana,) = raters(project, 1, prefix="ana")
+    client.force_login(ana)
+    page = client.get(f"/annotation/projects/{project.id}/annotate/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Passage 0" in body
+    assert 'data-kb="1"' in body
+    item = Item.objects.get(external_id="t00")
+    response = client.post(
+        f"/annotation/projects/{project.id}/annotate/submit/",
+        {"item": item.id, "primary": "joy", "secondary": ["fear"], "rating_arousal": "4"},
+    )
+    assert response.status_code == 302
+    annotation = Annotation.objects.get()
+    assert sorted(annotation.labels.values_list("category__key", "role")) == [
+        ("fear", "secondary"),
+        ("joy", "primary"),
+    ]
+    assert annotation.ratings == {"arousal": 4}
+    assert annotation.time_ms is not None
+    # A second primary through the form is impossible (radio); a bad rating is refused.
+    nxt = client.get(f"/annotation/projects/{project.id}/annotate/")
+    assert "Passage 1" in nxt.content.decode()
+    item1 = Item.objects.get(external_id="t01")
+    response = client.post(
+        f"/annotation/projects/{project.id}/annotate/submit/",
+        {"item": item1.id, "primary": "joy", "rating_arousal": "12"},
+        follow=True,
+    )
+    assert "ratings.arousal: Must be between 1 and 7." in response.content.decode()
+    assert Annotation.objects.count() == 1
+
+
+def test_dashboard_for_researchers_only(client, project, researcher, colleague, outsider):
+    users = raters(project, 2)
+    for user in users:
+        for label in ("joy", "anger"):
+            lease = assignment_next(project=project, user=user)
+            annotation_submit(
+                project=project,
+                user=user,
+                item_id=lease.item_id,
+                labels=[{"category": label}],
+                time_ms=2000,
+            )
+    for user in (researcher, colleague):
+        client.force_login(user)
+        page = client.get(f"/annotation/projects/{project.id}/")
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "Label distribution" in body
+        assert 'id="ratings-done">4 / 6<' in body
+    client.force_login(users[0])
+    assert client.get(f"/annotation/projects/{project.id}/").status_code == 403
+    assert client.get(f"/annotation/projects/{project.id}/adjudication/").status_code == 403
+    item = Item.objects.get(external_id="t00")
+    assert client.get(f"/annotation/items/{item.id}/adjudicate/").status_code == 403
+    client.force_login(outsider)
+    for path in ("", "annotate/", "guidelines/", "adjudication/"):
+        assert client.get(f"/annotation/projects/{project.id}/{path}").status_code == 404
+
+
+def test_annotator_cannot_open_another_projects_pages(client, project, study, researcher):
+    other = emotion_project(study=study, user=researcher, name="Other")
+    text_items(other, 1)
+    (ana,) = raters(project, 1, prefix="ana")
+    client.force_login(ana)
+    assert client.get(f"/annotation/projects/{other.id}/annotate/").status_code == 404
+    other_item = Item.objects.get(project=other)
+    response = client.post(
+        f"/annotation/projects/{project.id}/annotate/submit/",
+        {"item": other_item.id, "primary": "joy"},
+        follow=True,
+    )
+    assert "item: This item is not assigned to you." in response.content.decode()
+    assert client.get(f"/annotation/items/{other_item.id}/media/").status_code == 404
+    assert Annotation.objects.count() == 0
+
+
+def test_guidelines_and_home_work_list(client, project):
+    (ana,) = raters(project, 1, prefix="ana")
+    client.force_login(ana)
+    page = client.get(f"/annotation/projects/{project.id}/guidelines/").content.decode()
+    assert "<h1>Listen <em>twice</em></h1>" in page
+    home = client.get("/").content.decode()
+    assert "Your annotation work" in home
+    assert "0 answered, 3 left" in home
+
+
+def test_media_is_served_to_the_assigned_rater_only(client, study, researcher):
+    project = emotion_project(study=study, user=researcher, k=1)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.wav", write_tone_wav(frequency=440))
+    items_import(
+        project=project,
+        data=b"external_id,media\nclip,a.wav\n",
+        filename="c.csv",
+        media_zip=archive.getvalue(),
+    )
+    ana, ben = raters(project, 2)
+    assignment_next(project=project, user=ana)
+    item = Item.objects.get()
+    client.force_login(ana)
+    response = client.get(f"/annotation/items/{item.id}/media/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/wav"
+    assert b"".join(response.streaming_content)[:4] == b"RIFF"
+    client.force_login(ben)
+    assert client.get(f"/annotation/items/{item.id}/media/").status_code == 404
+
+
+def test_adjudicator_member_sees_the_queue(client, project):
+    (judge,) = raters(project, 1, prefix="judge", role=MemberRole.ADJUDICATOR)
+    client.force_login(judge)
+    assert client.get(f"/annotation/projects/{project.id}/adjudication/").status_code == 200
+    assert client.get(f"/annotation/projects/{project.id}/annotate/").status_code == 403
+
+
+def test_large_projects_show_the_agreement_job_report(client, project, researcher, monkeypatch):
+    from annotation import selectors
+    from jobs.models import Job, JobStatus
+
+    monkeypatch.setattr(selectors, "LIVE_AGREEMENT_LIMIT", 0)
+    users = raters(project, 2)
+    for user in users:
+        lease = assignment_next(project=project, user=user)
+        annotation_submit(
+            project=project, user=user, item_id=lease.item_id, labels=[{"category": "joy"}]
+        )
+    client.force_login(researcher)
+    body = client.get(f"/annotation/projects/{project.id}/").content.decode()
+    assert "Large project: compute the report as a job." in body
+    assert 'id="alpha"' not in body
+    Job.objects.create(
+        kind="annotation_agreement",
+        status=JobStatus.SUCCEEDED,
+        progress=100,
+        params={"project": project.id},
+        result={"available": True, "alpha": 0.123, "alpha_ci": [0.1, 0.2], "n_votes": 2},
+        study=project.study,
+        created_by=researcher,
+    )
+    body = client.get(f"/annotation/projects/{project.id}/").content.decode()
+    assert 'id="alpha">0.123<' in body

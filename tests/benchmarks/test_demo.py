@@ -1,0 +1,40 @@
+"""The benchmarks demo builds its datasets once and skips what is missing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from accounts.demo import load_people
+from benchmarks import demo
+from benchmarks.models import Dataset, Version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_demo_builds_the_upload_and_project_datasets_once():
+    from annotation import demo as annotation_demo
+
+    people = load_people()
+    annotation_demo.load(people=people, stdout=io.StringIO())
+    out = io.StringIO()
+    demo.load(people=people, stdout=out)
+    text = out.getvalue()
+    assert "surveys: the demo survey is not there; skipped" in text
+    assert sorted(Dataset.objects.values_list("name", flat=True)) == sorted(
+        [demo.UPLOAD_DATASET, demo.EMOTION_DATASET, demo.POLICY_DATASET]
+    )
+    upload = Version.objects.get(dataset__name=demo.UPLOAD_DATASET)
+    assert (upload.stats["n_items"], upload.stats["n_votes"]) == (60, 300)
+    assert Version.objects.count() == 3
+    shas = sorted(Version.objects.values_list("sha256", flat=True))
+
+    demo.load(people=people, stdout=io.StringIO())
+    assert Version.objects.count() == 3
+    assert sorted(Version.objects.values_list("sha256", flat=True)) == shas
