@@ -527,11 +527,36 @@ def _distribution(items: pd.DataFrame, rule: str, categories: list[str]) -> dict
     return {c: int(counts.get(c, 0)) for c in categories}
 
 
-def _agreement(votes: pd.DataFrame, boot: int, seed: int) -> dict[str, Any] | None:
+def _agreement(
+    votes: pd.DataFrame, boot: int, seed: int, categories: Sequence[str]
+) -> dict[str, Any] | None:
+    """Agreement for the dataset card: nominal alpha, or per-label alpha for multi-label votes.
+
+    A rater who chose several primary labels for one item (a multi-label schema) has no single
+    value for alpha; each label is then measured as its own present/absent variable.
+    ``votes`` carries integer codes; a label code is its index in ``categories``.
+    """
     try:
         from annotation import agreement
     except ImportError:
         return None
+    primary = votes[votes["role"] == "primary"] if "role" in votes.columns else votes
+    if primary.duplicated(["item", "voter"]).any():
+        table = agreement.per_label_alpha(votes)
+        return {
+            "measure": "per_label_alpha",
+            "n_items": int(table["n_items"].iloc[0]) if len(table) else 0,
+            "per_label": [
+                {
+                    "label": categories[int(row.label)],
+                    "alpha": None if pd.isna(row.alpha) else round(float(row.alpha), 6),
+                    "prevalence": None
+                    if pd.isna(row.prevalence)
+                    else round(float(row.prevalence), 6),
+                }
+                for row in table.sort_values("label").itertuples()
+            ],
+        }
     try:
         result = agreement.krippendorff_alpha_bootstrap(
             votes,
@@ -600,7 +625,9 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     if not all_primary:
         agreement_votes["role"] = role_arr.to_pandas()
     pool = ThreadPoolExecutor(max_workers=1)
-    agreement = pool.submit(_agreement, agreement_votes, agreement_boot, int(dataset.split_seed))
+    agreement = pool.submit(
+        _agreement, agreement_votes, agreement_boot, int(dataset.split_seed), categories
+    )
     pool.shutdown(wait=False)
 
     secondary = (
@@ -1134,6 +1161,18 @@ def dataset_card(version: Version, splits: dict[str, tuple[int, int]], features:
             f"[{_fmt(agreement.get('ci_low'))}, {_fmt(agreement.get('ci_high'))}] over "
             f"{agreement.get('n_items')} items with two or more votes."
         )
+    elif agreement and agreement.get("measure") == "per_label_alpha":
+        lines.append(
+            "Multi-label votes: Krippendorff's alpha (nominal) of each label as a "
+            f"present/absent variable, over {agreement.get('n_items')} items with two or more "
+            "raters:"
+        )
+        lines.append("")
+        lines += ["| label | alpha | prevalence |", "| --- | ---: | ---: |"]
+        for entry in agreement.get("per_label", []):
+            lines.append(
+                f"| {entry['label']} | {_fmt(entry['alpha'])} | {_fmt(entry['prevalence'])} |"
+            )
     elif agreement:
         lines.append(f"Not computed: {agreement.get('error')}")
     else:

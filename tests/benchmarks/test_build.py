@@ -222,3 +222,41 @@ def test_dataset_settings_are_checked(study, researcher):
         "split_fractions": ["Give split fractions (>= 0) that sum to 1."],
         "split_stratify": ["The rule 'dawid_skene' is not among the rules."],
     }  # fmt: skip
+
+
+def test_multi_label_votes_get_per_label_agreement_in_the_card(study, researcher):
+    """Each label as a present/absent variable; expected alphas worked out by hand from
+    Krippendorff's binary nominal alpha, alpha = 1 - (n - 1) * sum_u 2 x_u (m_u - x_u) / (m_u - 1)
+    / (2 x (n - x)), with n = 8 pairable values (4 items x 2 raters)."""
+    a, b, c = CATEGORIES[:3]
+    rows = [
+        ("i1", "r1", a), ("i1", "r1", b), ("i1", "r2", a),
+        ("i2", "r1", b), ("i2", "r2", b), ("i2", "r2", c),
+        ("i3", "r1", a), ("i3", "r2", a),
+        ("i4", "r1", c), ("i4", "r2", b),
+    ]  # fmt: skip
+    votes = pd.DataFrame(rows, columns=["item", "voter", "label"])
+    dataset = dataset_create(
+        study=study,
+        user=researcher,
+        name="Targets",
+        categories=CATEGORIES,
+        rules=["all_inclusive", "soft"],
+        parameters={"seed": 1},
+        split_stratify="all_inclusive",
+    )
+    source_upload_create(dataset=dataset, file_name="votes.csv", content=csv_bytes(votes))
+    version = version_build(dataset=dataset, user=researcher)
+
+    agreement = version.stats["agreement"]
+    assert agreement["measure"] == "per_label_alpha"
+    assert agreement["n_items"] == 4
+    by_label = {e["label"]: (e["alpha"], e["prevalence"]) for e in agreement["per_label"]}
+    assert by_label[a] == (1.0, 0.5)  # both raters agree on A everywhere
+    assert by_label[b] == (0.125, 0.5)  # 1 - 7 * 4 / (2 * 4 * 4)
+    assert by_label[c] == (round(1 - 28 / 24, 6), 0.25)  # 1 - 7 * 4 / (2 * 2 * 6)
+
+    _, content = version_export(version=version)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        card = next(archive.read(n).decode() for n in archive.namelist() if n.endswith("README.md"))
+    assert f"| {b} | 0.125 | 0.500 |" in card
