@@ -171,3 +171,35 @@ def test_outsider_cannot_link_sources(api_as, client, study, researcher, outside
     )
     assert response.status_code == 404
     assert DatasetSource.objects.count() == 0
+
+
+def test_a_keyed_survey_question_reaches_the_dataset_with_its_key(study, researcher, colleague):
+    """Knowledge questions carry their reviewed answer key into the frozen items table."""
+    from surveys.services import design_create, response_start, sample_draw
+    from tests.surveys import factories
+
+    population = factories.make_population(study)
+    panel = factories.make_panel(study, population, per_cell=10)
+    design = design_create(study=study, population=population, panel=panel, name="Main", n=20)
+    survey = factories.make_survey(study, design, reviewer=colleague)
+    draw = sample_draw(survey=survey, seed=1)
+    invitations = draw.invitations.order_by("id")[:3]
+    for invitation, answer in zip(invitations, ["seoul", "busan", "seoul"], strict=True):
+        response = response_start(survey=survey, invitation=invitation, language="en")
+        factories.complete(response, {**factories.GOOD_ANSWERS, "capital": answer})
+
+    dataset = dataset_create(
+        study=study,
+        user=researcher,
+        name="Common knowledge",
+        categories=["seoul", "busan"],
+        rules=["plurality", "soft"],
+        split_fractions={"train": 1.0},
+        split_stratify="",
+    )
+    source_survey_create(dataset=dataset, survey_id=survey.pk, question_ids=["capital"])
+    items = version_items(version=version_build(dataset=dataset, user=researcher))
+    assert list(items["item"]) == [f"{survey.pk}:capital"]
+    assert (items.at[0, "answer_key"], items.at[0, "subject"]) == ("seoul", "geography")
+    assert items.at[0, "plurality.label"] == "seoul"
+    assert items.at[0, "stats.n_votes"] == 3
