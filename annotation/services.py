@@ -915,7 +915,8 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     The CSV is streamed with ``COPY`` into a temporary staging table, resolved to ids with set
     joins, validated in SQL (unknown items or categories, bad roles, repeated labels, not
     exactly one primary where the mode needs one, more than k raters on an item) and then
-    inserted with ``INSERT ... SELECT`` (foreign keys checked once per table, see
+    inserted with ``INSERT ... SELECT`` (the answers numbered by a window function while the
+    ids are resolved, so labels need no join back; foreign keys checked once per table, see
     :func:`_foreign_keys_checked_once`). Any problem raises ValidationError naming the column
     and nothing is written. Answers for (item, rater) pairs that already exist are skipped, so
     a repeated import changes nothing.
@@ -976,10 +977,19 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
         new_raters = cursor.rowcount
         try:
             with transaction.atomic():
+                # The answer of each row is numbered (rn, by item and rater) and summarised
+                # (first time, longest time on item, primary labels) with window functions
+                # over one sort, so the answer rows and the label rows come from this one
+                # table without joining them again.
                 _timed(
                     cursor,
                     "CREATE TEMP TABLE ann_resolved ON COMMIT DROP AS "
-                    "SELECT s.item, s.label, coalesce(nullif(s.role, ''), 'primary') AS role, "
+                    "SELECT r.*, dense_rank() OVER (ORDER BY item_id, rater_id) AS rn, "
+                    "row_number() OVER w AS nth, "
+                    "count(*) FILTER (WHERE role = 'primary') OVER w AS n_primary, "
+                    "min(created) OVER w AS first_created, max(time_ms) OVER w AS max_time_ms "
+                    "FROM (SELECT s.item, s.label, "
+                    "coalesce(nullif(s.role, ''), 'primary') AS role, "
                     "i.id AS item_id, i.is_gold, u.id AS rater_id, c.id AS category_id, "
                     "coalesce(nullif(s.created, '')::timestamptz, now()) AS created, "
                     "nullif(s.time_ms, '')::integer AS time_ms "
@@ -988,7 +998,9 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
                     "  ON i.project_id = %(project)s AND i.external_id = s.item "
                     "JOIN accounts_user u ON u.username = s.rater "
                     "LEFT JOIN annotation_category c "
-                    "  ON c.project_id = %(project)s AND c.key = s.label",
+                    "  ON c.project_id = %(project)s AND c.key = s.label) r "
+                    "WINDOW w AS (PARTITION BY item_id, rater_id ORDER BY item_id, rater_id "
+                    "  RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)",
                     p,
                 )
         except DatabaseError as exc:
@@ -1022,16 +1034,13 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             "WHERE a.item_id = r.item_id AND a.rater_id = r.rater_id",
         )
         skipped = cursor.rowcount
-        # One row per answer, numbered 1..n without sorting; the ids come from a block reserved
-        # on the assignment sequence below.
+        # One row per answer, with its number rn; the ids come from a block reserved on the
+        # assignment sequence below (answer id = base + rn; skipped answers leave gaps).
         _timed(
             cursor,
             "CREATE TEMP TABLE ann_pairs ON COMMIT DROP AS "
-            "SELECT row_number() OVER () AS rn, g.* "
-            "FROM (SELECT item_id, rater_id, bool_or(is_gold) AS is_gold, "
-            "  min(created) AS created, max(time_ms) AS time_ms, "
-            "  count(*) FILTER (WHERE role = 'primary') AS n_primary "
-            "  FROM ann_resolved GROUP BY item_id, rater_id) g",
+            "SELECT rn, item_id, rater_id, is_gold, first_created AS created, "
+            "max_time_ms AS time_ms, n_primary FROM ann_resolved WHERE nth = 1",
         )
         _timed(cursor, "ANALYZE ann_pairs")
         if not multi:
@@ -1067,8 +1076,8 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             raise ValidationError(
                 {"item": [f"More than k = {k} raters on: {', '.join(over)}."]}
             ) from None
-        _timed(cursor, "SELECT count(*) FROM ann_pairs")
-        n_pairs = cursor.fetchone()[0]
+        _timed(cursor, "SELECT count(*), coalesce(max(rn), 0) FROM ann_pairs")
+        n_pairs, last_rn = cursor.fetchone()
         # Reserve ids 1..n after the sequence's current value. The lock keeps other inserts
         # (and so other nextval calls on this sequence) out until commit.
         _timed(cursor, "LOCK TABLE annotation_assignment IN EXCLUSIVE MODE")
@@ -1081,7 +1090,7 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             _timed(
                 cursor,
                 "SELECT setval(pg_get_serial_sequence('annotation_assignment', 'id'), %s)",
-                [base + n_pairs],
+                [base + last_rn],
             )
         rebuild = n_pairs > 0.25 * _table_rows(cursor, "annotation_assignment")
         try:
@@ -1109,9 +1118,8 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
                 _timed(
                     cursor,
                     "INSERT INTO annotation_annotationlabel (annotation_id, category_id, role) "
-                    "SELECT %(base)s + p.rn, r.category_id, "
-                    "CASE WHEN %(multi)s THEN 'label' ELSE r.role END "
-                    "FROM ann_resolved r JOIN ann_pairs p USING (item_id, rater_id)",
+                    "SELECT %(base)s + rn, category_id, "
+                    "CASE WHEN %(multi)s THEN 'label' ELSE role END FROM ann_resolved",
                     {"multi": multi, "base": base},
                 )
                 n_labels = cursor.rowcount
