@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import template
 
 from annotation import selectors
-from annotation.models import Project
 
 register = template.Library()
 
@@ -17,7 +16,3 @@ def annotation_work(user):
         return []
     return selectors.memberships_for_user(user=user)
 
-
-@register.simple_tag
-def study_projects(study):
-    return list(Project.objects.filter(study=study).order_by("name"))

@@ -77,3 +77,21 @@ def test_study_list_has_a_fixed_number_of_queries(api_as, researcher, django_ass
         response = client.get("/api/studies/")
     assert [s["name"] for s in response.json()] == ["S4", "S3", "S2", "S1", "S0"]
     assert Study.objects.count() == 5
+
+
+def test_home_page_queries_do_not_grow_with_the_number_of_studies(
+    client, researcher, django_assert_max_num_queries
+):
+    """Each study card lists the study's surveys, projects and datasets from one prefetch."""
+    from accounts.services import study_create
+
+    client.force_login(researcher)
+    study_create(user=researcher, name="First")
+    with django_assert_max_num_queries(50) as one_study:
+        client.get("/")
+    for i in range(6):
+        study_create(user=researcher, name=f"More {i}")
+    with django_assert_max_num_queries(len(one_study.captured_queries)) as seven_studies:
+        body = client.get("/").content.decode()
+    assert body.count('class="card"') >= 7
+    assert len(seven_studies.captured_queries) == len(one_study.captured_queries)
