@@ -108,17 +108,6 @@ def access_item_for_adjudication(*, user: User, item_id) -> Item:
     return item
 
 
-def access_item(*, user: User, item_id) -> Item:
-    """An item for a researcher of its project; 404 for anyone else (annotators included)."""
-    try:
-        item = Item.objects.select_related("project").get(pk=item_id)
-    except (Item.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such item.") from None
-    if not is_researcher(user=user, project=item.project):
-        raise Http404("No such item.")
-    return item
-
-
 def access_annotation(*, user: User, annotation_id) -> Annotation:
     """An annotation for its own rater and the project's researchers; 404 for anyone else."""
     try:

@@ -22,7 +22,6 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
 from accounts.models import User
 from annotation import agreement, quality
-from annotation.access import projects_researched_by
 from annotation.models import (
     Adjudication,
     Annotation,
@@ -48,11 +47,6 @@ def voter_key(user_id: int) -> str:
         settings.SECRET_KEY.encode(), f"annotation-rater:{user_id}".encode(), hashlib.sha256
     )
     return digest.hexdigest()[:16]
-
-
-def projects_for_user(*, user: User) -> QuerySet[Project]:
-    """Projects the user researches (through the study)."""
-    return projects_researched_by(user=user).select_related("study").order_by("-created_at")
 
 
 def memberships_for_user(*, user: User) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from accounts.access import access_study
 from benchmarks import aggregation, splitting
 from benchmarks.access import access_dataset, access_export, access_version
 from benchmarks.models import Dataset, DatasetSource, Version
-from benchmarks.selectors import dataset_list, version_items, version_list
+from benchmarks.selectors import dataset_list, version_items_page, version_list
 from benchmarks.services import (
     STRATIFY_CHOICES,
     dataset_create,
@@ -230,10 +230,9 @@ def version_items_api(request, dataset_id: int, number: int):
     query = ItemsQuerySerializer(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     q = query.validated_data
-    items = version_items(version=version)
-    if q["split"]:
-        items = items[items["split"] == q["split"]]
-    page = items.iloc[q["offset"] : q["offset"] + q["limit"]]
+    page, count = version_items_page(
+        version=version, offset=q["offset"], limit=q["limit"], split=q["split"]
+    )
     labels = rule_labels(page, version.rules, list(version.categories))
     results = [
         {
@@ -247,7 +246,7 @@ def version_items_api(request, dataset_id: int, number: int):
         }
         for idx, item in zip(page.index, page["item"], strict=True)
     ]
-    return Response({"count": len(items), "results": results})
+    return Response({"count": count, "results": results})
 
 
 @extend_schema(responses=dict)

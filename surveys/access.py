@@ -15,7 +15,6 @@ from surveys.models import (
     PanelistContact,
     Population,
     Question,
-    Response,
     SampleDesign,
     Survey,
 )
@@ -66,16 +65,3 @@ def access_question(*, user, question_id) -> Question:
     question = _get(Question.objects.select_related("survey"), question_id, "question")
     access_study(user=user, study_id=question.survey.study_id)
     return question
-
-
-def participant_response(*, token: str) -> Response | None:
-    """The response behind a participant link (no login: the token is the credential)."""
-    return (
-        Response.objects.select_related("survey", "cell", "invitation").filter(token=token).first()
-    )
-
-
-def require(obj, what: str):
-    if obj is None:
-        raise Http404(f"No such {what}.")
-    return obj
