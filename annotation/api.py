@@ -210,6 +210,18 @@ class ImportInput(StrictSerializer):
     media_zip = serializers.FileField(required=False)
 
 
+class RatingsImportInput(StrictSerializer):
+    file = serializers.FileField(help_text="CSV: item,rater,label[,role,created,time_ms]")
+
+
+class RatingsImportOutput(serializers.Serializer):
+    rows = serializers.IntegerField()
+    answers = serializers.IntegerField()
+    labels = serializers.IntegerField()
+    skipped_rows = serializers.IntegerField()
+    new_raters = serializers.IntegerField()
+
+
 class ExclusionInput(StrictSerializer):
     username = serializers.CharField()
     reason = serializers.CharField(max_length=2000)
@@ -299,6 +311,18 @@ def item_list_api(request, project_id: int):
     paginator = LimitOffsetPagination()
     page = paginator.paginate_queryset(items, request)
     return paginator.get_paginated_response(ItemOutput(page, many=True).data)
+
+
+@extend_schema(request={"multipart/form-data": RatingsImportInput}, responses=RatingsImportOutput)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+def ratings_import_api(request, project_id: int):
+    """Researchers: import ratings given elsewhere (PostgreSQL); all or nothing, idempotent."""
+    project = access_project(user=request.user, project_id=project_id)
+    data = RatingsImportInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    report = services.ratings_import(project=project, source=data.validated_data["file"])
+    return Response(RatingsImportOutput(report).data, status=status.HTTP_201_CREATED)
 
 
 # --- work ----------
@@ -512,8 +536,9 @@ def item_adjudication_api(request, item_id: int):
                     "excluded": a["excluded"],
                     "primary": [c.key for c in a["primary"]],
                     "secondary": [c.key for c in a["secondary"]],
-                    "ratings": a["annotation"].ratings,
-                    "comment": a["annotation"].comment,
+                    "imported": a["imported"],
+                    "ratings": a["ratings"],
+                    "comment": a["comment"],
                 }
                 for a in answers
             ],

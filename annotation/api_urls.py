@@ -7,6 +7,7 @@ urlpatterns = [
     path("projects/<int:project_id>/", api.project_detail_api, name="api-annotation-project"),
     path("projects/<int:project_id>/members/", api.member_list_api),
     path("projects/<int:project_id>/items/", api.item_list_api),
+    path("projects/<int:project_id>/ratings/", api.ratings_import_api),
     path("projects/<int:project_id>/next/", api.next_item_api),
     path("projects/<int:project_id>/submit/", api.submit_api),
     path("projects/<int:project_id>/skip/", api.skip_api),

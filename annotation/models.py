@@ -286,6 +286,50 @@ class AnnotationLabel(models.Model):
         return f"{self.category_id} ({self.role})"
 
 
+class ImportedRating(models.Model):
+    """A label given outside Chorus and imported from CSV: one row per (item, rater, label).
+
+    Kept flat (no lease, no answer row) so that a million of them load with one binary COPY
+    (``services.ratings_import``). They count like answers given here: toward the item's k
+    slots (non-gold items), in the vote table, progress, quality figures, agreement and
+    adjudication, and a rater never receives an item they have an imported rating for. The
+    key (item, rater, category) makes a label unique per rater and item and serves lookups
+    by item and by (item, rater).
+
+    The foreign keys carry no database constraint: a trigger check per row would cost more
+    than the load itself, and dropping and re-adding the constraints around a load locks the
+    users and items tables (ACCESS EXCLUSIVE) for its whole duration, pausing every page. The
+    importer resolves every id inside its transaction and locks the rows it points at until
+    commit; deletions go through the ORM, which cascades (items, users) or refuses
+    (categories) as declared here.
+    """
+
+    pk = models.CompositePrimaryKey("item_id", "rater_id", "category_id")
+    item = models.ForeignKey(
+        Item,
+        on_delete=models.CASCADE,
+        related_name="imported_ratings",
+        db_index=False,
+        db_constraint=False,
+    )
+    rater = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    role = models.CharField(max_length=10, choices=LabelRole.choices, default=LabelRole.PRIMARY)
+    created_at = models.DateTimeField()
+    time_ms = models.PositiveIntegerField(_("time on item (ms)"), null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.item_id}/{self.rater_id}: {self.category_id} ({self.role})"
+
+
 class Exclusion(models.Model):
     """An annotator's labels left out of the vote table; lifting it keeps the row and reason."""
 

@@ -31,6 +31,7 @@ from annotation.models import (
     Category,
     DisagreementRule,
     Exclusion,
+    ImportedRating,
     Item,
     LabelMode,
     LabelRole,
@@ -69,7 +70,8 @@ def memberships_for_user(*, user: User) -> list[dict[str, Any]]:
         else:
             remaining = open_items.filter(slots_taken__lt=F("slots_total"))
         remaining = remaining.filter(
-            ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user))
+            ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
+            ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
         ).count()
         out.append(
             {
@@ -175,13 +177,14 @@ def _pg_bytes(cursor, sql: str, params: list[Any]) -> bytes:
 
 
 def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> pd.DataFrame:
-    """The label rows of the vote table as integer columns, read in two packed queries.
+    """The label rows of the vote table as integer columns, read in three packed queries.
 
     Each query returns one ``bytea`` made of fixed-width big-endian binary values per row
     (``int8send``, ``timestamptz_send``), which numpy reads as an array without parsing: the
-    answers of the project (assignment id, item, rater, finish time, time on item) and the
-    labels in the answers' id range. The label -> answer join is done here with a sorted
-    search, which also drops labels outside the project or of excluded raters.
+    answers of the project (assignment id, item, rater, finish time, time on item), the
+    labels in the answers' id range and the imported ratings (already flat). The label ->
+    answer join is done here with a sorted search, which also drops labels outside the
+    project or of excluded raters.
     """
     answers_sql = (
         "SELECT string_agg(int8send(a.id) || int8send(a.item_id) || int8send(a.rater_id) || "
@@ -204,6 +207,23 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
         "int2send(CASE WHEN l.role = 'secondary' THEN 1 ELSE 0 END::int2), ''::bytea) "
         "FROM annotation_annotationlabel l WHERE l.annotation_id BETWEEN %s AND %s"
     )
+    imported_sql = (
+        "SELECT string_agg(int8send(r.item_id) || int8send(r.rater_id) || "
+        "timestamptz_send(r.created_at)"
+        + (" || int8send(coalesce(r.time_ms::int8, %s))" if timing else "")
+        + " || int8send(r.category_id) || "
+        "int8send(CASE WHEN r.role = 'secondary' THEN 1 ELSE 0 END), ''::bytea) "
+        f"FROM {ImportedRating._meta.db_table} r "
+        "WHERE r.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s)"
+    )
+    imported_params: list[Any] = [_NO_TIME] if timing else []
+    imported_params.append(project.pk)
+    if not include_excluded:
+        imported_sql += (
+            " AND r.rater_id NOT IN (SELECT rater_id FROM annotation_exclusion "
+            "WHERE project_id = %s AND active)"
+        )
+        imported_params.append(project.pk)
     width = 5 if timing else 4
     with transaction.atomic(), connection.cursor() as cursor:
         # The semi-join with the project's items stays in memory.
@@ -216,6 +236,8 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
             packed = _pg_bytes(raw, labels_sql, span)
         else:
             packed = b""
+        imported = np.frombuffer(_pg_bytes(raw, imported_sql, imported_params), dtype=">i8")
+    imported = imported.reshape(-1, width + 1).astype(np.int64)
     labels = np.frombuffer(packed, dtype=[("answer", ">i8"), ("category", ">i8"), ("role", ">i2")])
     ids = answers[:, 0]
     # A sequential scan usually returns the answers in id order already.
@@ -229,24 +251,28 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
     found = sorted_ids[at] == labels["answer"] if len(sorted_ids) else np.zeros(0, dtype=bool)
     rows = answers[order[at[found]]] if len(sorted_ids) else answers[:0]
     labels = labels[found]
-    stamps = rows[:, 3]
+    # Imported ratings: item, rater, time, [time on item,] category, role -> the same layout.
+    rows = np.concatenate([rows[:, 1:], imported[:, :-2]])
+    category_ids = np.concatenate([labels["category"].astype(np.int64), imported[:, -2]])
+    role_codes = np.concatenate([labels["role"].astype(np.intp), imported[:, -1].astype(np.intp)])
+    stamps = rows[:, 2]
     created = pd.Series(
         pd.to_datetime(np.where(stamps == _PG_INFINITY, 0, stamps + _PG_EPOCH_US), unit="us",
                        utc=True).astype("datetime64[ns, UTC]")
     )  # fmt: skip
     created[stamps == _PG_INFINITY] = pd.NaT
     if timing:
-        time_ms = rows[:, 4].astype(np.float64)
-        time_ms[rows[:, 4] == _NO_TIME] = np.nan
+        time_ms = rows[:, 3].astype(np.float64)
+        time_ms[rows[:, 3] == _NO_TIME] = np.nan
     else:
         time_ms = np.full(len(rows), np.nan)
     role = pd.Series([LabelRole.PRIMARY.value, LabelRole.SECONDARY.value], dtype="str")
     return pd.DataFrame(
         {
-            "item_id": rows[:, 1],
-            "rater_id": rows[:, 2],
-            "category_id": labels["category"].astype(np.int64),
-            "role": role.take(labels["role"].astype(np.intp)).reset_index(drop=True),
+            "item_id": rows[:, 0],
+            "rater_id": rows[:, 1],
+            "category_id": category_ids,
+            "role": role.take(role_codes).reset_index(drop=True),
             "time_ms": time_ms,
             "created": created,
         }
@@ -282,8 +308,8 @@ def project_vote_table(
         base = _pg_vote_rows(project=project, include_excluded=include_excluded, timing=timing)
     else:
         labels = AnnotationLabel.objects.filter(annotation__assignment__item__project=project)
+        excluded = Exclusion.objects.filter(project=project, active=True).values("rater_id")
         if not include_excluded:
-            excluded = Exclusion.objects.filter(project=project, active=True).values("rater_id")
             labels = labels.exclude(annotation__assignment__rater_id__in=excluded)
         rows = labels.values_list(
             "annotation__assignment__item_id",
@@ -293,7 +319,13 @@ def project_vote_table(
             "annotation__assignment__finished_at",
             "annotation__time_ms",
         ).order_by()
-        base = pd.DataFrame.from_records(list(rows), columns=names)
+        imported = ImportedRating.objects.filter(item__project=project)
+        if not include_excluded:
+            imported = imported.exclude(rater_id__in=excluded)
+        imported_rows = imported.values_list(
+            "item_id", "rater_id", "category_id", "role", "created_at", "time_ms"
+        ).order_by()
+        base = pd.DataFrame.from_records(list(rows) + list(imported_rows), columns=names)
         base["created"] = pd.to_datetime(base["epoch"], utc=True)
     categories = _lookup(Category.objects.filter(project=project).values_list("id", "key"))
     with connection.cursor() as cursor:
@@ -354,18 +386,31 @@ def project_progress(*, project: Project) -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("pool", "n")
     )
-    done_counted = done_pool.get("annotator", 0) + done_pool.get("expert", 0)
-    n_complete = (
-        items.filter(is_gold=False, slots_total__gt=0)
-        .annotate(n_done=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)))
-        .filter(n_done__gte=F("slots_total"))
-        .count()
-    )
+    imported = _imported_answers(project=project)
+    done_counted = done_pool.get("annotator", 0) + done_pool.get("expert", 0) + imported["counted"]
+    with connection.cursor() as cursor:
+        # Finished answers per item, given here or imported, against the item's k.
+        cursor.execute(
+            "SELECT count(*) FROM annotation_item i "
+            "LEFT JOIN (SELECT a.item_id, count(*) AS n FROM annotation_assignment a "
+            "  JOIN annotation_item ai ON ai.id = a.item_id "
+            "  WHERE ai.project_id = %s AND a.status = %s GROUP BY a.item_id) d "
+            "  ON d.item_id = i.id "
+            "LEFT JOIN (SELECT r.item_id, count(DISTINCT r.rater_id) AS n "
+            f"  FROM {ImportedRating._meta.db_table} r "
+            "  JOIN annotation_item ri ON ri.id = r.item_id "
+            "  WHERE ri.project_id = %s GROUP BY r.item_id) m ON m.item_id = i.id "
+            "WHERE i.project_id = %s AND NOT i.is_gold AND i.slots_total > 0 "
+            "AND coalesce(d.n, 0) + coalesce(m.n, 0) >= i.slots_total",
+            [project.pk, AssignmentStatus.DONE.value, project.pk, project.pk],
+        )
+        n_complete = cursor.fetchone()[0]
     return {
         **item_stats,
         "ratings_wanted": wanted,
         "ratings_done": done_counted,
-        "gold_done": done_pool.get("gold", 0),
+        "ratings_imported": imported["counted"] + imported["gold"],
+        "gold_done": done_pool.get("gold", 0) + imported["gold"],
         "leased": status.get(AssignmentStatus.LEASED, 0),
         "skipped": status.get(AssignmentStatus.SKIPPED, 0),
         "expired": status.get(AssignmentStatus.EXPIRED, 0),
@@ -374,21 +419,39 @@ def project_progress(*, project: Project) -> dict[str, Any]:
     }
 
 
+def _imported_answers(*, project: Project) -> dict[str, int]:
+    """How many imported answers (distinct item and rater) the project holds, by gold or not."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.is_gold, count(*) FROM (SELECT DISTINCT item_id, rater_id "
+            f"FROM {ImportedRating._meta.db_table} r "
+            "WHERE r.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s)) p "
+            "JOIN annotation_item i ON i.id = p.item_id GROUP BY i.is_gold",
+            [project.pk],
+        )
+        counts = dict(cursor.fetchall())
+    return {"counted": counts.get(False, 0), "gold": counts.get(True, 0)}
+
+
 def label_distribution(*, project: Project) -> list[dict[str, Any]]:
     """Per category: how often it was chosen as primary (or as a label) and as secondary."""
-    counts = dict(
-        (
-            (cat, role),
-            n,
-        )
-        for cat, role, n in AnnotationLabel.objects.filter(
-            annotation__assignment__item__project=project
-        )
+    counts: Counter[tuple[int, str]] = Counter()
+    live = (
+        AnnotationLabel.objects.filter(annotation__assignment__item__project=project)
         .values_list("category_id", "role")
         .annotate(n=Count("id"))
         .values_list("category_id", "role", "n")
         .order_by()
     )
+    imported = (
+        ImportedRating.objects.filter(item__project=project)
+        .values_list("category_id", "role")
+        .annotate(n=Count("item_id"))
+        .values_list("category_id", "role", "n")
+        .order_by()
+    )
+    for cat, role, n in [*live, *imported]:
+        counts[(cat, role)] += n
     cats = list(project.categories.all())
     rows = []
     for c in cats:
@@ -435,7 +498,13 @@ def adjudication_queue(*, project: Project, limit: int = 200) -> list[dict[str, 
         )
         .order_by()
     )
-    for item_id, rater_id, key in rows:
+    imported = (
+        ImportedRating.objects.filter(item__project=project)
+        .exclude(role=LabelRole.SECONDARY)
+        .values_list("item_id", "rater_id", "category__key")
+        .order_by()
+    )
+    for item_id, rater_id, key in [*rows, *imported]:
         if item_id in item_ids and rater_id not in excluded:
             per_rating.setdefault((item_id, rater_id), []).append(key)
     per_item: dict[int, list[str]] = {}
@@ -473,8 +542,33 @@ def item_labels_for_adjudication(*, item: Item) -> list[dict[str, Any]]:
                 "annotation": a,
                 "rater": a.assignment.rater,
                 "excluded": a.assignment.rater_id in excluded,
+                "imported": False,
+                "created": a.created_at,
                 "primary": [lab.category for lab in labels if lab.role != LabelRole.SECONDARY],
                 "secondary": [lab.category for lab in labels if lab.role == LabelRole.SECONDARY],
+                "ratings": a.ratings,
+                "comment": a.comment,
+            }
+        )
+    imported: dict[int, list[ImportedRating]] = {}
+    for rating in (
+        ImportedRating.objects.filter(item=item)
+        .select_related("rater", "category")
+        .order_by("created_at", "rater_id", "category__order", "category_id")
+    ):
+        imported.setdefault(rating.rater_id, []).append(rating)
+    for rater_id, ratings in imported.items():
+        out.append(
+            {
+                "annotation": None,
+                "rater": ratings[0].rater,
+                "excluded": rater_id in excluded,
+                "imported": True,
+                "created": ratings[0].created_at,
+                "primary": [r.category for r in ratings if r.role != LabelRole.SECONDARY],
+                "secondary": [r.category for r in ratings if r.role == LabelRole.SECONDARY],
+                "ratings": {},
+                "comment": "",
             }
         )
     return out
@@ -489,12 +583,23 @@ def annotator_table(*, project: Project, with_quality: bool = True) -> list[dict
     members = list(
         ProjectMember.objects.filter(project=project).select_related("user").order_by("id")
     )
-    done = dict(
-        Assignment.objects.filter(item__project=project, status=AssignmentStatus.DONE)
-        .values_list("rater_id")
-        .annotate(n=Count("id"))
-        .values_list("rater_id", "n")
+    done = Counter(
+        dict(
+            Assignment.objects.filter(item__project=project, status=AssignmentStatus.DONE)
+            .values_list("rater_id")
+            .annotate(n=Count("id"))
+            .values_list("rater_id", "n")
+        )
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rater_id, count(DISTINCT item_id) "
+            f"FROM {ImportedRating._meta.db_table} r "
+            "WHERE r.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s) "
+            "GROUP BY rater_id",
+            [project.pk],
+        )
+        done.update(dict(cursor.fetchall()))
     stats: dict[str, dict[str, Any]] = {}
     votes = pd.DataFrame()
     if with_quality and project.mode != LabelMode.MULTI_LABEL:
@@ -679,4 +784,7 @@ def latest_agreement_job(*, project: Project):
 
 
 def label_count(*, project: Project) -> int:
-    return AnnotationLabel.objects.filter(annotation__assignment__item__project=project).count()
+    return (
+        AnnotationLabel.objects.filter(annotation__assignment__item__project=project).count()
+        + ImportedRating.objects.filter(item__project=project).count()
+    )

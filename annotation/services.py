@@ -18,21 +18,24 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 import numpy as np
+import pandas as pd
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Study, User
+from annotation import bulk
 from annotation.media import inspect_audio
 from annotation.models import (
     Adjudication,
@@ -43,6 +46,7 @@ from annotation.models import (
     Category,
     DisagreementRule,
     Exclusion,
+    ImportedRating,
     Item,
     ItemKind,
     LabelMode,
@@ -481,7 +485,9 @@ def _gold_due(*, project: Project, user: User) -> bool:
 
 
 def _claim(*, project: Project, user: User, pool: str, now: datetime) -> Assignment | None:
-    unseen = ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user))
+    unseen = ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)) & ~Exists(
+        ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)
+    )
     slots = _slot_fields(pool)
     for _attempt in range(8):
         candidates = Item.objects.filter(project=project).filter(unseen)
@@ -803,6 +809,12 @@ def adjudication_record(
         .order_by("annotation_id", "id")
         .values_list("annotation_id", "annotation__assignment__rater_id", "category__key", "role")
     ]
+    basis += [
+        {"imported": True, "rater": r, "category": c, "role": role}
+        for r, c, role in ImportedRating.objects.filter(item=item)
+        .order_by("rater_id", "category_id")
+        .values_list("rater_id", "category__key", "role")
+    ]
     return Adjudication.objects.create(
         item=item,
         labels=[{"category": c.category.key, "role": c.role} for c in choices],
@@ -814,9 +826,6 @@ def adjudication_record(
 
 # --- bulk import of existing ratings ----------------------------------------------------------
 
-RATING_COLUMNS = ("item", "rater", "label", "role", "created", "time_ms")
-REQUIRED_RATING_COLUMNS = ("item", "rater", "label")
-
 
 def _timed(cursor, sql: str, params: Any = None) -> None:
     started = time.perf_counter()
@@ -824,53 +833,25 @@ def _timed(cursor, sql: str, params: Any = None) -> None:
     logger.debug("ratings_import %.2f s: %s", time.perf_counter() - started, sql[:80])
 
 
-def _problems(cursor, sql: str, params: dict[str, Any]) -> list[str]:
-    _timed(cursor, sql + " LIMIT 5", params)
-    return [str(row[0]) for row in cursor.fetchall()]
-
-
-ANSWER_TABLES = ("annotation_assignment", "annotation_annotation", "annotation_annotationlabel")
-
-
 @contextmanager
-def _foreign_keys_checked_once(cursor, tables: Iterable[str]):
-    """Check the foreign keys of ``tables`` with one join each instead of once per row.
+def _indexes_rebuilt(cursor, tables: Iterable[str]):
+    """Drop the indexes, primary keys and unique constraints of ``tables``; rebuild them after.
 
-    PostgreSQL checks a foreign key row by row (a trigger per inserted row, at commit for
-    Django's deferred constraints): for a million rows that costs far more than the insert.
-    Inside the caller's transaction the constraints are dropped and then added back with the
-    same names and definitions; adding a constraint validates every row with a single query.
-    If anything fails, the transaction rolls back with the constraints intact. The tables are
-    locked (ACCESS EXCLUSIVE) until commit, so bulk imports pause answering for their duration.
+    Building an index once from sorted rows is much cheaper than a million random index
+    insertions; worth it when the import is large next to what the tables hold. Definitions
+    are read from the catalogue and restored verbatim, names included; a rebuilt unique index
+    re-checks uniqueness over every row. Foreign keys pointing at these tables would need the
+    keys, so the tables must have none (checked).
     """
     names = list(tables)
     _timed(
         cursor,
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%(tables)s) ORDER BY 1, 2",
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+        "AND confrelid::regclass::text = ANY(%(tables)s)",
         {"tables": names},
     )
-    constraints = cursor.fetchall()
-    # ALTER TABLE refuses tables with pending deferred checks: run them now.
-    _timed(cursor, "SET CONSTRAINTS ALL IMMEDIATE")
-    for table, name, _definition in constraints:
-        _timed(cursor, f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    yield
-    for table, name, definition in constraints:
-        _timed(cursor, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-    _timed(cursor, "SET CONSTRAINTS ALL DEFERRED")
-
-
-@contextmanager
-def _indexes_rebuilt(cursor, tables: Iterable[str]):
-    """Drop the secondary indexes and unique constraints of ``tables``, rebuild them after.
-
-    Building an index once from sorted rows is much cheaper than a million random index
-    insertions; worth it when the import is large next to what the tables hold. Primary keys
-    stay. Definitions are read from the catalogue and restored verbatim, names included; a
-    rebuilt unique index re-checks uniqueness over every row.
-    """
-    names = list(tables)
+    if cursor.fetchone()[0]:
+        raise RuntimeError(f"Foreign keys point at {names}; their keys cannot be rebuilt.")
     _timed(
         cursor,
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
@@ -882,16 +863,17 @@ def _indexes_rebuilt(cursor, tables: Iterable[str]):
     _timed(
         cursor,
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE contype = 'u' AND conrelid::regclass::text = ANY(%(tables)s) ORDER BY 1, 2",
+        "WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY(%(tables)s) "
+        "ORDER BY 1, contype, 2",
         {"tables": names},
     )
-    uniques = cursor.fetchall()
+    keys = cursor.fetchall()
     for name, _definition in indexes:
         _timed(cursor, f"DROP INDEX {name}")
-    for table, name, _definition in uniques:
+    for table, name, _definition in keys:
         _timed(cursor, f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     yield
-    for table, name, definition in uniques:
+    for table, name, definition in keys:
         _timed(cursor, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     for _name, definition in indexes:
         _timed(cursor, definition)
@@ -903,246 +885,325 @@ def _table_rows(cursor, table: str) -> int:
     return int(cursor.fetchone()[0])
 
 
+IMPORTED_TABLE = ImportedRating._meta.db_table
+# Key of the transaction-level advisory lock that lets one ratings import run at a time.
+IMPORT_LOCK = 7_340_001
+# The stored roles, in the order of the codes used while importing.
+STORED_ROLES = [LabelRole.PRIMARY.value, LabelRole.SECONDARY.value, LabelRole.LABEL.value]
+CSV_ROLES = {"": 0, LabelRole.PRIMARY.value: 0, LabelRole.SECONDARY.value: 1}
+
+
+def _named(values: list[str], codes: np.ndarray, limit: int = 5) -> str:
+    """The distinct values behind ``codes`` (first ``limit``), comma-separated."""
+    picked = list(dict.fromkeys(codes.tolist()))[:limit]
+    return ", ".join(values[c] for c in picked)
+
+
+def _pg_array(values: np.ndarray) -> str:
+    """An integer array as PostgreSQL array text: far quicker to send than a list parameter."""
+    return "{" + ",".join(map(str, values.tolist())) + "}"
+
+
+def _existing_pairs(cursor, *, project: Project, rater_ids: np.ndarray) -> np.ndarray:
+    """(item, rater) pairs of the project's items and these raters that have an answer."""
+    _timed(
+        cursor,
+        "SELECT item_id, rater_id FROM annotation_assignment "
+        "WHERE rater_id = ANY(%(raters)s::bigint[]) "
+        "AND item_id IN (SELECT id FROM annotation_item WHERE project_id = %(project)s) "
+        f"UNION SELECT item_id, rater_id FROM {IMPORTED_TABLE} "
+        "WHERE rater_id = ANY(%(raters)s::bigint[]) "
+        "AND item_id IN (SELECT id FROM annotation_item WHERE project_id = %(project)s)",
+        {"raters": _pg_array(rater_ids), "project": project.pk},
+    )
+    return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+
+
+def _pair_keys(pairs: np.ndarray, *, item_ids: np.ndarray, rater_ids: np.ndarray) -> np.ndarray:
+    """Pair keys (item position x number of raters + rater position) of id pairs; pairs of
+    items not in the file are left out."""
+    item_pos = pd.Index(item_ids).get_indexer(pairs[:, 0])
+    rater_pos = pd.Index(rater_ids).get_indexer(pairs[:, 1])
+    known = (item_pos >= 0) & (rater_pos >= 0)
+    return item_pos[known].astype(np.int64) * len(rater_ids) + rater_pos[known]
+
+
+def _rating_copy_pieces(
+    *,
+    rows: bulk.RatingRows,
+    keep: np.ndarray,
+    item_ids: np.ndarray,
+    rater_ids: np.ndarray,
+    category_id: np.ndarray,
+    role: np.ndarray,
+    key_order: bool,
+) -> list[bytes]:
+    """The binary COPY data of the kept rows (in key order if asked); times default to now."""
+    created = rows.created_us[keep]
+    created[created == bulk.MISSING] = int(timezone.now().timestamp() * 1_000_000)
+    columns = {
+        "item_id": item_ids[rows.item.codes[keep]],
+        "rater_id": rater_ids[rows.rater.codes[keep]],
+        "category_id": category_id[keep],
+        "role": role[keep],
+        "created_us": created,
+        "time_ms": rows.time_ms[keep],
+    }
+    if key_order:
+        # Appended in key order, the rows reach the key's index pages in sequence.
+        order = np.lexsort((columns["category_id"], columns["rater_id"], columns["item_id"]))
+        columns = {name: values[order] for name, values in columns.items()}
+    return bulk.rating_copy_data(**columns, roles=STORED_ROLES)
+
+
 def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     """Import existing ratings from CSV at COPY speed (PostgreSQL).
 
     Columns (header required): ``item`` (external id), ``rater`` (username), ``label``
     (category key), optional ``role`` (``primary``/``secondary``; default primary),
-    ``created`` (ISO time) and ``time_ms``. One row per label; the rows of one (item, rater)
-    form one answer. Unknown raters become inactive users without a usable password and
-    join the project as annotators.
+    ``created`` (ISO 8601 time; without an offset it is UTC; default now) and ``time_ms``. One
+    row per label; the rows of one (item, rater) form one answer. Unknown raters become
+    inactive users without a usable password and join the project as annotators.
 
-    The CSV is streamed with ``COPY`` into a temporary staging table, resolved to ids with set
-    joins, validated in SQL (unknown items or categories, bad roles, repeated labels, not
-    exactly one primary where the mode needs one, more than k raters on an item) and then
-    inserted with ``INSERT ... SELECT`` (the answers numbered by a window function while the
-    ids are resolved, so labels need no join back; foreign keys checked once per table, see
-    :func:`_foreign_keys_checked_once`). Any problem raises ValidationError naming the column
-    and nothing is written. Answers for (item, rater) pairs that already exist are skipped, so
-    a repeated import changes nothing.
+    The file is read into integer arrays (:func:`annotation.bulk.read_ratings_csv`) and
+    checked whole before anything is written: unknown items, categories or roles, secondary
+    labels where the mode has none, a label repeated by one rater on one item, not exactly one
+    primary label per answer where the mode needs one, more than k raters on an item. Any
+    problem raises ValidationError naming the column and nothing is written. Answers for
+    (item, rater) pairs that exist already (given here or imported before) are skipped, so a
+    repeated import changes nothing.
+
+    The ratings are stored as :class:`ImportedRating` rows, sent with one binary COPY; when
+    the import is large next to the table, its key is rebuilt afterwards
+    (:func:`_indexes_rebuilt`), which locks the table, and so new leases, until commit. The
+    items' slot counters are raised in the same transaction (the check constraint refuses more
+    than k), which also locks the items against leases until commit; the raters and
+    categories the rows point at are locked against deletion (the table's foreign keys are
+    kept by this function, see the model). Imports run one at a time.
     """
     if connection.vendor != "postgresql":
         raise ValidationError({"file": ["Importing ratings needs PostgreSQL."]})
-    header = source.readline().decode("utf-8-sig").strip().split(",")
-    columns = [c.strip() for c in header]
-    unknown = [c for c in columns if c not in RATING_COLUMNS]
+    started = time.perf_counter()
+    rows = bulk.read_ratings_csv(source.read())
+    logger.debug("ratings_import %.2f s: read CSV", time.perf_counter() - started)
+    n = rows.n
+
+    if any(not r or len(r) > 150 for r in rows.rater.values):
+        raise ValidationError({"rater": ["A rater is missing or longer than 150 characters."]})
+    unknown_roles = [r for r in rows.role.values if r not in CSV_ROLES]
+    if unknown_roles:
+        raise ValidationError({"role": [f"Unknown role(s): {', '.join(unknown_roles[:5])}."]})
+    role = np.array([CSV_ROLES[r] for r in rows.role.values], dtype=np.int64)[rows.role.codes]
+    secondary = role == 1
+    if project.mode != LabelMode.PRIMARY_SECONDARY and secondary.any():
+        items = _named(rows.item.values, rows.item.codes[secondary])
+        raise ValidationError(
+            {"role": [f"This project takes no secondary labels (item(s) {items})."]}
+        )
+    if project.mode == LabelMode.MULTI_LABEL:
+        role[:] = 2
+
+    categories = dict(project.categories.values_list("key", "id"))
+    label_ids = np.array([categories.get(k, bulk.MISSING) for k in rows.label.values])
+    unknown = [k for k in rows.label.values if k not in categories]
     if unknown:
-        raise ValidationError({"file": [f"Unknown column(s): {', '.join(unknown)}."]})
-    missing = [c for c in REQUIRED_RATING_COLUMNS if c not in columns]
-    if missing:
-        raise ValidationError({"file": [f"Missing column(s): {', '.join(missing)}."]})
-    p = {"project": project.pk}
-    multi = project.mode == LabelMode.MULTI_LABEL
+        raise ValidationError({"label": [f"Unknown category(ies): {', '.join(unknown[:5])}."]})
+    category_id = label_ids[rows.label.codes]
+
+    # One answer per (item, rater): each row's pair number, from the dictionary codes.
+    n_raters = len(rows.rater.values)
+    pair_keys, pair_of_row = np.unique(
+        rows.item.codes * n_raters + rows.rater.codes, return_inverse=True
+    )
+    label_keys = np.sort(pair_of_row * len(rows.label.values) + rows.label.codes)
+    if (label_keys[1:] == label_keys[:-1]).any():
+        repeated = np.unique(label_keys[1:][label_keys[1:] == label_keys[:-1]])
+        items = _named(
+            rows.item.values, (pair_keys[repeated // len(rows.label.values)] // n_raters)
+        )
+        raise ValidationError(
+            {"label": [f"A label is repeated by one rater on one item (item(s) {items})."]}
+        )
+    if project.mode != LabelMode.MULTI_LABEL:
+        n_primary = np.bincount(pair_of_row, weights=role == 0, minlength=len(pair_keys))
+        wrong = n_primary != 1
+        if wrong.any():
+            items = _named(rows.item.values, pair_keys[wrong] // n_raters)
+            raise ValidationError(
+                {"role": ["Each rater needs exactly one primary label per item "
+                          f"(item(s) {items})."]}
+            )  # fmt: skip
+
     with transaction.atomic(), connection.cursor() as cursor:
         _timed(cursor, "SET LOCAL synchronous_commit = off")
-        # Hash joins and aggregates over a million rows stay in memory.
         _timed(cursor, "SET LOCAL work_mem = '256MB'")
         _timed(cursor, "SET LOCAL maintenance_work_mem = '256MB'")
-        for table in ("ann_stage", "ann_resolved", "ann_pairs"):
-            _timed(cursor, f"DROP TABLE IF EXISTS {table}")
+        _timed(cursor, "SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+        # Many items: reading all of the project's is quicker than sending their names.
+        many = len(rows.item.values) > 10_000
         _timed(
             cursor,
-            "CREATE TEMP TABLE ann_stage (item text, rater text, label text, role text, "
-            "created text, time_ms text) ON COMMIT DROP",
+            "SELECT external_id, id, is_gold, slots_total - slots_taken FROM annotation_item "
+            "WHERE project_id = %s" + ("" if many else " AND external_id = ANY(%s)"),
+            [project.pk] if many else [project.pk, rows.item.values],
         )
-        copy_sql = f"COPY ann_stage ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-        started = time.perf_counter()
-        try:
-            with cursor.cursor.copy(copy_sql) as copy:
-                while chunk := source.read(1 << 20):
-                    copy.write(chunk)
-        except DatabaseError as exc:
-            raise ValidationError({"file": [f"The CSV could not be read: {exc}"]}) from None
-        logger.debug("ratings_import %.2f s: COPY", time.perf_counter() - started)
-        _timed(cursor, "ANALYZE ann_stage")
-        _timed(cursor, "SELECT count(*) FROM ann_stage")
-        n_rows = cursor.fetchone()[0]
-        if not n_rows:
-            raise ValidationError({"file": ["The file has no rows."]})
-        bad = _problems(
-            cursor,
-            "SELECT rater FROM ann_stage WHERE coalesce(rater, '') = '' OR length(rater) > 150",
-            p,
-        )
-        if bad:
-            raise ValidationError({"rater": ["A rater is missing or longer than 150 characters."]})
+        found = {ext: (pk, gold, free) for ext, pk, gold, free in cursor.fetchall()}
+        unknown = [ext for ext in rows.item.values if ext not in found]
+        if unknown:
+            raise ValidationError({"item": [f"Unknown item(s): {', '.join(unknown[:5])}."]})
+        item_ids = np.array([found[ext][0] for ext in rows.item.values], dtype=np.int64)
+        item_gold = np.array([found[ext][1] for ext in rows.item.values], dtype=bool)
+        item_free = np.array([found[ext][2] for ext in rows.item.values], dtype=np.int64)
+
         _timed(
             cursor,
-            "INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, "
-            "email, is_staff, is_active, date_joined, display_name) "
-            "SELECT '!', false, r.rater, '', '', '', false, false, now(), '' "
-            "FROM (SELECT DISTINCT rater FROM ann_stage) r "
-            "WHERE NOT EXISTS (SELECT 1 FROM accounts_user u WHERE u.username = r.rater)",
+            "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
+            [rows.rater.values],
         )
-        new_raters = cursor.rowcount
-        try:
-            with transaction.atomic():
-                # The answer of each row is numbered (rn, by item and rater) and summarised
-                # (first time, longest time on item, primary labels) with window functions
-                # over one sort, so the answer rows and the label rows come from this one
-                # table without joining them again.
-                _timed(
-                    cursor,
-                    "CREATE TEMP TABLE ann_resolved ON COMMIT DROP AS "
-                    "SELECT r.*, dense_rank() OVER (ORDER BY item_id, rater_id) AS rn, "
-                    "row_number() OVER w AS nth, "
-                    "count(*) FILTER (WHERE role = 'primary') OVER w AS n_primary, "
-                    "min(created) OVER w AS first_created, max(time_ms) OVER w AS max_time_ms "
-                    "FROM (SELECT s.item, s.label, "
-                    "coalesce(nullif(s.role, ''), 'primary') AS role, "
-                    "i.id AS item_id, i.is_gold, u.id AS rater_id, c.id AS category_id, "
-                    "coalesce(nullif(s.created, '')::timestamptz, now()) AS created, "
-                    "nullif(s.time_ms, '')::integer AS time_ms "
-                    "FROM ann_stage s "
-                    "LEFT JOIN annotation_item i "
-                    "  ON i.project_id = %(project)s AND i.external_id = s.item "
-                    "JOIN accounts_user u ON u.username = s.rater "
-                    "LEFT JOIN annotation_category c "
-                    "  ON c.project_id = %(project)s AND c.key = s.label) r "
-                    "WINDOW w AS (PARTITION BY item_id, rater_id ORDER BY item_id, rater_id "
-                    "  RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)",
-                    p,
-                )
-        except DatabaseError as exc:
-            raise ValidationError(
-                {"created": [f"A time or time_ms value could not be read: {exc}"]}
-            ) from None
-        # Temporary tables have no statistics until analysed; without them the planner
-        # picks nested loops over a million rows.
-        _timed(cursor, "ANALYZE ann_resolved")
-        checks = [
-            ("item", "SELECT item FROM ann_resolved WHERE item_id IS NULL",
-             "Unknown item(s): {}."),
-            ("label", "SELECT label FROM ann_resolved WHERE category_id IS NULL",
-             "Unknown category(ies): {}."),
-            ("role", "SELECT role FROM ann_resolved WHERE role NOT IN ('primary', 'secondary')",
-             "Unknown role(s): {}."),
-        ]  # fmt: skip
-        if project.mode != LabelMode.PRIMARY_SECONDARY:
-            checks.append(
-                ("role", "SELECT item FROM ann_resolved WHERE role <> 'primary'",
-                 "This project takes no secondary labels (item(s) {}).")
-            )  # fmt: skip
-        for field_name, sql, message in checks:
-            found = list(dict.fromkeys(_problems(cursor, sql, p)))
-            if found:
-                raise ValidationError({field_name: [message.format(", ".join(found))]})
-        # Idempotency: answers that exist already are left alone.
-        _timed(
-            cursor,
-            "DELETE FROM ann_resolved r USING annotation_assignment a "
-            "WHERE a.item_id = r.item_id AND a.rater_id = r.rater_id",
-        )
-        skipped = cursor.rowcount
-        # One row per answer, with its number rn; the ids come from a block reserved on the
-        # assignment sequence below (answer id = base + rn; skipped answers leave gaps).
-        _timed(
-            cursor,
-            "CREATE TEMP TABLE ann_pairs ON COMMIT DROP AS "
-            "SELECT rn, item_id, rater_id, is_gold, first_created AS created, "
-            "max_time_ms AS time_ms, n_primary FROM ann_resolved WHERE nth = 1",
-        )
-        _timed(cursor, "ANALYZE ann_pairs")
-        if not multi:
-            found = _problems(
-                cursor,
-                "SELECT i.external_id FROM ann_pairs p JOIN annotation_item i ON i.id = p.item_id "
-                "WHERE p.n_primary <> 1",
-                p,
-            )
-            if found:
-                raise ValidationError(
-                    {"role": [f"Each rater needs exactly one primary label per item "
-                              f"(item(s) {', '.join(found)})."]}
-                )  # fmt: skip
-        # Claim the slots first: the check constraint (slots_taken <= slots_total) refuses an
-        # item that would get more than k raters; only then look for the names to report.
-        per_item = "SELECT item_id, count(*) AS n FROM ann_pairs WHERE NOT is_gold GROUP BY item_id"
-        try:
-            with transaction.atomic():
-                _timed(
-                    cursor,
-                    "UPDATE annotation_item i SET slots_taken = i.slots_taken + n.n "
-                    f"FROM ({per_item}) n WHERE i.id = n.item_id",
-                )
-        except IntegrityError:
-            over = _problems(
-                cursor,
-                f"SELECT i.external_id FROM annotation_item i JOIN ({per_item}) n "
-                "ON n.item_id = i.id WHERE i.slots_taken + n.n > i.slots_total",
-                p,
-            )
-            k = project.raters_per_item
-            raise ValidationError(
-                {"item": [f"More than k = {k} raters on: {', '.join(over)}."]}
-            ) from None
-        _timed(cursor, "SELECT count(*), coalesce(max(rn), 0) FROM ann_pairs")
-        n_pairs, last_rn = cursor.fetchone()
-        # Reserve ids 1..n after the sequence's current value. The lock keeps other inserts
-        # (and so other nextval calls on this sequence) out until commit.
-        _timed(cursor, "LOCK TABLE annotation_assignment IN EXCLUSIVE MODE")
-        _timed(
-            cursor,
-            "SELECT nextval(pg_get_serial_sequence('annotation_assignment', 'id')) - 1",
-        )
-        base = cursor.fetchone()[0]
-        if n_pairs:
+        users = dict(cursor.fetchall())
+        new_names = [name for name in rows.rater.values if name not in users]
+        n_new_raters = 0
+        if new_names:
             _timed(
                 cursor,
-                "SELECT setval(pg_get_serial_sequence('annotation_assignment', 'id'), %s)",
-                [base + last_rn],
+                "INSERT INTO accounts_user (password, is_superuser, username, first_name, "
+                "last_name, email, is_staff, is_active, date_joined, display_name) "
+                "SELECT '!', false, name, '', '', '', false, false, now(), '' "
+                "FROM unnest(%s::text[]) AS name ON CONFLICT (username) DO NOTHING "
+                "RETURNING username, id",
+                [new_names],
             )
-        rebuild = n_pairs > 0.25 * _table_rows(cursor, "annotation_assignment")
-        try:
-            with (
-                _foreign_keys_checked_once(cursor, ANSWER_TABLES),
-                _indexes_rebuilt(cursor, ANSWER_TABLES) if rebuild else nullcontext(),
-            ):
+            created_users = dict(cursor.fetchall())
+            n_new_raters = len(created_users)
+            users.update(created_users)
+            if len(created_users) < len(new_names):
+                # Created by a parallel import meanwhile (the insert waited for its commit).
                 _timed(
                     cursor,
-                    "INSERT INTO annotation_assignment (id, item_id, rater_id, pool, status, "
-                    "leased_at, expires_at, finished_at, skip_reason) "
-                    "SELECT %(base)s + rn, item_id, rater_id, "
-                    "CASE WHEN is_gold THEN 'gold' ELSE 'annotator' END, "
-                    "'done', created, created, created, '' FROM ann_pairs",
-                    {"base": base},
+                    "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
+                    [[name for name in new_names if name not in created_users]],
                 )
-                n_answers = cursor.rowcount
-                _timed(
-                    cursor,
-                    "INSERT INTO annotation_annotation (assignment_id, time_ms, comment, "
-                    "evidence, ratings, created_at) "
-                    "SELECT %(base)s + rn, time_ms, '', '', '{}'::jsonb, created FROM ann_pairs",
-                    {"base": base},
-                )
-                _timed(
-                    cursor,
-                    "INSERT INTO annotation_annotationlabel (annotation_id, category_id, role) "
-                    "SELECT %(base)s + rn, category_id, "
-                    "CASE WHEN %(multi)s THEN 'label' ELSE role END FROM ann_resolved",
-                    {"multi": multi, "base": base},
-                )
-                n_labels = cursor.rowcount
-        except IntegrityError:
-            # A unique constraint refused a row: the only one not checked above is a label
-            # repeated by one rater on one item.
-            raise ValidationError(
-                {"label": ["A label is repeated by one rater on one item."]}
-            ) from None
+                users.update(cursor.fetchall())
+        rater_ids = np.array([users[name] for name in rows.rater.values], dtype=np.int64)
+        # The rows to be stored point at these: no deletion until commit.
         _timed(
             cursor,
-            'INSERT INTO annotation_projectmember (project_id, user_id, role, "group", added_at) '
-            "SELECT %(project)s, rater_id, 'annotator', '', now() "
-            "FROM (SELECT DISTINCT rater_id FROM ann_pairs) r "
-            "ON CONFLICT (project_id, user_id) DO NOTHING",
-            p,
+            "SELECT 1 FROM accounts_user WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
+            [_pg_array(rater_ids)],
         )
+        _timed(
+            cursor,
+            "SELECT 1 FROM annotation_category WHERE project_id = %s ORDER BY id FOR KEY SHARE",
+            [project.pk],
+        )
+
+        # Idempotency: answers that exist already are left alone.
+        existing = np.isin(
+            pair_keys,
+            _pair_keys(
+                _existing_pairs(cursor, project=project, rater_ids=rater_ids),
+                item_ids=item_ids,
+                rater_ids=rater_ids,
+            ),
+        )
+        new_pair = ~existing
+        pair_item = pair_keys // n_raters
+        counted = new_pair & ~item_gold[pair_item]
+        taken = np.bincount(pair_item[counted], minlength=len(item_ids))
+        over = taken > item_free
+        if over.any():
+            names = [rows.item.values[i] for i in np.flatnonzero(over)[:5]]
+            k = project.raters_per_item
+            raise ValidationError({"item": [f"More than k = {k} raters on: {', '.join(names)}."]})
+        keep = new_pair[pair_of_row]
+        n_labels = int(keep.sum())
+        rebuild = n_labels > 0.25 * _table_rows(cursor, IMPORTED_TABLE)
+        # The COPY data is built in a thread while the database raises the slot counters.
+        with ThreadPoolExecutor(max_workers=1) as builder:
+            pending = builder.submit(
+                _rating_copy_pieces,
+                rows=rows,
+                keep=keep,
+                item_ids=item_ids,
+                rater_ids=rater_ids,
+                category_id=category_id,
+                role=role,
+                key_order=not rebuild,
+            )
+            # Claim the slots; the check constraint (slots_taken <= slots_total) still refuses an
+            # item that leases filled meanwhile. The row locks keep new leases off these items
+            # (and off the gold ones, locked below) until commit.
+            raised = np.flatnonzero(taken)
+            try:
+                with transaction.atomic():
+                    _timed(
+                        cursor,
+                        "UPDATE annotation_item i SET slots_taken = i.slots_taken + n.n "
+                        "FROM unnest(%s::bigint[], %s::integer[]) AS n(id, n) WHERE i.id = n.id",
+                        [_pg_array(item_ids[raised]), _pg_array(taken[raised])],
+                    )
+            except IntegrityError:
+                k = project.raters_per_item
+                raise ValidationError(
+                    {"item": [f"More than k = {k} raters on some items; they filled up while "
+                              "importing. Import the file again."]}
+                ) from None  # fmt: skip
+            gold_items = np.unique(pair_item[new_pair & item_gold[pair_item]])
+            if len(gold_items):
+                _timed(
+                    cursor,
+                    "SELECT id FROM annotation_item WHERE id = ANY(%s::bigint[]) "
+                    "ORDER BY id FOR UPDATE",
+                    [_pg_array(item_ids[gold_items])],
+                )
+            # An answer given between the first look and the locks: start again rather than
+            # store a second answer of one rater on one item.
+            again = np.isin(
+                pair_keys,
+                _pair_keys(
+                    _existing_pairs(cursor, project=project, rater_ids=rater_ids),
+                    item_ids=item_ids,
+                    rater_ids=rater_ids,
+                ),
+            )
+            if (again & new_pair).any():
+                raise ValidationError(
+                    {"file": ["Some of these answers were given while importing. "
+                              "Import the file again; they will be skipped."]}
+                )  # fmt: skip
+            pieces = pending.result()
+        if n_labels:
+            sql = (
+                f"COPY {IMPORTED_TABLE} (item_id, rater_id, category_id, role, created_at, "
+                "time_ms) FROM STDIN WITH (FORMAT binary)"
+            )
+            try:
+                with _indexes_rebuilt(cursor, [IMPORTED_TABLE]) if rebuild else nullcontext():
+                    copy_started = time.perf_counter()
+                    with cursor.cursor.copy(sql) as copy:
+                        for piece in pieces:
+                            copy.write(piece)
+                    logger.debug("ratings_import %.2f s: COPY", time.perf_counter() - copy_started)
+            except IntegrityError:
+                # The checks above leave nothing for the key to refuse; kept as a safety net.
+                raise ValidationError(
+                    {"label": ["A label is repeated by one rater on one item."]}
+                ) from None
+            new_raters_ids = rater_ids[np.unique(rows.rater.codes[keep])]
+            _timed(
+                cursor,
+                'INSERT INTO annotation_projectmember (project_id, user_id, role, "group", '
+                "added_at) SELECT %s, user_id, 'annotator', '', now() "
+                "FROM unnest(%s::bigint[]) AS user_id ON CONFLICT (project_id, user_id) DO NOTHING",
+                [project.pk, _pg_array(new_raters_ids)],
+            )
+    logger.debug("ratings_import %.2f s: total", time.perf_counter() - started)
     return {
-        "rows": n_rows,
-        "answers": n_answers,
+        "rows": n,
+        "answers": int(new_pair.sum()),
         "labels": n_labels,
-        "skipped_rows": skipped,
-        "new_raters": new_raters,
+        "skipped_rows": n - n_labels,
+        "new_raters": n_new_raters,
     }
 
 

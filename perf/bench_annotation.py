@@ -5,7 +5,8 @@ Run from the repository root:  python perf/bench_annotation.py [--items N] [--ke
 Creates a database of its own (``chorus_perf_annotation`` on the server of ``DATABASE_URL``,
 default ``postgres://postgres@127.0.0.1:5432``), migrates it, loads 100,000 items with COPY
 and then 1,000,000 existing ratings from a CSV through ``annotation.services.ratings_import``
-(COPY into a staging table, validation and ``INSERT ... SELECT``). Seeded.
+(the CSV read into integer arrays and checked there, one binary COPY into the flat imported
+ratings table). Seeded.
 
 Targets:
 * importing the 1,000,000 ratings from CSV at >= 100,000 rows/s;

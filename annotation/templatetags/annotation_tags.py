@@ -15,4 +15,3 @@ def annotation_work(user):
     if not user.is_authenticated:
         return []
     return selectors.memberships_for_user(user=user)
-

@@ -1,18 +1,35 @@
-"""Importing existing ratings with COPY: all or nothing, idempotent, k respected."""
+"""Importing existing ratings with binary COPY: all or nothing, idempotent, k respected, and the
+imported ratings counted wherever answers are (vote table, progress, quality, adjudication)."""
 
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, connections
 
 from accounts.models import User
-from annotation.models import Annotation, AnnotationLabel, Assignment, Item, ProjectMember
-from annotation.selectors import project_vote_table, voter_key
-from annotation.services import ratings_import
-from tests.annotation.factories import emotion_project, raters, text_items
+from annotation.models import Assignment, ImportedRating, Item, ProjectMember
+from annotation.selectors import (
+    adjudication_queue,
+    annotator_table,
+    item_labels_for_adjudication,
+    label_count,
+    label_distribution,
+    project_progress,
+    project_vote_table,
+    voter_key,
+)
+from annotation.services import (
+    adjudication_record,
+    annotation_submit,
+    assignment_next,
+    exclusion_create,
+    ratings_import,
+)
+from tests.annotation.factories import emotion_project, policy_project, raters, text_items
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +42,14 @@ GOOD = (
 )
 
 
-@pytest.fixture
-def project(study, researcher):
+def _needs_postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("COPY import needs PostgreSQL")
+
+
+@pytest.fixture
+def project(study, researcher):
+    _needs_postgresql()
     project = emotion_project(study=study, user=researcher, k=2)
     text_items(project, 2)
     return project
@@ -38,29 +59,80 @@ def run(project, text: str):
     return ratings_import(project=project, source=io.BytesIO(text.encode()))
 
 
-def test_ratings_are_imported_as_answers_and_again_changes_nothing(project):
+def _constraints() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'annotation_importedrating'::regclass ORDER BY 1, 2"
+        )
+        return cursor.fetchall()
+
+
+def test_ratings_are_imported_and_again_changes_nothing(project):
+    constraints = _constraints()
     report = run(project, GOOD)
     assert report == {"rows": 4, "answers": 3, "labels": 4, "skipped_rows": 0, "new_raters": 2}
     ext1 = User.objects.get(username="ext-1")
     assert (ext1.is_active, ext1.has_usable_password()) == (False, False)
     assert ProjectMember.objects.filter(project=project).count() == 2
     assert list(Item.objects.order_by("id").values_list("slots_taken", flat=True)) == [2, 1]
-    votes = project_vote_table(project=project)
-    rows = sorted(votes[["item", "voter", "label", "role"]].itertuples(index=False, name=None))
+    votes = project_vote_table(project=project, timing=True)
+    rows = sorted(
+        votes[["item", "voter", "label", "role", "seconds"]]
+        .fillna(-1)
+        .itertuples(index=False, name=None)
+    )
     k1, k2 = voter_key(ext1.pk), voter_key(User.objects.get(username="ext-2").pk)
     assert rows == sorted(
         [
-            ("t00", k1, "joy", "primary"),
-            ("t00", k1, "fear", "secondary"),
-            ("t00", k2, "anger", "primary"),
-            ("t01", k1, "sadness", "primary"),
+            ("t00", k1, "joy", "primary", 1.2),
+            ("t00", k1, "fear", "secondary", 1.2),
+            ("t00", k2, "anger", "primary", -1),
+            ("t01", k1, "sadness", "primary", 0.9),
         ]
     )
-    a = Annotation.objects.get(assignment__rater=ext1, assignment__item__external_id="t00")
-    assert (a.time_ms, a.created_at.isoformat()) == (1200, "2026-03-01T10:00:00+00:00")
+    joy = ImportedRating.objects.get(rater=ext1, item__external_id="t00", category__key="joy")
+    assert (joy.time_ms, joy.role, joy.created_at.isoformat()) == (
+        1200,
+        "primary",
+        "2026-03-01T10:00:00+00:00",
+    )
+    # The keys and foreign keys dropped for the load are back, unchanged.
+    assert _constraints() == constraints
     again = run(project, GOOD)
     assert again == {"rows": 4, "answers": 0, "labels": 0, "skipped_rows": 4, "new_raters": 0}
-    assert (Assignment.objects.count(), AnnotationLabel.objects.count()) == (3, 4)
+    assert ImportedRating.objects.count() == 4
+    assert list(Item.objects.order_by("id").values_list("slots_taken", flat=True)) == [2, 1]
+
+
+def test_times_without_offset_are_utc_and_offsets_are_converted(project):
+    run(
+        project,
+        "item,rater,label,created\n"
+        "t00,a,joy,2026-03-01 10:00:00\n"
+        "t01,a,joy,2026-03-01T19:00+09:00\n",
+    )
+    times = sorted(
+        t.isoformat() for t in ImportedRating.objects.values_list("created_at", flat=True)
+    )
+    assert times == ["2026-03-01T10:00:00+00:00", "2026-03-01T10:00:00+00:00"]
+
+
+def test_a_small_import_into_a_large_table_keeps_its_keys(project, researcher):
+    """Below a quarter of the table the rows go through the live keys and foreign keys."""
+    lines = ["item,rater,label"] + [f"t00,r{n},joy" for n in range(2)]
+    run(project, "\n".join(lines) + "\n")
+    many = emotion_project(study=project.study, user=researcher, k=50, name="Many")
+    text_items(many, 2)
+    run(many, "\n".join(["item,rater,label"] + [f"t00,m{n},joy" for n in range(40)]) + "\n")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_importedrating")
+    report = run(many, "item,rater,label,role\nt01,m1,anger,primary\nt01,m1,joy,secondary\n")
+    assert report["labels"] == 2
+    assert ImportedRating.objects.count() == 44
+    with pytest.raises(ValidationError):
+        run(many, "item,rater,label\nt01,m2,joy\nt01,m3,rage\n")
+    assert ImportedRating.objects.count() == 44
 
 
 @pytest.mark.parametrize(
@@ -73,29 +145,213 @@ def test_ratings_are_imported_as_answers_and_again_changes_nothing(project):
             {"role": ["Each rater needs exactly one primary label per item (item(s) t00)."]},
         ),
         (
+            "item,rater,label,role\nt01,x,fear,secondary\n",
+            {"role": ["Each rater needs exactly one primary label per item (item(s) t01)."]},
+        ),
+        (
             "item,rater,label\nt00,x,joy\nt00,y,joy\nt00,z,joy\n",
             {"item": ["More than k = 2 raters on: t00."]},
         ),
         ("item,who,label\nt00,x,joy\n", {"file": ["Unknown column(s): who."]}),
+        ("item,label\nt00,joy\n", {"file": ["Missing column(s): rater."]}),
+        ("item,rater,label,item\nt00,x,joy,t00\n", {"file": ["Repeated column(s): item."]}),
+        ("item,rater,label\n", {"file": ["The file has no rows."]}),
+        ("item,rater,label\nt00,,joy\n",
+         {"rater": ["A rater is missing or longer than 150 characters."]}),
+        ("item,rater,label,role\nt00,x,joy,main\n", {"role": ["Unknown role(s): main."]}),
         (
             "item,rater,label,role\nt00,x,joy,primary\nt00,x,fear,secondary\nt00,x,fear,secondary\n",
-            {"label": ["A label is repeated by one rater on one item."]},
+            {"label": ["A label is repeated by one rater on one item (item(s) t00)."]},
         ),
+        (
+            "item,rater,label,created\nt00,x,joy,2026-03-01\nt01,x,joy,yesterday\n",
+            {"created": ["Not an ISO 8601 time on row(s) 3."]},
+        ),
+        (
+            "item,rater,label,time_ms\nt00,x,joy,12.5\nt01,x,joy,-3\n",
+            {"time_ms": ["Not a whole number of milliseconds between 0 and 2147483647 "
+                         "on row(s) 2, 3."]},
+        ),
+        ("item,rater,label\nt00,x,joy,extra\n", None),
     ],
-)
+)  # fmt: skip
 def test_bad_rating_files_import_nothing(project, text, errors):
     before = User.objects.count()
     with pytest.raises(ValidationError) as err:
         run(project, text)
-    assert err.value.message_dict == errors
-    assert Assignment.objects.count() == 0
+    if errors is None:
+        assert list(err.value.message_dict) == ["file"]
+        assert "could not be read" in err.value.message_dict["file"][0]
+    else:
+        assert err.value.message_dict == errors
+    assert ImportedRating.objects.count() == 0
     assert User.objects.count() == before
     assert list(Item.objects.values_list("slots_taken", flat=True)) == [0, 0]
 
 
-def test_imported_ratings_count_against_k_for_live_raters(project):
-    from annotation.services import assignment_next
+def test_multi_label_projects_take_no_secondary_labels(study, researcher):
+    _needs_postgresql()
+    project = policy_project(study=study, user=researcher)
+    text_items(project, 1)
+    with pytest.raises(ValidationError) as err:
+        run(project, "item,rater,label,role\nt00,x,other,secondary\n")
+    assert err.value.message_dict == {
+        "role": ["This project takes no secondary labels (item(s) t00)."]
+    }
+    run(project, "item,rater,label\nt00,x,other\nt00,x,net-zero\nt00,y,reduction\n")
+    assert set(ImportedRating.objects.values_list("role", flat=True)) == {"label"}
+    votes = project_vote_table(project=project)
+    assert sorted(votes["label"]) == ["net-zero", "other", "reduction"]
 
+
+def test_imported_ratings_count_against_k_for_live_raters(project):
     run(project, "item,rater,label\nt00,x,joy\nt00,y,anger\n")
     (ana,) = raters(project, 1, prefix="ana")
     assert assignment_next(project=project, user=ana).item.external_id == "t01"
+
+
+def test_a_rater_never_gets_an_item_they_have_an_imported_rating_for(study, researcher):
+    _needs_postgresql()
+    project = emotion_project(study=study, user=researcher, k=3)
+    text_items(project, 2)
+    ana, bo = raters(project, 2, prefix="live")
+    # Bo answers t00 here first: the import skips Bo's row on t00 and keeps Ana's.
+    lease = assignment_next(project=project, user=bo)
+    assert lease.item.external_id == "t00"
+    annotation_submit(project=project, user=bo, item_id=lease.item_id, labels=[{"category": "joy"}])
+    report = run(project, "item,rater,label\nt00,live0,anger\nt00,live1,fear\n")
+    assert (report["answers"], report["skipped_rows"]) == (1, 1)
+    assert assignment_next(project=project, user=ana).item.external_id == "t01"
+    assert Item.objects.get(external_id="t00").slots_taken == 2
+
+
+def test_imported_ratings_count_in_progress_distribution_quality_and_adjudication(
+    project, researcher
+):
+    run(project, GOOD)
+    progress = project_progress(project=project)
+    assert (progress["ratings_done"], progress["ratings_imported"]) == (3, 3)
+    assert progress["items_complete"] == 1
+    assert label_count(project=project) == 4
+    shares = {
+        r["category"].key: (r["primary"], r["secondary"])
+        for r in label_distribution(project=project)
+    }
+    assert shares == {"anger": (1, 0), "joy": (1, 0), "sadness": (1, 0), "fear": (0, 1)}
+    done = {row["member"].user.username: row["done"] for row in annotator_table(project=project)}
+    assert done == {"ext-1": 2, "ext-2": 1}
+    # ext-1 said joy, ext-2 anger on t00: a disagreement for the adjudicator, who sees both.
+    queue = adjudication_queue(project=project)
+    assert [entry["item"].external_id for entry in queue] == ["t00"]
+    t00 = queue[0]["item"]
+    answers = item_labels_for_adjudication(item=t00)
+    assert sorted(
+        (
+            a["rater"].username,
+            [c.key for c in a["primary"]],
+            [c.key for c in a["secondary"]],
+            a["imported"],
+        )
+        for a in answers
+    ) == [("ext-1", ["joy"], ["fear"], True), ("ext-2", ["anger"], [], True)]
+    decision = adjudication_record(item=t00, user=researcher, labels=[{"category": "joy"}])
+    assert {(b["rater"], b["category"], b["role"]) for b in decision.basis} == {
+        (User.objects.get(username="ext-1").pk, "joy", "primary"),
+        (User.objects.get(username="ext-1").pk, "fear", "secondary"),
+        (User.objects.get(username="ext-2").pk, "anger", "primary"),
+    }
+    # Excluding a rater leaves their imported labels out of the vote table, reversibly.
+    exclusion_create(
+        project=project, rater=User.objects.get(username="ext-1"), reason="test", by=researcher
+    )
+    assert len(project_vote_table(project=project)) == 1
+    assert len(project_vote_table(project=project, include_excluded=True)) == 4
+    assert Assignment.objects.count() == 0  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_store_it_once(study, researcher):
+    """Parallel clients: the second import waits on the item locks, then skips or refuses."""
+    _needs_postgresql()
+    project = emotion_project(study=study, user=researcher, k=5)
+    text_items(project, 10)
+    lines = ["item,rater,label,role"]
+    for i in range(10):
+        for r in range(4):
+            lines.append(f"t{i:02d},par-{r},joy,primary")
+            lines.append(f"t{i:02d},par-{r},fear,secondary")
+    text = "\n".join(lines) + "\n"
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def work():
+        try:
+            barrier.wait()
+            outcomes.append(run(project, text)["labels"])
+        except ValidationError as exc:
+            outcomes.append(exc.message_dict)
+        except BaseException as exc:  # pragma: no cover - reported by the assertion
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert 80 in outcomes
+    other = next(o for o in outcomes if o != 80) if outcomes.count(80) == 1 else 80
+    assert other == 0 or (isinstance(other, dict) and set(other) == {"file"})
+    assert ImportedRating.objects.count() == 80
+    assert set(Item.objects.values_list("slots_taken", flat=True)) == {4}
+    assert User.objects.filter(username__startswith="par-").count() == 4
+
+
+def test_deleting_a_rater_or_an_item_removes_their_imported_ratings(project):
+    from django.db.models import ProtectedError
+
+    run(project, GOOD)
+    User.objects.get(username="ext-2").delete()
+    assert ImportedRating.objects.count() == 3
+    Item.objects.get(external_id="t01").delete()
+    assert ImportedRating.objects.count() == 2
+    with pytest.raises(ProtectedError):
+        project.categories.get(key="joy").delete()
+    assert ImportedRating.objects.count() == 2
+
+
+def test_researchers_import_ratings_through_the_api(api_as, project, researcher):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def post(user, text):
+        upload = SimpleUploadedFile("ratings.csv", text.encode(), content_type="text/csv")
+        return api_as(user).post(
+            f"/api/annotation/projects/{project.pk}/ratings/", {"file": upload}, format="multipart"
+        )
+
+    (ana,) = raters(project, 1, prefix="ana")
+    assert post(ana, GOOD).status_code == 403
+    bad = post(researcher, "item,rater,label\nt00,x,rage\n")
+    assert bad.status_code == 400
+    assert bad.json() == {"errors": {"label": ["Unknown category(ies): rage."]}}
+    assert ImportedRating.objects.count() == 0
+    response = post(researcher, GOOD)
+    assert response.status_code == 201
+    assert response.json() == {
+        "rows": 4, "answers": 3, "labels": 4, "skipped_rows": 0, "new_raters": 2
+    }  # fmt: skip
+    assert ImportedRating.objects.count() == 4
+
+
+def test_dashboard_and_adjudication_page_show_imported_ratings(client, project, researcher):
+    from django.urls import reverse
+
+    run(project, GOOD)
+    client.force_login(researcher)
+    page = client.get(reverse("annotation:project", args=[project.pk])).content.decode()
+    assert '<span id="ratings-imported">(3 imported)</span>' in page
+    t00 = Item.objects.get(external_id="t00")
+    page = client.get(reverse("annotation:adjudicate", args=[t00.pk])).content.decode()
+    assert page.count('<span class="flag">imported</span>') == 2
+    assert "ext-1" in page and "Fear" in page

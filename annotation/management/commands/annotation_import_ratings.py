@@ -12,7 +12,10 @@ from annotation.services import ratings_import
 
 
 class Command(BaseCommand):
-    help = "Import existing ratings from CSV (item,rater,label[,role,created,time_ms]) with COPY."
+    help = (
+        "Import ratings given elsewhere from CSV (item,rater,label[,role,created,time_ms]) with "
+        "one binary COPY (PostgreSQL); all or nothing, idempotent."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--project", type=int, required=True)
