@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from annotation.models import LabelMode, LabelRole, Project
+from annotation.models import DisagreementRule, LabelMode, LabelRole, MemberRole, Project
 
 SKIP_REASONS = [
     ("cannot-hear", _("I cannot hear or read it properly")),
@@ -51,3 +51,153 @@ def ratings_from_post(*, project: Project, data: Any) -> dict[str, Any]:
         if value != "":
             out[scale["key"]] = value
     return out
+
+
+class ProjectForm(forms.Form):
+    """A new project: settings plus the label schema written one category per line."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
+    mode = forms.ChoiceField(label=_("Labels per answer"), choices=LabelMode.choices)
+    categories = forms.CharField(
+        label=_("Categories"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_(
+            "One per line: key | name | keyboard key | description | examples. Only the key is "
+            "needed; keys default to 1-9 and 0 in order. Multi-label schemas get a 'none of "
+            "these' category."
+        ),
+    )
+    not_secondary = forms.CharField(
+        label=_("Categories that may not be secondary"),
+        required=False,
+        help_text=_("Keys, separated by commas (primary + secondary mode)."),
+    )
+    scales = forms.CharField(
+        label=_("Rating scales"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("One per line: key | name | lowest | highest, e.g. arousal | Arousal | 1 | 7."),
+    )
+    raters_per_item = forms.IntegerField(
+        label=_("Raters per item (k)"), min_value=1, max_value=100, initial=3
+    )
+    gold_rate = forms.FloatField(
+        label=_("Share of gold items served"), min_value=0, max_value=1, initial=0
+    )
+    expert_raters_per_item = forms.IntegerField(
+        label=_("Experts per sampled item"), min_value=0, max_value=20, initial=0
+    )
+    expert_sample_rate = forms.FloatField(
+        label=_("Share of items experts see"), min_value=0, max_value=1, initial=0
+    )
+    allow_comment = forms.BooleanField(label=_("Comments allowed"), required=False, initial=True)
+    allow_evidence = forms.BooleanField(label=_("Evidence span allowed"), required=False)
+    lease_minutes = forms.IntegerField(
+        label=_("Lease in minutes"), min_value=1, max_value=1440, initial=15
+    )
+    disagreement_rule = forms.ChoiceField(
+        label=_("Send to adjudication when"), choices=DisagreementRule.choices
+    )
+    guidelines = forms.CharField(
+        label=_("Guidelines (Markdown)"), widget=forms.Textarea(attrs={"rows": 8}), required=False
+    )
+
+    SECTIONS = (
+        (_("Project"), ("name", "description", "mode")),
+        (_("Label schema"), ("categories", "not_secondary", "scales")),
+        (
+            _("Assignment and quality"),
+            (
+                "raters_per_item",
+                "gold_rate",
+                "expert_raters_per_item",
+                "expert_sample_rate",
+                "lease_minutes",
+                "disagreement_rule",
+                "allow_comment",
+                "allow_evidence",
+            ),
+        ),
+        (_("Guidelines"), ("guidelines",)),
+    )
+
+    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The fields in titled groups, for a form page with one fieldset per group."""
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+
+    def clean_categories(self) -> list[dict[str, Any]]:
+        specs = []
+        for number, line in enumerate(self.cleaned_data["categories"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) > 5:
+                raise forms.ValidationError(
+                    _("Line %(n)d: at most five parts separated by |.") % {"n": number}
+                )
+            key, name, keyboard, description, examples = parts + [""] * (5 - len(parts))
+            if not key:
+                raise forms.ValidationError(_("Line %(n)d: the key is missing.") % {"n": number})
+            if len(keyboard) > 1:
+                raise forms.ValidationError(
+                    _("Line %(n)d: a keyboard key is one character.") % {"n": number}
+                )
+            specs.append(
+                {
+                    "key": key,
+                    "name": name or key.replace("-", " ").title(),
+                    "keyboard_key": keyboard,
+                    "description": description,
+                    "examples": examples,
+                }
+            )
+        if not specs:
+            raise forms.ValidationError(_("At least one category is required."))
+        return specs
+
+    def clean_scales(self) -> list[dict[str, Any]]:
+        scales = []
+        for number, line in enumerate(self.cleaned_data["scales"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split("|")]
+            try:
+                key, name, low, high = parts
+                scales.append({"key": key, "name": name, "min": int(low), "max": int(high)})
+            except ValueError:
+                raise forms.ValidationError(
+                    _("Line %(n)d: write key | name | lowest | highest, with whole numbers.")
+                    % {"n": number}
+                ) from None
+        return scales
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        specs = data.get("categories")
+        if isinstance(specs, list):
+            keys = {s["key"] for s in specs}
+            blocked = [k.strip() for k in data.get("not_secondary", "").split(",") if k.strip()]
+            unknown = [k for k in blocked if k not in keys]
+            if unknown:
+                self.add_error(
+                    "not_secondary", _("Unknown category key(s): %s.") % ", ".join(unknown)
+                )
+            for spec in specs:
+                spec["is_secondary_allowed"] = spec["key"] not in blocked
+        return data
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("not_secondary", None)
+        return data
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=MemberRole.choices)
+    group = forms.CharField(label=_("Group"), max_length=100, required=False)
+
+
+class RatingsImportForm(forms.Form):
+    file = forms.FileField(label=_("Ratings (CSV)"))

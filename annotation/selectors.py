@@ -73,6 +73,10 @@ def memberships_for_user(*, user: User) -> list[dict[str, Any]]:
             ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
             ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
         ).count()
+        # The items leased to the rater and not answered yet are theirs to do as well.
+        remaining += Assignment.objects.filter(
+            rater=user, item__project=project, status=AssignmentStatus.LEASED
+        ).count()
         out.append(
             {
                 "project": project,

@@ -5,7 +5,10 @@ from annotation import views
 app_name = "annotation"
 urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="project"),
+    path("studies/<int:study_id>/new/", views.project_new, name="project_new"),
     path("projects/<int:project_id>/import/", views.project_import, name="import"),
+    path("projects/<int:project_id>/ratings/", views.ratings_import, name="ratings_import"),
+    path("projects/<int:project_id>/members/", views.member_add, name="member_add"),
     path("projects/<int:project_id>/agreement/", views.agreement_refresh, name="agreement_refresh"),
     path("projects/<int:project_id>/exclusions/", views.exclusion_create, name="exclude"),
     path("exclusions/<int:exclusion_id>/lift/", views.exclusion_lift, name="lift"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import markdown
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.access import access_study
 from accounts.models import User
 from annotation import selectors, services
 from annotation.access import (
@@ -26,10 +26,14 @@ from annotation.access import (
 from annotation.forms import (
     ExclusionForm,
     ImportForm,
+    MemberForm,
+    ProjectForm,
+    RatingsImportForm,
     SkipForm,
     labels_from_post,
     ratings_from_post,
 )
+from annotation.markup import guidelines_html
 from annotation.models import Assignment, Item, LabelMode, MemberRole
 
 
@@ -139,15 +143,14 @@ def annotate_undo(request, project_id: int):
 @login_required
 def guidelines(request, project_id: int):
     project = access_project_for_work(user=request.user, project_id=project_id)
-    # Guidelines are written by the study's researchers; raw HTML in them is escaped.
-    html = markdown.markdown(
-        project.guidelines.replace("<", "&lt;") if project.guidelines else "",
-        extensions=["extra"],
-    )
     return render(
         request,
         "annotation/guidelines.html",
-        {"project": project, "guidelines_html": html, "categories": project.categories.all()},
+        {
+            "project": project,
+            "guidelines_html": guidelines_html(project.guidelines),
+            "categories": project.categories.all(),
+        },
     )
 
 
@@ -217,6 +220,95 @@ def adjudicate_item(request, item_id: int):
 # --- researchers -------------------------------------------------------------------------
 
 
+def _form_errors(form, exc: ValidationError) -> None:
+    """Put a service's errors on the form: ``categories.2.key`` goes to ``categories``, line 3."""
+    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
+    for name, msgs in pairs:
+        field, _dot, rest = name.partition(".")
+        index = rest.partition(".")[0]
+        for msg in msgs:
+            text = (
+                _("Line %(n)d: %(msg)s") % {"n": int(index) + 1, "msg": msg}
+                if index.isdigit()
+                else msg
+            )
+            form.add_error(field if field in form.fields else None, text)
+
+
+@login_required
+def project_new(request, study_id: int):
+    """A new annotation project in one of the user's studies, schema included."""
+    study = access_study(user=request.user, study_id=study_id)
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(
+                study=study, user=request.user, **form.service_arguments()
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Project created. Import items and add members next."))
+            return redirect("annotation:project", project_id=project.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "annotation/project_new.html", {"study": study, "form": form}, status=status
+    )
+
+
+@login_required
+@require_POST
+def member_add(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    form = MemberForm(request.POST, prefix="member")
+    user = User.objects.filter(username=request.POST.get("member-username", "").strip()).first()
+    if not form.is_valid():
+        for field, msgs in form.errors.items():
+            for msg in msgs:
+                messages.error(request, f"{field}: {msg}")
+    elif user is None:
+        messages.error(request, _("username: No such user."))
+    else:
+        services.member_add(
+            project=project,
+            user=user,
+            role=form.cleaned_data["role"],
+            group=form.cleaned_data["group"],
+        )
+        messages.success(request, _("%(user)s added.") % {"user": user.username})
+    return redirect("annotation:project", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def ratings_import(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    form = RatingsImportForm(request.POST, request.FILES, prefix="ratings")
+    if not form.is_valid():
+        messages.error(request, _("file: Choose a CSV file."))
+        return redirect("annotation:project", project_id=project.pk)
+    try:
+        report = services.ratings_import(project=project, source=form.cleaned_data["file"])
+    except ValidationError as exc:
+        _errors(request, exc)
+        messages.error(request, _("Nothing was imported."))
+    else:
+        messages.success(
+            request,
+            _(
+                "Imported %(labels)d labels in %(answers)d answers; %(skipped)d rows were there "
+                "already; %(raters)d new raters."
+            )
+            % {
+                "labels": report["labels"],
+                "answers": report["answers"],
+                "skipped": report["skipped_rows"],
+                "raters": report["new_raters"],
+            },
+        )
+    return redirect("annotation:project", project_id=project.pk)
+
+
 @login_required
 def project_detail(request, project_id: int):
     """The researcher's dashboard: progress, labels, agreement over time, annotators."""
@@ -244,6 +336,8 @@ def project_detail(request, project_id: int):
             "over_time": over_time,
             "annotators": selectors.annotator_table(project=project, with_quality=live),
             "import_form": ImportForm(),
+            "ratings_form": RatingsImportForm(prefix="ratings"),
+            "member_form": MemberForm(prefix="member"),
             "agreement_job": job,
             "live_agreement": live,
             # The queue reads every label: on large projects it has a page of its own.
@@ -290,15 +384,22 @@ def exclusion_create(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
     form = ExclusionForm(request.POST)
     rater = User.objects.filter(username=request.POST.get("username", "")).first()
-    if not form.is_valid() or rater is None:
-        messages.error(request, _("Give a reason for the exclusion."))
-        return redirect("annotation:project", project_id=project.pk)
-    try:
-        services.exclusion_create(
-            project=project, rater=rater, reason=form.cleaned_data["reason"], by=request.user
-        )
-    except ValidationError as exc:
-        _errors(request, exc)
+    if rater is None:
+        messages.error(request, _("username: No such user."))
+    elif not form.is_valid():
+        messages.error(request, _("reason: Give a reason for the exclusion."))
+    else:
+        try:
+            services.exclusion_create(
+                project=project, rater=rater, reason=form.cleaned_data["reason"], by=request.user
+            )
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(
+                request,
+                _("%(user)s's labels are left out from now on.") % {"user": rater.username},
+            )
     return redirect("annotation:project", project_id=project.pk)
 
 
@@ -310,6 +411,11 @@ def exclusion_lift(request, exclusion_id: int):
         services.exclusion_lift(exclusion=exclusion, by=request.user)
     except ValidationError as exc:
         _errors(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(user)s's labels count again.") % {"user": exclusion.rater.username},
+        )
     return redirect("annotation:project", project_id=exclusion.project_id)
 
 

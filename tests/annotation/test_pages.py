@@ -106,7 +106,7 @@ def test_guidelines_and_home_work_list(client, project):
     (ana,) = raters(project, 1, prefix="ana")
     client.force_login(ana)
     page = client.get(f"/annotation/projects/{project.id}/guidelines/").content.decode()
-    assert "<h1>Listen <em>twice</em></h1>" in page
+    assert '<h2 id="listen-twice">Listen <em>twice</em></h2>' in page
     home = client.get("/").content.decode()
     assert "Your annotation work" in home
     assert "0 answered, 3 left" in home
@@ -168,3 +168,21 @@ def test_large_projects_show_the_agreement_job_report(client, project, researche
     )
     body = client.get(f"/annotation/projects/{project.id}/").content.decode()
     assert 'id="alpha">0.123<' in body
+
+
+def test_guidelines_markdown_keeps_code_and_drops_raw_html_and_script_links():
+    from annotation.markup import guidelines_html
+
+    html = guidelines_html(
+        "# Rules\n\nType `<b>` or <b>bold</b>; see <https://example.org>.\n\n"
+        "[bad](javascript:alert(1)) [good](https://example.org/x) [local](/help)\n\n"
+        "    if x < 3: pass\n"
+    )
+    assert '<h2 id="rules">Rules</h2>' in html
+    assert "<code>&lt;b&gt;</code>" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>" not in html
+    assert '<a href="https://example.org">https://example.org</a>' in html
+    assert '<a href="#">bad</a>' in html
+    assert '<a href="https://example.org/x">good</a>' in html
+    assert '<a href="/help">local</a>' in html
+    assert "if x &lt; 3: pass" in html
