@@ -35,6 +35,7 @@ from annotation.models import (
     Item,
     LabelMode,
     LabelRole,
+    Pool,
     Project,
     ProjectMember,
 )
@@ -392,23 +393,16 @@ def project_progress(*, project: Project) -> dict[str, Any]:
     )
     imported = _imported_answers(project=project)
     done_counted = done_pool.get("annotator", 0) + done_pool.get("expert", 0) + imported["counted"]
-    with connection.cursor() as cursor:
-        # Finished answers per item, given here or imported, against the item's k.
-        cursor.execute(
-            "SELECT count(*) FROM annotation_item i "
-            "LEFT JOIN (SELECT a.item_id, count(*) AS n FROM annotation_assignment a "
-            "  JOIN annotation_item ai ON ai.id = a.item_id "
-            "  WHERE ai.project_id = %s AND a.status = %s GROUP BY a.item_id) d "
-            "  ON d.item_id = i.id "
-            "LEFT JOIN (SELECT r.item_id, count(DISTINCT r.rater_id) AS n "
-            f"  FROM {ImportedRating._meta.db_table} r "
-            "  JOIN annotation_item ri ON ri.id = r.item_id "
-            "  WHERE ri.project_id = %s GROUP BY r.item_id) m ON m.item_id = i.id "
-            "WHERE i.project_id = %s AND NOT i.is_gold AND i.slots_total > 0 "
-            "AND coalesce(d.n, 0) + coalesce(m.n, 0) >= i.slots_total",
-            [project.pk, AssignmentStatus.DONE.value, project.pk, project.pk],
-        )
-        n_complete = cursor.fetchone()[0]
+    # Complete: every one of the k slots taken (slots count leases, answers given here and
+    # imported answers) and none of them an open lease.
+    leased = Assignment.objects.filter(
+        item__project=project, pool=Pool.ANNOTATOR, status=AssignmentStatus.LEASED
+    ).values("item_id")
+    n_complete = (
+        items.filter(is_gold=False, slots_total__gt=0, slots_taken__gte=F("slots_total"))
+        .exclude(pk__in=leased)
+        .count()
+    )
     return {
         **item_stats,
         "ratings_wanted": wanted,
@@ -423,14 +417,25 @@ def project_progress(*, project: Project) -> dict[str, Any]:
     }
 
 
+def _imported_answer_rows(project: Project) -> str:
+    """SQL for one row per imported answer of the project (``r``: item_id, rater_id).
+
+    Outside multi-label schemas every answer has exactly one primary label (the import
+    checks it), so its primary row stands for it and no DISTINCT is needed.
+    """
+    table = ImportedRating._meta.db_table
+    if project.mode == LabelMode.MULTI_LABEL:
+        return f"(SELECT DISTINCT item_id, rater_id FROM {table}) r"
+    return f"(SELECT item_id, rater_id FROM {table} WHERE role = 'primary') r"
+
+
 def _imported_answers(*, project: Project) -> dict[str, int]:
-    """How many imported answers (distinct item and rater) the project holds, by gold or not."""
+    """How many imported answers (item and rater) the project holds, by gold or not."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT i.is_gold, count(*) FROM (SELECT DISTINCT item_id, rater_id "
-            f"FROM {ImportedRating._meta.db_table} r "
-            "WHERE r.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s)) p "
-            "JOIN annotation_item i ON i.id = p.item_id GROUP BY i.is_gold",
+            f"SELECT i.is_gold, count(*) FROM {_imported_answer_rows(project)} "
+            "JOIN annotation_item i ON i.id = r.item_id WHERE i.project_id = %s "
+            "GROUP BY i.is_gold",
             [project.pk],
         )
         counts = dict(cursor.fetchall())
@@ -597,10 +602,9 @@ def annotator_table(*, project: Project, with_quality: bool = True) -> list[dict
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT rater_id, count(DISTINCT item_id) "
-            f"FROM {ImportedRating._meta.db_table} r "
+            f"SELECT r.rater_id, count(*) FROM {_imported_answer_rows(project)} "
             "WHERE r.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s) "
-            "GROUP BY rater_id",
+            "GROUP BY r.rater_id",
             [project.pk],
         )
         done.update(dict(cursor.fetchall()))

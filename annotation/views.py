@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -219,6 +220,8 @@ def adjudicate_item(request, item_id: int):
 
 # --- researchers -------------------------------------------------------------------------
 
+ANNOTATORS_PER_PAGE = 100
+
 
 def _form_errors(form, exc: ValidationError) -> None:
     """Put a service's errors on the form: ``categories.2.key`` goes to ``categories``, line 3."""
@@ -321,6 +324,10 @@ def project_detail(request, project_id: int):
         report = job.result
     else:
         report = {"available": False, "note": _("Large project: compute the report as a job.")}
+    # Imports can bring thousands of raters: the table is shown a page at a time.
+    annotators = Paginator(
+        selectors.annotator_table(project=project, with_quality=live), ANNOTATORS_PER_PAGE
+    ).get_page(request.GET.get("annotators"))
     over_time = report.get("over_time") or []
     for row in over_time:
         alpha = row.get("alpha")
@@ -334,7 +341,7 @@ def project_detail(request, project_id: int):
             "distribution": selectors.label_distribution(project=project),
             "agreement": report,
             "over_time": over_time,
-            "annotators": selectors.annotator_table(project=project, with_quality=live),
+            "annotators": annotators,
             "import_form": ImportForm(),
             "ratings_form": RatingsImportForm(prefix="ratings"),
             "member_form": MemberForm(prefix="member"),

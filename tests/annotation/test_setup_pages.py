@@ -131,3 +131,18 @@ def test_existing_ratings_are_imported_from_the_dashboard(client, study, researc
     upload = SimpleUploadedFile("r.csv", b"item,rater,label\nt01,z,joy\n", content_type="text/csv")
     assert client.post(url, {"ratings-file": upload}).status_code == 403
     assert ImportedRating.objects.count() == 3
+
+
+def test_the_annotator_table_is_shown_a_page_at_a_time(client, study, researcher):
+    from annotation.views import ANNOTATORS_PER_PAGE
+
+    project = emotion_project(study=study, user=researcher)
+    raters(project, ANNOTATORS_PER_PAGE + 3, prefix="many")
+    client.force_login(researcher)
+    url = f"/annotation/projects/{project.pk}/"
+    first = client.get(url).content.decode()
+    assert first.count('name="username" value="many') == ANNOTATORS_PER_PAGE
+    assert f"Page 1 of 2 ({ANNOTATORS_PER_PAGE + 3} people)" in first
+    second = client.get(url, {"annotators": 2}).content.decode()
+    assert second.count('name="username" value="many') == 3
+    assert 'value="many102"' in second and 'value="many102"' not in first
