@@ -292,6 +292,34 @@ def _take(lookup: pd.Series, ids: pd.Series) -> pd.Series:
     return lookup.iloc[pos].set_axis(ids.index)
 
 
+def _vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> pd.DataFrame:
+    """The vote table's rows as ids: item_id, rater_id, category_id, role, time_ms, created."""
+    names = ["item_id", "rater_id", "category_id", "role", "epoch", "time_ms"]
+    if connection.vendor == "postgresql":
+        return _pg_vote_rows(project=project, include_excluded=include_excluded, timing=timing)
+    labels = AnnotationLabel.objects.filter(annotation__assignment__item__project=project)
+    excluded = Exclusion.objects.filter(project=project, active=True).values("rater_id")
+    if not include_excluded:
+        labels = labels.exclude(annotation__assignment__rater_id__in=excluded)
+    rows = labels.values_list(
+        "annotation__assignment__item_id",
+        "annotation__assignment__rater_id",
+        "category_id",
+        "role",
+        "annotation__assignment__finished_at",
+        "annotation__time_ms",
+    ).order_by()
+    imported = ImportedRating.objects.filter(item__project=project)
+    if not include_excluded:
+        imported = imported.exclude(rater_id__in=excluded)
+    imported_rows = imported.values_list(
+        "item_id", "rater_id", "category_id", "role", "created_at", "time_ms"
+    ).order_by()
+    base = pd.DataFrame.from_records(list(rows) + list(imported_rows), columns=names)
+    base["created"] = pd.to_datetime(base["epoch"], utc=True)
+    return base
+
+
 def project_vote_table(
     *,
     project: Project,
@@ -308,30 +336,7 @@ def project_vote_table(
     plus one column per item metadata key. Raters with an active exclusion are left out
     unless ``include_excluded``.
     """
-    names = ["item_id", "rater_id", "category_id", "role", "epoch", "time_ms"]
-    if connection.vendor == "postgresql":
-        base = _pg_vote_rows(project=project, include_excluded=include_excluded, timing=timing)
-    else:
-        labels = AnnotationLabel.objects.filter(annotation__assignment__item__project=project)
-        excluded = Exclusion.objects.filter(project=project, active=True).values("rater_id")
-        if not include_excluded:
-            labels = labels.exclude(annotation__assignment__rater_id__in=excluded)
-        rows = labels.values_list(
-            "annotation__assignment__item_id",
-            "annotation__assignment__rater_id",
-            "category_id",
-            "role",
-            "annotation__assignment__finished_at",
-            "annotation__time_ms",
-        ).order_by()
-        imported = ImportedRating.objects.filter(item__project=project)
-        if not include_excluded:
-            imported = imported.exclude(rater_id__in=excluded)
-        imported_rows = imported.values_list(
-            "item_id", "rater_id", "category_id", "role", "created_at", "time_ms"
-        ).order_by()
-        base = pd.DataFrame.from_records(list(rows) + list(imported_rows), columns=names)
-        base["created"] = pd.to_datetime(base["epoch"], utc=True)
+    base = _vote_rows(project=project, include_excluded=include_excluded, timing=timing)
     categories = _lookup(Category.objects.filter(project=project).values_list("id", "key"))
     with connection.cursor() as cursor:
         # A hundred thousand pairs: plain rows are several times cheaper than the ORM's.
@@ -474,60 +479,69 @@ def label_distribution(*, project: Project) -> list[dict[str, Any]]:
     return rows
 
 
-def _disagrees(labels: list[str], rule: str) -> bool:
-    counts = Counter(labels)
-    n = len(labels)
-    top = max(counts.values())
-    if rule == DisagreementRule.NOT_UNANIMOUS:
-        return len(counts) > 1
-    if rule == DisagreementRule.NO_PLURALITY:
-        return sum(1 for v in counts.values() if v == top) > 1
-    return top * 2 <= n  # no strict majority
-
-
 def adjudication_queue(*, project: Project, limit: int = 200) -> list[dict[str, Any]]:
     """Items whose raters disagree under the project's rule and that nobody has decided yet.
 
     Only items with at least two answers count. For a multi-label schema a rater's "label" is
-    their whole set of labels. Excluded raters' labels are left out.
+    their whole set of labels (keys joined by "+"). Excluded raters' labels are left out. The
+    rules, over the answers' labels of one item: ``not_unanimous`` (more than one distinct
+    label), ``no_plurality`` (two or more labels share the top count), ``no_majority`` (the
+    top label has at most half of the answers). Read as id columns and counted with pandas,
+    so a million ratings take a second or two. Each entry lists the labels with their counts,
+    most frequent first (ties by key).
     """
-    excluded = set(
-        Exclusion.objects.filter(project=project, active=True).values_list("rater_id", flat=True)
-    )
-    decided = Adjudication.objects.filter(item=OuterRef("pk"))
-    item_ids = set(
-        Item.objects.filter(project=project).filter(~Exists(decided)).values_list("id", flat=True)
-    )
-    per_rating: dict[tuple[int, int], list[str]] = {}
-    rows = (
-        AnnotationLabel.objects.filter(annotation__assignment__item__project=project)
-        .exclude(role=LabelRole.SECONDARY)
-        .values_list(
-            "annotation__assignment__item_id", "annotation__assignment__rater_id", "category__key"
+    base = _vote_rows(project=project, include_excluded=False, timing=False)
+    base = base[base["role"] != LabelRole.SECONDARY]
+    decided = Adjudication.objects.filter(item__project=project).values_list("item_id", flat=True)
+    base = base[~base["item_id"].isin(list(decided))]
+    if base.empty:
+        return []
+    rows = list(Category.objects.filter(project=project).values_list("id", "key"))
+    if len(rows) <= 62:
+        # Each answer's set of labels as a bit mask (one bit per category), so answers group
+        # and compare as integers; the masks are spelled out as keys only at the end.
+        bit = pd.Series(
+            np.left_shift(1, np.arange(len(rows), dtype=np.int64)), index=[pk for pk, _ in rows]
         )
-        .order_by()
+        masks = (
+            base.assign(bit=_take(bit, base["category_id"]).to_numpy())
+            .groupby(["item_id", "rater_id"], sort=False)["bit"]
+            .sum()
+        )
+        counts = masks.groupby(level="item_id").value_counts().rename("n").reset_index()
+        spelled = {
+            int(mask): "+".join(sorted(k for b, (_, k) in enumerate(rows) if int(mask) >> b & 1))
+            for mask in counts["bit"].unique()
+        }
+        counts["key"] = counts["bit"].map(spelled)
+    else:
+        keys = _lookup(rows)
+        answers = (
+            base.assign(key=_take(keys, base["category_id"]).to_numpy())
+            .groupby(["item_id", "rater_id"], sort=False)["key"]
+            .agg(lambda k: "+".join(sorted(k)))
+        )
+        counts = answers.groupby(level="item_id").value_counts().rename("n").reset_index()
+    stats = counts.groupby("item_id")["n"].agg(total="sum", top="max", distinct="size")
+    top_ties = counts[counts["n"] == counts["item_id"].map(stats["top"])].groupby("item_id").size()
+    stats["n_top"] = top_ties.reindex(stats.index).to_numpy()
+    stats = stats[stats["total"] >= 2]
+    rule = project.disagreement_rule
+    if rule == DisagreementRule.NOT_UNANIMOUS:
+        chosen = stats.index[stats["distinct"] > 1]
+    elif rule == DisagreementRule.NO_PLURALITY:
+        chosen = stats.index[stats["n_top"] > 1]
+    else:
+        chosen = stats.index[stats["top"] * 2 <= stats["total"]]
+    picked = sorted(int(pk) for pk in chosen)[:limit]
+    items = {i.pk: i for i in Item.objects.filter(pk__in=picked)}
+    shown = counts[counts["item_id"].isin(picked)].sort_values(
+        ["item_id", "n", "key"], ascending=[True, False, True]
     )
-    imported = (
-        ImportedRating.objects.filter(item__project=project)
-        .exclude(role=LabelRole.SECONDARY)
-        .values_list("item_id", "rater_id", "category__key")
-        .order_by()
-    )
-    for item_id, rater_id, key in [*rows, *imported]:
-        if item_id in item_ids and rater_id not in excluded:
-            per_rating.setdefault((item_id, rater_id), []).append(key)
-    per_item: dict[int, list[str]] = {}
-    for (item_id, _), keys in per_rating.items():
-        per_item.setdefault(item_id, []).append("+".join(sorted(keys)))
-    chosen = [
-        item_id
-        for item_id, labels in per_item.items()
-        if len(labels) >= 2 and _disagrees(labels, project.disagreement_rule)
-    ]
-    items = {i.pk: i for i in Item.objects.filter(pk__in=sorted(chosen)[:limit])}
-    return [
-        {"item": items[pk], "labels": Counter(per_item[pk]).most_common()} for pk in sorted(items)
-    ]
+    labels: dict[int, list[tuple[str, int]]] = {}
+    for item_id, key, n in shown[["item_id", "key", "n"]].itertuples(index=False, name=None):
+        labels.setdefault(int(item_id), []).append((str(key), int(n)))
+    return [{"item": items[pk], "labels": labels[pk]} for pk in picked if pk in items]
 
 
 def item_labels_for_adjudication(*, item: Item) -> list[dict[str, Any]]:

@@ -355,3 +355,66 @@ def test_dashboard_and_adjudication_page_show_imported_ratings(client, project, 
     page = client.get(reverse("annotation:adjudicate", args=[t00.pk])).content.decode()
     assert page.count('<span class="flag">imported</span>') == 2
     assert "ext-1" in page and "Fear" in page
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("no_majority", ["t00", "t01"]),
+        ("no_plurality", ["t01"]),
+        ("not_unanimous", ["t00", "t01", "t02"]),
+    ],
+)
+def test_each_disagreement_rule_picks_its_items(study, researcher, rule, expected):
+    """t00: joy joy anger fear; t01: joy joy anger anger; t02: joy joy joy anger; t03: joy x4."""
+    _needs_postgresql()
+    project = emotion_project(study=study, user=researcher, k=4, disagreement_rule=rule)
+    text_items(project, 4)
+    answers = {
+        "t00": ["joy", "joy", "anger", "fear"],
+        "t01": ["joy", "joy", "anger", "anger"],
+        "t02": ["joy", "joy", "joy", "anger"],
+        "t03": ["joy"] * 4,
+    }
+    lines = ["item,rater,label"] + [
+        f"{item},r{n},{label}" for item, labels in answers.items() for n, label in enumerate(labels)
+    ]
+    run(project, "\n".join(lines) + "\n")
+    queue = adjudication_queue(project=project)
+    assert [e["item"].external_id for e in queue] == expected
+    if "t00" in expected:
+        assert queue[0]["labels"] == [("joy", 2), ("anger", 1), ("fear", 1)]
+
+
+def test_multi_label_answers_disagree_as_whole_sets(study, researcher):
+    _needs_postgresql()
+    project = policy_project(study=study, user=researcher, k=3)
+    text_items(project, 2)
+    run(
+        project,
+        "item,rater,label\n"
+        "t00,a,net-zero\nt00,a,other\nt00,b,other\nt00,b,net-zero\nt00,c,reduction\n"
+        "t01,a,net-zero\nt01,b,reduction\nt01,c,other\n",
+    )
+    queue = adjudication_queue(project=project)
+    # t00: two raters chose the same set {net-zero, other}: a majority; t01: none.
+    assert [e["item"].external_id for e in queue] == ["t01"]
+    assert queue[0]["labels"] == [("net-zero", 1), ("other", 1), ("reduction", 1)]
+
+
+def test_the_queue_works_with_more_categories_than_a_bit_mask_holds(study, researcher):
+    from annotation.services import project_create
+
+    _needs_postgresql()
+    project = project_create(
+        study=study,
+        user=researcher,
+        name="Many classes",
+        mode="multi_label",
+        categories=[{"key": f"c{n:02d}"} for n in range(70)],
+        raters_per_item=2,
+    )
+    text_items(project, 1)
+    run(project, "item,rater,label\nt00,a,c69\nt00,a,c01\nt00,b,c69\n")
+    (entry,) = adjudication_queue(project=project)
+    assert entry["labels"] == [("c01+c69", 1), ("c69", 1)]
