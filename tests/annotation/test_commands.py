@@ -63,3 +63,90 @@ def test_bad_item_file_fails_loudly(study, researcher, tmp_path):
     with pytest.raises(CommandError, match="Nothing was imported"):
         run("annotation_import_items", "--project", str(project.id), str(items))
     assert Item.objects.count() == 0
+
+
+def test_create_a_project_add_members_adjudicate_and_exclude(study, researcher, tmp_path, outsider):
+    from annotation.models import Adjudication, Exclusion, Project
+    from tests.accounts.factories import UserFactory
+
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "name": "Shell project",
+                "mode": "single",
+                "categories": [{"key": "yes", "name": "Yes"}, {"key": "no", "name": "No"}],
+                "raters_per_item": 2,
+            }
+        )
+    )
+    created = json.loads(
+        run("annotation_create_project", "--study", str(study.id), "--user", researcher.username,
+            str(schema))
+    )  # fmt: skip
+    project_id = str(created["project"])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "x", "categories": [], "colour": "red"}))
+    with pytest.raises(CommandError) as err:
+        run(
+            "annotation_create_project",
+            "--study",
+            str(study.id),
+            "--user",
+            researcher.username,
+            str(bad),
+        )
+    assert json.loads(str(err.value)) == {"colour": ["Unknown field."]}
+    bad.write_text(json.dumps({"name": "x", "categories": []}))
+    with pytest.raises(CommandError) as err:
+        run("annotation_create_project", "--study", str(study.id), "--user", researcher.username,
+            str(bad))  # fmt: skip
+    assert json.loads(str(err.value)) == {"categories": ["At least one category is required."]}
+    with pytest.raises(CommandError, match="not a member"):
+        run("annotation_create_project", "--study", str(study.id), "--user", outsider.username,
+            str(schema))  # fmt: skip
+    assert Project.objects.count() == 1
+
+    project = Project.objects.get(pk=created["project"])
+    for name in ("ana", "ben", "judge"):
+        UserFactory(username=name)
+    for name, role in (("ana", "annotator"), ("ben", "annotator"), ("judge", "adjudicator")):
+        out = json.loads(run("annotation_member", "--project", project_id, "--user", name,
+                             "--role", role, "--group", "g1"))  # fmt: skip
+        assert out == {"user": name, "role": role, "group": "g1"}
+    Item.objects.create(
+        project=project, external_id="q1", kind="text", text="Is it?", slots_total=2
+    )
+    for name, label in (("ana", "yes"), ("ben", "no")):
+        lease = json.loads(run("annotation_next", "--project", project_id, "--user", name))
+        run("annotation_submit", "--project", project_id, "--user", name,
+            "--item", str(lease["item"]), "--label", label)  # fmt: skip
+    queue = json.loads(run("annotation_adjudicate", "--project", project_id, "--user", "judge"))
+    assert queue == [{"item": "q1", "labels": [["no", 1], ["yes", 1]]}]
+    with pytest.raises(CommandError, match="may not adjudicate"):
+        run("annotation_adjudicate", "--project", project_id, "--user", "ana")
+    decided = json.loads(
+        run("annotation_adjudicate", "--project", project_id, "--user", "judge", "--item", "q1",
+            "--label", "yes", "--note", "Context says yes")
+    )  # fmt: skip
+    assert decided["labels"] == [{"category": "yes", "role": "primary"}]
+    assert Adjudication.objects.get().note == "Context says yes"
+
+    with pytest.raises(CommandError) as err:
+        run(
+            "annotation_exclude",
+            "--project",
+            project_id,
+            "--user",
+            "ben",
+            "--by",
+            researcher.username,
+        )
+    assert json.loads(str(err.value)) == {"reason": ["Give a reason for the exclusion."]}
+    out = json.loads(run("annotation_exclude", "--project", project_id, "--user", "ben",
+                         "--by", researcher.username, "--reason", "Too fast"))  # fmt: skip
+    assert out["active"] is True
+    out = json.loads(run("annotation_exclude", "--project", project_id, "--user", "ben",
+                         "--by", researcher.username, "--lift"))  # fmt: skip
+    assert out["active"] is False
+    assert Exclusion.objects.get().reason == "Too fast"
