@@ -15,7 +15,9 @@ structured array written in one go.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +52,7 @@ class RatingRows:
     time_ms: np.ndarray
 
 
-def _examples(values, limit: int = 5) -> str:
+def _examples(values: Iterable[object], limit: int = 5) -> str:
     return ", ".join(str(v) for v in list(dict.fromkeys(values))[:limit])
 
 
@@ -117,7 +119,7 @@ def read_ratings_csv(data: bytes) -> RatingRows:
     )
 
 
-def _times(column, n: int) -> np.ndarray:
+def _times(column: Any, n: int) -> np.ndarray:
     """ISO 8601 times to microseconds since 1970 (UTC); a time without an offset is UTC."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -149,7 +151,7 @@ def _times(column, n: int) -> np.ndarray:
     return out
 
 
-def _durations(column, n: int) -> np.ndarray:
+def _durations(column: Any, n: int) -> np.ndarray:
     """Whole milliseconds, MISSING where empty."""
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import numpy as np
@@ -886,6 +886,7 @@ def _table_rows(cursor, table: str) -> int:
 
 
 IMPORTED_TABLE = ImportedRating._meta.db_table
+RATING_COLUMN_ORDER = ("item_id", "rater_id", "category_id", "role", "created_us", "time_ms")
 # Key of the transaction-level advisory lock that lets one ratings import run at a time.
 IMPORT_LOCK = 7_340_001
 # The stored roles, in the order of the codes used while importing.
@@ -906,17 +907,27 @@ def _pg_array(values: np.ndarray) -> str:
 
 def _existing_pairs(cursor, *, project: Project, rater_ids: np.ndarray) -> np.ndarray:
     """(item, rater) pairs of the project's items and these raters that have an answer."""
-    _timed(
-        cursor,
-        "SELECT item_id, rater_id FROM annotation_assignment "
-        "WHERE rater_id = ANY(%(raters)s::bigint[]) "
-        "AND item_id IN (SELECT id FROM annotation_item WHERE project_id = %(project)s) "
-        f"UNION SELECT item_id, rater_id FROM {IMPORTED_TABLE} "
-        "WHERE rater_id = ANY(%(raters)s::bigint[]) "
-        "AND item_id IN (SELECT id FROM annotation_item WHERE project_id = %(project)s)",
-        {"raters": _pg_array(rater_ids), "project": project.pk},
-    )
-    return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+    if connection.vendor == "postgresql":
+        _timed(
+            cursor,
+            "SELECT item_id, rater_id FROM annotation_assignment "
+            "WHERE rater_id = ANY(%(raters)s::bigint[]) "
+            "AND item_id IN (SELECT id FROM annotation_item WHERE project_id = %(project)s) "
+            f"UNION SELECT item_id, rater_id FROM {IMPORTED_TABLE} "
+            "WHERE rater_id = ANY(%(raters)s::bigint[]) "
+            "AND item_id IN (SELECT id FROM annotation_item WHERE project_id = %(project)s)",
+            {"raters": _pg_array(rater_ids), "project": project.pk},
+        )
+        pairs = cursor.fetchall()
+    else:
+        pairs = []
+        for start in range(0, len(rater_ids), 500):
+            chunk = rater_ids[start : start + 500].tolist()
+            for model in (Assignment, ImportedRating):
+                pairs += model.objects.filter(
+                    item__project=project, rater_id__in=chunk
+                ).values_list("item_id", "rater_id")
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 def _pair_keys(pairs: np.ndarray, *, item_ids: np.ndarray, rater_ids: np.ndarray) -> np.ndarray:
@@ -928,7 +939,7 @@ def _pair_keys(pairs: np.ndarray, *, item_ids: np.ndarray, rater_ids: np.ndarray
     return item_pos[known].astype(np.int64) * len(rater_ids) + rater_pos[known]
 
 
-def _rating_copy_pieces(
+def _rating_columns(
     *,
     rows: bulk.RatingRows,
     keep: np.ndarray,
@@ -937,8 +948,8 @@ def _rating_copy_pieces(
     category_id: np.ndarray,
     role: np.ndarray,
     key_order: bool,
-) -> list[bytes]:
-    """The binary COPY data of the kept rows (in key order if asked); times default to now."""
+) -> dict[str, np.ndarray]:
+    """The kept rows as id columns (in key order if asked); missing times become now."""
     created = rows.created_us[keep]
     created[created == bulk.MISSING] = int(timezone.now().timestamp() * 1_000_000)
     columns = {
@@ -953,11 +964,66 @@ def _rating_copy_pieces(
         # Appended in key order, the rows reach the key's index pages in sequence.
         order = np.lexsort((columns["category_id"], columns["rater_id"], columns["item_id"]))
         columns = {name: values[order] for name, values in columns.items()}
-    return bulk.rating_copy_data(**columns, roles=STORED_ROLES)
+    return columns
+
+
+def _rating_copy_pieces(**kwargs: Any) -> list[bytes]:
+    """The binary COPY data of :func:`_rating_columns`."""
+    return bulk.rating_copy_data(**_rating_columns(**kwargs), roles=STORED_ROLES)
+
+
+def _pg_raters(cursor, names: list[str]) -> tuple[dict[str, int], int]:
+    """User ids by username, creating the missing users (inactive, no usable password)."""
+    _timed(
+        cursor,
+        "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
+        [names],
+    )
+    users = dict(cursor.fetchall())
+    new_names = [name for name in names if name not in users]
+    n_new_raters = 0
+    if new_names:
+        _timed(
+            cursor,
+            "INSERT INTO accounts_user (password, is_superuser, username, first_name, "
+            "last_name, email, is_staff, is_active, date_joined, display_name) "
+            "SELECT '!', false, name, '', '', '', false, false, now(), '' "
+            "FROM unnest(%s::text[]) AS name ON CONFLICT (username) DO NOTHING "
+            "RETURNING username, id",
+            [new_names],
+        )
+        created_users = dict(cursor.fetchall())
+        n_new_raters = len(created_users)
+        users.update(created_users)
+        if len(created_users) < len(new_names):
+            # Created by a parallel import meanwhile (the insert waited for its commit).
+            _timed(
+                cursor,
+                "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
+                [[name for name in new_names if name not in created_users]],
+            )
+            users.update(cursor.fetchall())
+    return users, n_new_raters
+
+
+def _raters(names: list[str]) -> tuple[dict[str, int], int]:
+    """:func:`_pg_raters` for other databases, through the ORM in chunks."""
+    chunks = [names[i : i + 500] for i in range(0, len(names), 500)]
+    users: dict[str, int] = {}
+    for chunk in chunks:
+        users.update(User.objects.filter(username__in=chunk).values_list("username", "id"))
+    missing = [name for name in names if name not in users]
+    User.objects.bulk_create(
+        [User(username=name, password="!", is_active=False) for name in missing],
+        ignore_conflicts=True,
+    )
+    for chunk in [missing[i : i + 500] for i in range(0, len(missing), 500)]:
+        users.update(User.objects.filter(username__in=chunk).values_list("username", "id"))
+    return users, len(missing)
 
 
 def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
-    """Import existing ratings from CSV at COPY speed (PostgreSQL).
+    """Import existing ratings from CSV: one binary COPY on PostgreSQL, ORM batches elsewhere.
 
     Columns (header required): ``item`` (external id), ``rater`` (username), ``label``
     (category key), optional ``role`` (``primary``/``secondary``; default primary),
@@ -979,10 +1045,11 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     items' slot counters are raised in the same transaction (the check constraint refuses more
     than k), which also locks the items against leases until commit; the raters and
     categories the rows point at are locked against deletion (the table's foreign keys are
-    kept by this function, see the model). Imports run one at a time.
+    kept by this function, see the model). Imports run one at a time. On other databases
+    (SQLite, the embedded mode) the same checks run and the rows are written with
+    ``bulk_create``; SQLite serialises writing transactions, so no locks are taken.
     """
-    if connection.vendor != "postgresql":
-        raise ValidationError({"file": ["Importing ratings needs PostgreSQL."]})
+    pg = connection.vendor == "postgresql"
     started = time.perf_counter()
     rows = bulk.read_ratings_csv(source.read())
     logger.debug("ratings_import %.2f s: read CSV", time.perf_counter() - started)
@@ -1035,12 +1102,13 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             )  # fmt: skip
 
     with transaction.atomic(), connection.cursor() as cursor:
-        _timed(cursor, "SET LOCAL synchronous_commit = off")
-        _timed(cursor, "SET LOCAL work_mem = '256MB'")
-        _timed(cursor, "SET LOCAL maintenance_work_mem = '256MB'")
-        _timed(cursor, "SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+        if pg:
+            _timed(cursor, "SET LOCAL synchronous_commit = off")
+            _timed(cursor, "SET LOCAL work_mem = '256MB'")
+            _timed(cursor, "SET LOCAL maintenance_work_mem = '256MB'")
+            _timed(cursor, "SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
         # Many items: reading all of the project's is quicker than sending their names.
-        many = len(rows.item.values) > 10_000
+        many = len(rows.item.values) > 10_000 or not pg
         _timed(
             cursor,
             "SELECT external_id, id, is_gold, slots_total - slots_taken FROM annotation_item "
@@ -1055,47 +1123,25 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
         item_gold = np.array([found[ext][1] for ext in rows.item.values], dtype=bool)
         item_free = np.array([found[ext][2] for ext in rows.item.values], dtype=np.int64)
 
-        _timed(
-            cursor,
-            "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
-            [rows.rater.values],
-        )
-        users = dict(cursor.fetchall())
-        new_names = [name for name in rows.rater.values if name not in users]
-        n_new_raters = 0
-        if new_names:
+        if pg:
+            users, n_new_raters = _pg_raters(cursor, rows.rater.values)
+        else:
+            users, n_new_raters = _raters(rows.rater.values)
+        rater_ids = np.array([users[name] for name in rows.rater.values], dtype=np.int64)
+        if pg:
+            # The rows to be stored point at these: no deletion until commit. (SQLite runs one
+            # writing transaction at a time.)
             _timed(
                 cursor,
-                "INSERT INTO accounts_user (password, is_superuser, username, first_name, "
-                "last_name, email, is_staff, is_active, date_joined, display_name) "
-                "SELECT '!', false, name, '', '', '', false, false, now(), '' "
-                "FROM unnest(%s::text[]) AS name ON CONFLICT (username) DO NOTHING "
-                "RETURNING username, id",
-                [new_names],
+                "SELECT 1 FROM accounts_user WHERE id = ANY(%s::bigint[]) "
+                "ORDER BY id FOR KEY SHARE",
+                [_pg_array(rater_ids)],
             )
-            created_users = dict(cursor.fetchall())
-            n_new_raters = len(created_users)
-            users.update(created_users)
-            if len(created_users) < len(new_names):
-                # Created by a parallel import meanwhile (the insert waited for its commit).
-                _timed(
-                    cursor,
-                    "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
-                    [[name for name in new_names if name not in created_users]],
-                )
-                users.update(cursor.fetchall())
-        rater_ids = np.array([users[name] for name in rows.rater.values], dtype=np.int64)
-        # The rows to be stored point at these: no deletion until commit.
-        _timed(
-            cursor,
-            "SELECT 1 FROM accounts_user WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
-            [_pg_array(rater_ids)],
-        )
-        _timed(
-            cursor,
-            "SELECT 1 FROM annotation_category WHERE project_id = %s ORDER BY id FOR KEY SHARE",
-            [project.pk],
-        )
+            _timed(
+                cursor,
+                "SELECT 1 FROM annotation_category WHERE project_id = %s ORDER BY id FOR KEY SHARE",
+                [project.pk],
+            )
 
         # Idempotency: answers that exist already are left alone.
         existing = np.isin(
@@ -1117,31 +1163,40 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             raise ValidationError({"item": [f"More than k = {k} raters on: {', '.join(names)}."]})
         keep = new_pair[pair_of_row]
         n_labels = int(keep.sum())
-        rebuild = n_labels > 0.25 * _table_rows(cursor, IMPORTED_TABLE)
+        rebuild = pg and n_labels > 0.25 * _table_rows(cursor, IMPORTED_TABLE)
         # The COPY data is built in a thread while the database raises the slot counters.
+        chosen = {
+            "rows": rows,
+            "keep": keep,
+            "item_ids": item_ids,
+            "rater_ids": rater_ids,
+            "category_id": category_id,
+            "role": role,
+            "key_order": not rebuild,
+        }
         with ThreadPoolExecutor(max_workers=1) as builder:
-            pending = builder.submit(
-                _rating_copy_pieces,
-                rows=rows,
-                keep=keep,
-                item_ids=item_ids,
-                rater_ids=rater_ids,
-                category_id=category_id,
-                role=role,
-                key_order=not rebuild,
-            )
+            pending = builder.submit(_rating_copy_pieces if pg else _rating_columns, **chosen)
             # Claim the slots; the check constraint (slots_taken <= slots_total) still refuses an
             # item that leases filled meanwhile. The row locks keep new leases off these items
             # (and off the gold ones, locked below) until commit.
             raised = np.flatnonzero(taken)
             try:
                 with transaction.atomic():
-                    _timed(
-                        cursor,
-                        "UPDATE annotation_item i SET slots_taken = i.slots_taken + n.n "
-                        "FROM unnest(%s::bigint[], %s::integer[]) AS n(id, n) WHERE i.id = n.id",
-                        [_pg_array(item_ids[raised]), _pg_array(taken[raised])],
-                    )
+                    if pg:
+                        _timed(
+                            cursor,
+                            "UPDATE annotation_item i SET slots_taken = i.slots_taken + n.n "
+                            "FROM unnest(%s::bigint[], %s::integer[]) AS n(id, n) "
+                            "WHERE i.id = n.id",
+                            [_pg_array(item_ids[raised]), _pg_array(taken[raised])],
+                        )
+                    else:
+                        for pk, n_taken in zip(
+                            item_ids[raised].tolist(), taken[raised].tolist(), strict=True
+                        ):
+                            Item.objects.filter(pk=pk).update(
+                                slots_taken=F("slots_taken") + n_taken
+                            )
             except IntegrityError:
                 k = project.raters_per_item
                 raise ValidationError(
@@ -1149,7 +1204,7 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
                               "importing. Import the file again."]}
                 ) from None  # fmt: skip
             gold_items = np.unique(pair_item[new_pair & item_gold[pair_item]])
-            if len(gold_items):
+            if len(gold_items) and pg:
                 _timed(
                     cursor,
                     "SELECT id FROM annotation_item WHERE id = ANY(%s::bigint[]) "
@@ -1171,8 +1226,33 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
                     {"file": ["Some of these answers were given while importing. "
                               "Import the file again; they will be skipped."]}
                 )  # fmt: skip
-            pieces = pending.result()
-        if n_labels:
+            built = pending.result()
+        if n_labels and not pg:
+            ImportedRating.objects.bulk_create(
+                [
+                    ImportedRating(
+                        item_id=item,
+                        rater_id=rater,
+                        category_id=category,
+                        role=STORED_ROLES[code],
+                        created_at=datetime.fromtimestamp(us / 1_000_000, tz=UTC),
+                        time_ms=None if ms == bulk.MISSING else ms,
+                    )
+                    for item, rater, category, code, us, ms in zip(
+                        *(built[c].tolist() for c in RATING_COLUMN_ORDER), strict=True
+                    )
+                ],
+                batch_size=2000,
+            )
+            ProjectMember.objects.bulk_create(
+                [
+                    ProjectMember(project=project, user_id=user_id, role=MemberRole.ANNOTATOR)
+                    for user_id in np.unique(built["rater_id"]).tolist()
+                ],
+                ignore_conflicts=True,
+            )
+        if n_labels and pg:
+            pieces = built
             sql = (
                 f"COPY {IMPORTED_TABLE} (item_id, rater_id, category_id, role, created_at, "
                 "time_ms) FROM STDIN WITH (FORMAT binary)"
