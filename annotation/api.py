@@ -214,6 +214,15 @@ class RatingsImportInput(StrictSerializer):
     file = serializers.FileField(help_text="CSV: item,rater,label[,role,created,time_ms]")
 
 
+class ImportedRatingOutput(serializers.Serializer):
+    item = serializers.CharField(source="item.external_id")
+    rater = serializers.CharField(source="rater.username")
+    label = serializers.CharField(source="category.key")
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    time_ms = serializers.IntegerField(allow_null=True)
+
+
 class RatingsImportOutput(serializers.Serializer):
     rows = serializers.IntegerField()
     answers = serializers.IntegerField()
@@ -313,12 +322,22 @@ def item_list_api(request, project_id: int):
     return paginator.get_paginated_response(ItemOutput(page, many=True).data)
 
 
-@extend_schema(request={"multipart/form-data": RatingsImportInput}, responses=RatingsImportOutput)
-@api_view(["POST"])
+@extend_schema(
+    methods=["POST"],
+    request={"multipart/form-data": RatingsImportInput},
+    responses={201: RatingsImportOutput},
+)
+@extend_schema(methods=["GET"], responses=ImportedRatingOutput(many=True))
+@api_view(["GET", "POST"])
 @parser_classes([MultiPartParser, FormParser])
 def ratings_import_api(request, project_id: int):
-    """Researchers: import ratings given elsewhere (PostgreSQL); all or nothing, idempotent."""
+    """Researchers: the imported ratings, one row per label (GET, paginated), or an import of
+    ratings given elsewhere (POST a CSV; all or nothing, idempotent)."""
     project = access_project(user=request.user, project_id=project_id)
+    if request.method == "GET":
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.imported_ratings(project=project), request)
+        return paginator.get_paginated_response(ImportedRatingOutput(page, many=True).data)
     data = RatingsImportInput(data=request.data)
     data.is_valid(raise_exception=True)
     report = services.ratings_import(project=project, source=data.validated_data["file"])

@@ -2,8 +2,9 @@
 
 * "Demo: speech emotions": 18 one-second tones of different pitch (WAV written with numpy and
   the stdlib ``wave`` module). Twelve are already rated by five simulated raters (a primary
-  and sometimes a secondary emotion, arousal and valence), spread over four weeks; six are
-  fresh, so the demo annotators have work when they log in. Two clips are gold.
+  and sometimes a secondary emotion, arousal and valence), spread over four weeks. The four
+  fresh clips carry two ratings each from an earlier pilot, imported from CSV, and leave three
+  places each for the demo annotators. Two clips are gold.
 * "Demo: climate policy targets": twenty short invented passages labelled Net Zero /
   Reduction / Other (multi-label, with an explicit "none") by two simulated experts on
   a stratified sample of fourteen passages, which the demo expert rates too.
@@ -30,6 +31,7 @@ from annotation.services import (
     items_import,
     member_add,
     project_create,
+    ratings_import,
 )
 
 EMOTION_PROJECT = "Demo: speech emotions"
@@ -121,6 +123,25 @@ def _simulate_emotions(project, people, truth, rng) -> None:
             )
 
 
+def _pilot_ratings(project, truth, rng) -> int:
+    """Two raters of an earlier pilot study rated the fresh clips; their CSV is imported."""
+    keys = [k for k, _, _ in EMOTIONS]
+    when = timezone.now() - timedelta(days=60)
+    lines = ["item,rater,label,role,created,time_ms"]
+    for i in (12, 13, 14, 15):
+        ext = f"clip-{i:02d}"
+        for n in (1, 2):
+            primary = truth[ext] if rng.random() < 0.7 else str(rng.choice(keys))
+            stamp = (when + timedelta(hours=i + n)).isoformat()
+            ms = int(rng.lognormal(8.3, 0.4))
+            lines.append(f"{ext},pilot-rater-{n},{primary},primary,{stamp},{ms}")
+            if rng.random() < 0.5:
+                secondary = str(rng.choice([k for k in keys if k != primary]))
+                lines.append(f"{ext},pilot-rater-{n},{secondary},secondary,{stamp},{ms}")
+    source = io.BytesIO(("\n".join(lines) + "\n").encode())
+    return ratings_import(project=project, source=source)["answers"]
+
+
 def _emotion_project(people, stdout) -> None:
     study = people.study
     if Project.objects.filter(study=study, name=EMOTION_PROJECT).exists():
@@ -176,7 +197,10 @@ def _emotion_project(people, stdout) -> None:
         assert report.ok, report.errors
         if rows is first:
             _simulate_emotions(project, people, truth, rng)
-    stdout.write(f"  {EMOTION_PROJECT}: 18 clips, 65 simulated ratings")
+    pilot = _pilot_ratings(project, truth, rng)
+    stdout.write(
+        f"  {EMOTION_PROJECT}: 18 clips, 65 simulated ratings, {pilot} imported from a pilot"
+    )
 
 
 def _policy_project(people, stdout) -> None:

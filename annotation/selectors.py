@@ -781,6 +781,15 @@ def own_annotations(*, project: Project, user: User) -> QuerySet[Annotation]:
     )
 
 
+def imported_ratings(*, project: Project) -> QuerySet[ImportedRating]:
+    """The project's imported ratings, one row per label, by item, rater and category."""
+    return (
+        ImportedRating.objects.filter(item__project=project)
+        .select_related("item", "rater", "category")
+        .order_by("item_id", "rater_id", "category_id")
+    )
+
+
 def project_annotations(*, project: Project) -> QuerySet[Annotation]:
     return (
         Annotation.objects.filter(assignment__item__project=project)

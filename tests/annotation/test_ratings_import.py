@@ -321,7 +321,9 @@ def test_deleting_a_rater_or_an_item_removes_their_imported_ratings(project):
     assert ImportedRating.objects.count() == 2
 
 
-def test_researchers_import_ratings_through_the_api(api_as, project, researcher):
+def test_researchers_import_ratings_through_the_api(
+    api_as, project, researcher, django_assert_max_num_queries
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     def post(user, text):
@@ -342,6 +344,18 @@ def test_researchers_import_ratings_through_the_api(api_as, project, researcher)
         "rows": 4, "answers": 3, "labels": 4, "skipped_rows": 0, "new_raters": 2
     }  # fmt: skip
     assert ImportedRating.objects.count() == 4
+
+    url = f"/api/annotation/projects/{project.pk}/ratings/"
+    assert api_as(ana).get(url).status_code == 403
+    client = api_as(researcher)
+    with django_assert_max_num_queries(6):
+        listed = client.get(url, {"limit": 3}).json()
+    assert listed["count"] == 4
+    assert listed["results"][0] == {
+        "item": "t00", "rater": "ext-1", "label": "joy", "role": "primary",
+        "created_at": "2026-03-01T10:00:00Z", "time_ms": 1200,
+    }  # fmt: skip
+    assert [r["label"] for r in listed["results"]] == ["joy", "fear", "anger"]
 
 
 def test_dashboard_and_adjudication_page_show_imported_ratings(client, project, researcher):
