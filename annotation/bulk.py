@@ -119,6 +119,16 @@ def read_ratings_csv(data: bytes) -> RatingRows:
     )
 
 
+def _non_empty(column: Any) -> tuple[np.ndarray, Any]:
+    """Where a text column has a value once trimmed, and those values (an Arrow array)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    strings = pc.utf8_trim_whitespace(column.combine_chunks())
+    present = pc.not_equal(strings, "").to_numpy(zero_copy_only=False)
+    return present, strings.filter(pa.array(present))
+
+
 def _times(column: Any, n: int) -> np.ndarray:
     """ISO 8601 times to microseconds since 1970 (UTC); a time without an offset is UTC."""
     import pyarrow as pa
@@ -127,9 +137,7 @@ def _times(column: Any, n: int) -> np.ndarray:
     out = np.full(n, MISSING, dtype=np.int64)
     if column is None:
         return out
-    strings = pc.utf8_trim_whitespace(column.combine_chunks())
-    present = pc.not_equal(strings, "").to_numpy(zero_copy_only=False)
-    values = strings.filter(pa.array(present))
+    present, values = _non_empty(column)
     if not len(values):
         return out
     try:
@@ -159,9 +167,7 @@ def _durations(column: Any, n: int) -> np.ndarray:
     out = np.full(n, MISSING, dtype=np.int64)
     if column is None:
         return out
-    strings = pc.utf8_trim_whitespace(column.combine_chunks())
-    present = pc.not_equal(strings, "").to_numpy(zero_copy_only=False)
-    values = strings.filter(pa.array(present))
+    present, values = _non_empty(column)
     try:
         numbers = pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)
         bad = (numbers < 0) | (numbers > MAX_TIME_MS)

@@ -191,22 +191,24 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
     answer join is done here with a sorted search, which also drops labels outside the
     project or of excluded raters.
     """
+    time_param: list[Any] = [_NO_TIME] if timing else []
+    # Both the answers and the imported ratings: the project's items, raters not excluded.
+    scope = "WHERE {0}.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s)"
+    if not include_excluded:
+        scope += (
+            " AND {0}.rater_id NOT IN (SELECT rater_id FROM annotation_exclusion "
+            "WHERE project_id = %s AND active)"
+        )
+    scope_params = [project.pk] * (1 if include_excluded else 2)
     answers_sql = (
         "SELECT string_agg(int8send(a.id) || int8send(a.item_id) || int8send(a.rater_id) || "
         "timestamptz_send(coalesce(a.finished_at, 'infinity'))"
         + (" || int8send(coalesce(an.time_ms::int8, %s))" if timing else "")
         + ", ''::bytea) FROM annotation_assignment a "
         + ("LEFT JOIN annotation_annotation an ON an.assignment_id = a.id " if timing else "")
-        + "WHERE a.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s)"
+        + scope.format("a")
     )
-    params: list[Any] = [_NO_TIME] if timing else []
-    params.append(project.pk)
-    if not include_excluded:
-        answers_sql += (
-            " AND a.rater_id NOT IN (SELECT rater_id FROM annotation_exclusion "
-            "WHERE project_id = %s AND active)"
-        )
-        params.append(project.pk)
+    params = time_param + scope_params
     labels_sql = (
         "SELECT string_agg(int8send(l.annotation_id) || int8send(l.category_id) || "
         "int2send(CASE WHEN l.role = 'secondary' THEN 1 ELSE 0 END::int2), ''::bytea) "
@@ -218,17 +220,9 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
         + (" || int8send(coalesce(r.time_ms::int8, %s))" if timing else "")
         + " || int8send(r.category_id) || "
         "int8send(CASE WHEN r.role = 'secondary' THEN 1 ELSE 0 END), ''::bytea) "
-        f"FROM {ImportedRating._meta.db_table} r "
-        "WHERE r.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s)"
+        f"FROM {ImportedRating._meta.db_table} r " + scope.format("r")
     )
-    imported_params: list[Any] = [_NO_TIME] if timing else []
-    imported_params.append(project.pk)
-    if not include_excluded:
-        imported_sql += (
-            " AND r.rater_id NOT IN (SELECT rater_id FROM annotation_exclusion "
-            "WHERE project_id = %s AND active)"
-        )
-        imported_params.append(project.pk)
+    imported_params = time_param + scope_params
     width = 5 if timing else 4
     with transaction.atomic(), connection.cursor() as cursor:
         # The semi-join with the project's items stays in memory.

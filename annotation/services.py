@@ -930,13 +930,26 @@ def _existing_pairs(cursor, *, project: Project, rater_ids: np.ndarray) -> np.nd
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
-def _pair_keys(pairs: np.ndarray, *, item_ids: np.ndarray, rater_ids: np.ndarray) -> np.ndarray:
-    """Pair keys (item position x number of raters + rater position) of id pairs; pairs of
-    items not in the file are left out."""
+def _answered(
+    cursor,
+    *,
+    project: Project,
+    pair_keys: np.ndarray,
+    item_ids: np.ndarray,
+    rater_ids: np.ndarray,
+) -> np.ndarray:
+    """Which of the file's (item, rater) pairs already have an answer, as a mask.
+
+    A pair's key is its item's position times the number of raters plus its rater's position
+    (positions in ``item_ids`` and ``rater_ids``); answers on items not in the file are left
+    out.
+    """
+    pairs = _existing_pairs(cursor, project=project, rater_ids=rater_ids)
     item_pos = pd.Index(item_ids).get_indexer(pairs[:, 0])
     rater_pos = pd.Index(rater_ids).get_indexer(pairs[:, 1])
     known = (item_pos >= 0) & (rater_pos >= 0)
-    return item_pos[known].astype(np.int64) * len(rater_ids) + rater_pos[known]
+    keys = item_pos[known].astype(np.int64) * len(rater_ids) + rater_pos[known]
+    return np.isin(pair_keys, keys)
 
 
 def _rating_columns(
@@ -1144,13 +1157,8 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             )
 
         # Idempotency: answers that exist already are left alone.
-        existing = np.isin(
-            pair_keys,
-            _pair_keys(
-                _existing_pairs(cursor, project=project, rater_ids=rater_ids),
-                item_ids=item_ids,
-                rater_ids=rater_ids,
-            ),
+        existing = _answered(
+            cursor, project=project, pair_keys=pair_keys, item_ids=item_ids, rater_ids=rater_ids
         )
         new_pair = ~existing
         pair_item = pair_keys // n_raters
@@ -1213,13 +1221,12 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
                 )
             # An answer given between the first look and the locks: start again rather than
             # store a second answer of one rater on one item.
-            again = np.isin(
-                pair_keys,
-                _pair_keys(
-                    _existing_pairs(cursor, project=project, rater_ids=rater_ids),
-                    item_ids=item_ids,
-                    rater_ids=rater_ids,
-                ),
+            again = _answered(
+                cursor,
+                project=project,
+                pair_keys=pair_keys,
+                item_ids=item_ids,
+                rater_ids=rater_ids,
             )
             if (again & new_pair).any():
                 raise ValidationError(

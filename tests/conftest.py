@@ -120,11 +120,16 @@ def browser():
         launched.close()
 
 
+def _opened_page(browser, live_server, **options):
+    """A page in a fresh browser context on the live server (15 s timeouts)."""
+    context = browser.new_context(base_url=live_server.url, **options)
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
+    context, opened = _opened_page(browser, live_server, locale="en-US")
     yield opened
     context.close()
 
@@ -132,18 +137,50 @@ def page(browser, live_server):
 @pytest.fixture
 def phone_page(browser, live_server):
     """A phone-sized page (iPhone 13-like viewport, touch, Korean locale)."""
-    context = browser.new_context(
-        base_url=live_server.url,
+    context, opened = _opened_page(
+        browser,
+        live_server,
         viewport={"width": 390, "height": 844},
         device_scale_factor=3,
         is_mobile=True,
         has_touch=True,
         locale="ko-KR",
     )
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
     yield opened
     context.close()
+
+
+@pytest.fixture
+def tablet_page(browser, live_server):
+    """A tablet in portrait (iPad Air-like viewport), touch only, English."""
+    context, opened = _opened_page(
+        browser,
+        live_server,
+        viewport={"width": 820, "height": 1180},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-US",
+    )
+    yield opened
+    context.close()
+
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[str]:
+    """The page's serious and critical accessibility violations found by axe-core.
+
+    axe is evaluated through the driver: the pages' CSP (rightly) refuses inline scripts.
+    """
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def browser_login(page, user, password: str = "pw-for-tests-1") -> None:

@@ -13,7 +13,7 @@ from annotation.media import write_tone_wav
 from annotation.models import Adjudication, Annotation, Item, MemberRole
 from annotation.services import annotation_submit, assignment_next, items_import
 from tests.annotation.factories import emotion_project, raters, text_items
-from tests.conftest import REPO, browser_login
+from tests.conftest import axe_violations, browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,11 +48,7 @@ def test_annotator_rates_three_clips_with_the_keyboard_and_undoes_one(page, stud
     form = page.locator("#annotate-form")
     expect(form).to_have_attribute("data-item", ids["clip-0"])
     expect(page.locator("audio#clip")).to_have_count(1)
-    # Evaluated through the driver: the page's CSP (rightly) refuses inline scripts.
-    page.evaluate((REPO / "node_modules/axe-core/axe.min.js").read_text())
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
+    assert axe_violations(page) == []
 
     # Clip 0: primary "anger" (1) and secondary "sadness" (Shift+3).
     page.keyboard.press("1")

@@ -15,44 +15,15 @@ from annotation.services import (
     member_add,
 )
 from tests.annotation.factories import emotion_project, policy_project, raters, text_items
-from tests.conftest import REPO, browser_login
+from tests.conftest import axe_violations as audit
+from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def audit(page) -> list[str]:
-    # Evaluated through the driver: the pages' CSP (rightly) refuses inline scripts.
-    page.evaluate(AXE.read_text())
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def overflow(page) -> int:
     """How many CSS pixels the page is wider than the viewport (0 when it fits)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-
-
-@pytest.fixture
-def tablet_page(browser, live_server):
-    """A tablet in portrait (iPad Air-like viewport), touch only, English."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": 820, "height": 1180},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="en-US",
-    )
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def answer(project, user, labels_by_item: dict[str, list[dict]], time_ms: int) -> None:

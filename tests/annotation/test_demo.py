@@ -15,11 +15,6 @@ from annotation.services import assignment_next
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_demo_projects_are_complete_and_idempotent():
     people = load_people()
     out = io.StringIO()

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from surveys.models import Answer, Response, ResponseStatus
 from surveys.services import sample_draw
+from tests.conftest import axe_violations as audit
 from tests.surveys import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def audit(page) -> list[str]:
-    # Evaluated through the DevTools protocol: the pages' CSP (rightly) refuses inline scripts.
-    page.evaluate(AXE.read_text())
-    result = page.evaluate("axe.run()")
-    return [
-        f"{v['id']}: {v['help']}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.fixture
