@@ -444,6 +444,29 @@ def vote_table_api(request, project_id: int):
     return Response(table.astype(object).where(table.notna(), None).to_dict("records"))
 
 
+class VotesExportInput(StrictSerializer):
+    format = serializers.ChoiceField(choices=["csv", "parquet"], default="csv")
+
+
+@extend_schema(
+    request=VotesExportInput,
+    responses={202: OpenApiResponse(description="A job writing the file (see its download).")},
+)
+@api_view(["POST"])
+def votes_export_api(request, project_id: int):
+    """Researchers: export the vote table as CSV or Parquet, as a job with a result file."""
+    project = access_project(user=request.user, project_id=project_id)
+    data = VotesExportInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    job = services.votes_export_start(
+        project=project, user=request.user, fmt=data.validated_data["format"]
+    )
+    return Response(
+        {"job": str(job.id), "url": reverse("api-job-detail", args=[job.id])},
+        status=status.HTTP_202_ACCEPTED,
+    )
+
+
 @extend_schema(
     request=None,
     responses={

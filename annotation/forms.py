@@ -201,3 +201,10 @@ class MemberForm(forms.Form):
 
 class RatingsImportForm(forms.Form):
     file = forms.FileField(label=_("Ratings (CSV)"))
+
+
+class VotesExportForm(forms.Form):
+    format = forms.ChoiceField(
+        label=_("Format"),
+        choices=[("csv", _("CSV (spreadsheets)")), ("parquet", _("Parquet (pandas, Arrow, R)"))],
+    )

@@ -799,13 +799,17 @@ LIVE_AGREEMENT_LIMIT = 50_000
 
 
 def latest_agreement_job(*, project: Project):
+    return _latest_job(project=project, kind="annotation_agreement")
+
+
+def latest_votes_export_job(*, project: Project):
+    return _latest_job(project=project, kind="annotation_votes_export")
+
+
+def _latest_job(*, project: Project, kind: str):
     from jobs.models import Job
 
-    return (
-        Job.objects.filter(kind="annotation_agreement", params__project=project.pk)
-        .order_by("-created_at")
-        .first()
-    )
+    return Job.objects.filter(kind=kind, params__project=project.pk).order_by("-created_at").first()
 
 
 def label_count(*, project: Project) -> int:

@@ -1313,3 +1313,48 @@ def agreement_job_start(*, project: Project, user: User, n_boot: int = 200):
         )
         transaction.on_commit(lambda: annotation_agreement_task.delay(str(job.id)))
     return job
+
+
+VOTES_EXPORT_JOB = "annotation_votes_export"
+VOTES_EXPORT_FORMATS = ("csv", "parquet")
+
+
+def votes_export_start(*, project: Project, user: User, fmt: str = "csv"):
+    """Queue an export of the project's vote table as a file (the task runs after commit)."""
+    from annotation.tasks import annotation_votes_export_task
+    from jobs.services import job_create
+
+    if fmt not in VOTES_EXPORT_FORMATS:
+        raise ValidationError(
+            {"format": [f"Choose one of {', '.join(VOTES_EXPORT_FORMATS)}, not {fmt!r}."]}
+        )
+    with transaction.atomic():
+        job = job_create(
+            kind=VOTES_EXPORT_JOB,
+            user=user,
+            study=project.study,
+            params={"project": project.pk, "format": fmt},
+        )
+        transaction.on_commit(lambda: annotation_votes_export_task.delay(str(job.id)))
+    return job
+
+
+def votes_export(*, project: Project, fmt: str) -> tuple[str, bytes, int]:
+    """The vote table, with time on item and the item metadata, as a file.
+
+    CSV is UTF-8 with a byte order mark (spreadsheets then read Korean and other scripts
+    right), times in ISO 8601 UTC; Parquet keeps the column types. Returns the file name, its
+    bytes and the number of rows. Excluded raters are left out, as everywhere.
+    """
+    from annotation.selectors import project_vote_table
+
+    table = project_vote_table(project=project, timing=True)
+    name = f"{slugify(project.name) or 'project'}-votes.{fmt}"
+    if fmt == "parquet":
+        buffer = io.BytesIO()
+        table.to_parquet(buffer, index=False)
+        return name, buffer.getvalue(), len(table)
+    text = table.assign(
+        created=table["created"].map(lambda t: t.isoformat() if pd.notna(t) else "")
+    )
+    return name, text.to_csv(index=False).encode("utf-8-sig"), len(table)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from jobs.services import job_run
+from jobs.services import job_run, job_succeed
 
 
 @shared_task
@@ -18,5 +18,26 @@ def annotation_agreement_task(job_id: str) -> None:
             project=project, n_boot=int(job.params.get("n_boot", 200)), seed=0
         )
         return report
+
+    job_run(job_id=job_id, work=work)
+
+
+@shared_task
+def annotation_votes_export_task(job_id: str) -> None:
+    """Write a project's vote table to the job's result file (safe to run twice)."""
+    from annotation.models import Project
+    from annotation.services import votes_export
+
+    def work(job, progress):
+        project = Project.objects.get(pk=job.params["project"])
+        progress(10, "reading the vote table")
+        name, content, rows = votes_export(project=project, fmt=job.params["format"])
+        job_succeed(
+            job_id=job.id,
+            result={"format": job.params["format"], "rows": rows},
+            file_name=name,
+            content=content,
+        )
+        return None
 
     job_run(job_id=job_id, work=work)

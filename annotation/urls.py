@@ -10,6 +10,7 @@ urlpatterns = [
     path("projects/<int:project_id>/ratings/", views.ratings_import, name="ratings_import"),
     path("projects/<int:project_id>/members/", views.member_add, name="member_add"),
     path("projects/<int:project_id>/agreement/", views.agreement_refresh, name="agreement_refresh"),
+    path("projects/<int:project_id>/votes/export/", views.votes_export, name="votes_export"),
     path("projects/<int:project_id>/exclusions/", views.exclusion_create, name="exclude"),
     path("exclusions/<int:exclusion_id>/lift/", views.exclusion_lift, name="lift"),
     path("projects/<int:project_id>/guidelines/", views.guidelines, name="guidelines"),

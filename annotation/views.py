@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,6 +32,7 @@ from annotation.forms import (
     ProjectForm,
     RatingsImportForm,
     SkipForm,
+    VotesExportForm,
     labels_from_post,
     ratings_from_post,
 )
@@ -344,6 +346,8 @@ def project_detail(request, project_id: int):
             "annotators": annotators,
             "import_form": ImportForm(),
             "ratings_form": RatingsImportForm(prefix="ratings"),
+            "export_form": VotesExportForm(prefix="export"),
+            "export_job": selectors.latest_votes_export_job(project=project),
             "member_form": MemberForm(prefix="member"),
             "agreement_job": job,
             "live_agreement": live,
@@ -424,6 +428,21 @@ def exclusion_lift(request, exclusion_id: int):
             _("%(user)s's labels count again.") % {"user": exclusion.rater.username},
         )
     return redirect("annotation:project", project_id=exclusion.project_id)
+
+
+@login_required
+@require_POST
+def votes_export(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    form = VotesExportForm(request.POST, prefix="export")
+    if not form.is_valid():
+        messages.error(request, _("format: Choose CSV or Parquet."))
+    else:
+        services.votes_export_start(
+            project=project, user=request.user, fmt=form.cleaned_data["format"]
+        )
+        messages.success(request, _("The vote table is being exported; download it below."))
+    return redirect(reverse("annotation:project", args=[project.pk]) + "#export-title")
 
 
 @login_required

@@ -336,4 +336,15 @@ def test_researcher_sets_up_a_project_in_the_browser(page, study, researcher, tm
         expect(page.locator(".messages")).to_contain_text("Imported 2 labels in 1 answers")
         expect(page.locator("#ratings-imported")).to_have_text("(1 imported)")
         assert ImportedRating.objects.filter(item__project=project).count() == 2
+
+        # The vote table as a file: the job runs (eagerly here) and offers the download.
+        page.locator("#id_export-format").select_option("csv")
+        page.get_by_role("button", name="Export", exact=True).click()
+        link = page.locator("#export-title ~ .job-progress a[download]")
+        expect(link).to_have_text("Download")
+        with page.expect_download() as download:
+            link.click()
+        text = download.value.path().read_bytes().decode("utf-8-sig")
+        assert text.splitlines()[0].startswith("item,voter,label,weight,role,group,created")
+        assert len(text.splitlines()) == 3
     assert audit(page) == []

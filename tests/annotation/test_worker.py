@@ -47,3 +47,64 @@ def test_agreement_job_runs_on_the_worker(celery_worker, api_as, study, research
         .status_code
         == 403
     )
+
+
+def _finished(job_id: str) -> Job:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if job.is_finished:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_vote_table_exports_run_on_the_worker(celery_worker, api_as, client, study, researcher):
+    import io
+
+    import pandas as pd
+
+    from annotation.selectors import project_vote_table
+
+    project = emotion_project(study=study, user=researcher, k=2, name="Räume & 감정")
+    text_items(project, 2)
+    for user, label in zip(raters(project, 2), ("joy", "anger"), strict=True):
+        for _ in range(2):
+            lease = assignment_next(project=project, user=user)
+            annotation_submit(
+                project=project,
+                user=user,
+                item_id=lease.item_id,
+                labels=[{"category": label}, {"category": "fear", "role": "secondary"}],
+                time_ms=1500,
+            )
+    api = api_as(researcher)
+    url = f"/api/annotation/projects/{project.id}/votes/export/"
+    assert api.post(url, {"format": "xlsx"}, format="json").json() == {
+        "errors": {"format": ['"xlsx" is not a valid choice.']}
+    }
+    expected = project_vote_table(project=project, timing=True)
+    client.force_login(researcher)
+    files = {}
+    for fmt in ("csv", "parquet"):
+        response = api.post(url, {"format": fmt}, format="json")
+        assert response.status_code == 202
+        job = _finished(response.json()["job"])
+        assert job.status == "succeeded", job.message
+        assert job.result == {"format": fmt, "rows": 8}
+        detail = api.get(response.json()["url"]).json()
+        download = client.get(detail["result_url"])
+        assert download.status_code == 200
+        files[fmt] = b"".join(download.streaming_content)
+    assert files["csv"].startswith(
+        b"\xef\xbb\xbfitem,voter,label,weight,role,group,created,seconds"
+    )
+    from_csv = pd.read_csv(io.BytesIO(files["csv"]), encoding="utf-8-sig")
+    from_parquet = pd.read_parquet(io.BytesIO(files["parquet"]))
+    assert list(from_parquet.columns) == list(expected.columns)
+    assert len(from_csv) == len(from_parquet) == 8
+    assert sorted(from_csv["label"]) == sorted(expected["label"]) == sorted(from_parquet["label"])
+    assert set(from_parquet["seconds"]) == {1.5}
+    assert set(from_csv["speaker"]) == {"spk0", "spk1"}
+    (ana,) = raters(project, 1, prefix="ana")
+    assert api_as(ana).post(url, {"format": "csv"}, format="json").status_code == 403
