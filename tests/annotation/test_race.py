@@ -57,3 +57,140 @@ def test_fifty_concurrent_annotators_never_overfill_an_item(study, researcher):
     assert sorted(per_item.values()) == [3] * 10
     assert set(Item.objects.values_list("slots_taken", flat=True)) == {3}
     assert Assignment.objects.exclude(status="done").count() == 0
+
+
+def test_an_import_racing_live_annotators_never_overfills_an_item(study, researcher):
+    """Thirty annotators claim and answer while a file brings one earlier rating per item."""
+    import io
+
+    from django.core.exceptions import ValidationError
+
+    from annotation.models import ImportedRating
+    from annotation.services import ratings_import
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race test needs PostgreSQL")
+    project = emotion_project(study=study, user=researcher, k=3)
+    text_items(project, 10)
+    users = raters(project, 30)
+    csv = "item,rater,label\n" + "".join(f"t{i:02d},earlier-1,joy\n" for i in range(10))
+    barrier = threading.Barrier(len(users) + 1)
+    errors: list[BaseException] = []
+    outcome: list[object] = []
+
+    def annotate(user):
+        try:
+            barrier.wait()
+            while (lease := assignment_next(project=project, user=user)) is not None:
+                annotation_submit(
+                    project=project, user=user, item_id=lease.item_id, labels=[{"category": "joy"}]
+                )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def load():
+        try:
+            barrier.wait()
+            outcome.append(ratings_import(project=project, source=io.BytesIO(csv.encode())))
+        except ValidationError as exc:
+            outcome.append(exc.message_dict)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=annotate, args=(u,)) for u in users]
+    threads.append(threading.Thread(target=load))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    imported = list(ImportedRating.objects.values_list("item_id", "rater_id"))
+    live = list(Assignment.objects.values_list("item_id", "rater_id"))
+    # The import went in whole (one rating on every item) or not at all.
+    assert len(imported) in (0, 10)
+    if imported:
+        assert outcome[0]["answers"] == 10
+    else:
+        assert set(outcome[0]) == {"item"}
+    per_item = Counter(item for item, _ in imported + live)
+    assert sorted(per_item.values()) == [3] * 10
+    assert len(set(imported + live)) == 30
+    assert set(Item.objects.values_list("slots_taken", flat=True)) == {3}
+    assert Assignment.objects.exclude(status="done").count() == 0
+
+
+def test_an_import_and_live_annotators_share_the_slots(study, researcher):
+    """Twenty annotators take one item each while a file brings one rating per item (k = 4 on
+    ten items). The import goes in whole, or is refused whole if live answers filled an item
+    first; either way every answer is counted once in the slots and none is lost. An annotator
+    who finds every free item locked by the import tries again."""
+    import io
+    import time
+
+    from django.core.exceptions import ValidationError
+
+    from annotation.models import ImportedRating
+    from annotation.services import ratings_import
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race test needs PostgreSQL")
+    project = emotion_project(study=study, user=researcher, k=4)
+    text_items(project, 10)
+    users = raters(project, 20)
+    csv = "item,rater,label\n" + "".join(f"t{i:02d},earlier-1,joy\n" for i in range(10))
+    barrier = threading.Barrier(len(users) + 1)
+    errors: list[BaseException] = []
+    outcome: list[object] = []
+
+    def annotate(user):
+        try:
+            barrier.wait()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                lease = assignment_next(project=project, user=user)
+                if lease is not None:
+                    annotation_submit(
+                        project=project, user=user, item_id=lease.item_id,
+                        labels=[{"category": "joy"}],
+                    )  # fmt: skip
+                    return
+                time.sleep(0.01)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def load():
+        try:
+            barrier.wait()
+            outcome.append(ratings_import(project=project, source=io.BytesIO(csv.encode())))
+        except ValidationError as exc:
+            outcome.append(exc.message_dict)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=annotate, args=(u,)) for u in users]
+    threads.append(threading.Thread(target=load))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    imported = list(ImportedRating.objects.values_list("item_id", "rater_id"))
+    live = list(Assignment.objects.filter(status="done").values_list("item_id", "rater_id"))
+    assert len(live) == 20
+    if imported:
+        assert (len(imported), outcome[0]["answers"]) == (10, 10)
+    else:
+        assert set(outcome[0]) == {"item"}
+    per_item = Counter(item for item, _ in imported + live)
+    assert max(per_item.values()) <= 4
+    assert len(set(imported + live)) == len(imported) + 20
+    slots = dict(Item.objects.values_list("id", "slots_taken"))
+    assert slots == {pk: per_item.get(pk, 0) for pk in slots}
