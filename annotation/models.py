@@ -147,7 +147,7 @@ class Item(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     is_gold = models.BooleanField(default=False)
     gold_label = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Category, null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     # Ratings wanted from annotators, and the ones taken (leased or done). Claimed only by a
     # conditional UPDATE; the check constraint is the last line of defence.
@@ -265,7 +265,7 @@ class AnnotationLabel(models.Model):
         Annotation, on_delete=models.CASCADE, related_name="labels", db_index=False
     )
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, related_name="+", db_index=False
+        Category, on_delete=models.RESTRICT, related_name="+", db_index=False
     )
     role = models.CharField(max_length=10, choices=LabelRole.choices, default=LabelRole.PRIMARY)
 
@@ -320,7 +320,7 @@ class ImportedRating(models.Model):
         db_constraint=False,
     )
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+        Category, on_delete=models.RESTRICT, related_name="+", db_index=False, db_constraint=False
     )
     role = models.CharField(max_length=10, choices=LabelRole.choices, default=LabelRole.PRIMARY)
     created_at = models.DateTimeField()

@@ -308,17 +308,33 @@ def test_two_imports_of_one_file_at_once_store_it_once(study, researcher):
     assert User.objects.filter(username__startswith="par-").count() == 4
 
 
-def test_deleting_a_rater_or_an_item_removes_their_imported_ratings(project):
-    from django.db.models import ProtectedError
+def test_deleting_a_rater_an_item_or_the_project_removes_their_imported_ratings(project):
+    """A category in use cannot be deleted alone, but goes with its project (RESTRICT)."""
+    from django.db.models import RestrictedError
+
+    from annotation.models import Annotation, AnnotationLabel, Project
 
     run(project, GOOD)
     User.objects.get(username="ext-2").delete()
     assert ImportedRating.objects.count() == 3
     Item.objects.get(external_id="t01").delete()
     assert ImportedRating.objects.count() == 2
-    with pytest.raises(ProtectedError):
+    with pytest.raises(RestrictedError):
         project.categories.get(key="joy").delete()
     assert ImportedRating.objects.count() == 2
+    # With live answers and a gold label as well, the whole project still goes.
+    Item.objects.create(project=project, external_id="t05", kind="text", text="T", slots_total=2)
+    (ana,) = raters(project, 1, prefix="ana")
+    lease = assignment_next(project=project, user=ana)
+    annotation_submit(
+        project=project, user=ana, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    Item.objects.filter(pk=lease.item_id).update(gold_label=project.categories.get(key="joy"))
+    with pytest.raises(RestrictedError):
+        project.categories.get(key="joy").delete()
+    project.delete()
+    assert (Project.objects.count(), Annotation.objects.count()) == (0, 0)
+    assert (AnnotationLabel.objects.count(), ImportedRating.objects.count()) == (0, 0)
 
 
 def test_researchers_import_ratings_through_the_api(
