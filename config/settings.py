@@ -192,6 +192,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Housekeeping for `celery -A config beat` (optional: without beat, expired quota holds are
+# given back by the next start in their cell or by `manage.py release_quota_holds`).
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-quota-holds": {
+        "task": "surveys.tasks.release_quota_holds_task",
+        "schedule": float(os.environ.get("QUOTA_HOLD_SWEEP_SECONDS", "60")),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -180,3 +180,26 @@ def test_expired_holds_are_given_back_by_the_housekeeping_command(open_survey):
         1,
     )
     assert QuotaReservation.objects.count() == 1
+
+
+def test_beat_gives_back_expired_holds_with_a_registered_task(open_survey):
+    """The beat schedule names a task the Celery app knows, and that task does the sweep."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["release-expired-quota-holds"]
+    app.loader.import_default_modules()
+    assert entry["schedule"] == 60.0
+    held = [
+        response_screen(response=response_start(survey=open_survey), values=values)
+        for values in ({"region": "Seoul", "gender": "F"}, {"region": "Busan", "gender": "M"})
+    ]
+    QuotaReservation.objects.filter(response=held[1]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert app.tasks[entry["task"]]() == 1
+    assert (quota(open_survey, "Busan|M").reserved, quota(open_survey, "Seoul|F").reserved) == (
+        0,
+        1,
+    )
