@@ -190,11 +190,32 @@ def version_votes(*, version: Version) -> pa.Table:
         return pq.read_table(fh)
 
 
+def version_items_table(*, version: Version, split: str = "") -> pa.Table:
+    """The wide table (one row per item) as Arrow, only the split's items if one is given."""
+    import pyarrow.compute as pc
+
+    with version.items_file.open("rb") as fh:
+        table = pq.read_table(fh)
+    if split:
+        table = table.filter(pc.equal(table.column("split"), split))
+    return table
+
+
+def items_slice(table: pa.Table, *, offset: int, limit: int) -> pd.DataFrame:
+    """Rows ``offset`` to ``offset + limit`` as pandas, indexed by their positions.
+
+    Only these rows are converted: turning the whole wide table into pandas was most of the
+    cost of a page on large versions.
+    """
+    offset = max(0, offset)
+    page = table.slice(offset, max(0, limit)).to_pandas()
+    page.index = pd.RangeIndex(offset, offset + len(page))
+    return page
+
+
 def version_items_page(
     *, version: Version, offset: int, limit: int, split: str = ""
 ) -> tuple[pd.DataFrame, int]:
     """A page of the wide table (one row per item) and the number of matching items."""
-    df = version_items(version=version)
-    if split:
-        df = df[df["split"] == split]
-    return df.iloc[offset : offset + limit], len(df)
+    table = version_items_table(version=version, split=split)
+    return items_slice(table, offset=offset, limit=limit), table.num_rows

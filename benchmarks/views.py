@@ -20,8 +20,9 @@ from benchmarks.models import BUILD_JOB_KIND
 from benchmarks.selectors import (
     dataset_list,
     export_jobs,
+    items_slice,
     linkable_sources,
-    version_items,
+    version_items_table,
     version_list,
 )
 from benchmarks.services import (
@@ -225,13 +226,13 @@ def version_detail(request, dataset_id: int, number: int):
 @login_required
 def version_items_view(request, dataset_id: int, number: int):
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
-    items = version_items(version=version)
     split = request.GET.get("split", "")
-    if split:
-        items = items[items["split"] == split]
-    paginator = Paginator(range(len(items)), ITEMS_PER_PAGE)
+    table = version_items_table(version=version, split=split)
+    paginator = Paginator(range(table.num_rows), ITEMS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    chunk = items.iloc[page.start_index() - 1 : page.end_index()] if len(items) else items
+    chunk = items_slice(
+        table, offset=page.start_index() - 1 if table.num_rows else 0, limit=ITEMS_PER_PAGE
+    )
     labels = rule_labels(chunk, version.rules, list(version.categories))
     rows = [
         {

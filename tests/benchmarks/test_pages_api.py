@@ -257,3 +257,25 @@ def test_study_cards_link_to_the_datasets(client, researcher, uploaded, version)
     rows = {row["split"]: row["items"] for row in version.stats["splits"]}
     for split, n in rows.items():
         assert f'<tr><td>{split}</td><td class="num">{n}</td>' in page
+
+
+def test_item_pages_filter_a_split_and_slice_it(client, researcher, uploaded, version):
+    from benchmarks.selectors import version_items, version_items_page
+
+    everything = version_items(version=version)
+    split = str(everything["split"].iloc[0])
+    wanted = everything.loc[everything["split"] == split, "item"].tolist()
+    page, count = version_items_page(version=version, offset=1, limit=2, split=split)
+    assert count == len(wanted)
+    assert page["item"].tolist() == wanted[1:3]
+    assert list(page.index) == [1, 2]
+    assert set(page["split"]) == {split}
+    empty, count = version_items_page(version=version, offset=count, limit=5, split=split)
+    assert (len(empty), count) == (0, len(wanted))
+    client.force_login(researcher)
+    body = client.get(
+        f"/benchmarks/datasets/{uploaded.id}/versions/1/items/", {"split": split}
+    ).content.decode()
+    assert all(f"<td>{item}</td>" in body for item in wanted)
+    others = everything.loc[everything["split"] != split, "item"].tolist()
+    assert not any(f"<td>{item}</td>" in body for item in others)
