@@ -1,9 +1,15 @@
+"""Forms of the researcher pages: question review and the study's setup page (populations,
+panels, sample designs and surveys)."""
+
 from __future__ import annotations
+
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import ReviewDecision
+from accounts.models import Study
+from surveys.models import Allocation, Panel, Population, ReviewDecision, SampleDesign
 
 
 class ReviewForm(forms.Form):
@@ -13,3 +19,209 @@ class ReviewForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+SIZE_DEFAULTS = {"confidence": 0.95, "p": 0.5, "deff": 1.0, "response_rate": 1.0}
+
+
+def _choices(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    return cast(forms.ModelChoiceField, form.fields[name])
+
+
+class PopulationImportForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    file = forms.FileField(
+        label=_("Census counts (CSV)"),
+        help_text=_(
+            "One column per stratification variable and a 'count' column, one row per cell, "
+            "e.g. region,gender,count."
+        ),
+    )
+
+
+class PanelImportForm(forms.Form):
+    population = forms.ModelChoiceField(label=_("Population"), queryset=Population.objects.none())
+    name = forms.CharField(
+        label=_("Panel name"),
+        max_length=200,
+        help_text=_(
+            "A panel of this population with this name is updated (by external_id); "
+            "otherwise a new panel is created."
+        ),
+    )
+    file = forms.FileField(
+        label=_("Panelists (CSV)"),
+        help_text=_(
+            "Columns external_id, one per stratification variable of the population, and "
+            "optionally email and phone."
+        ),
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "population").queryset = Population.objects.filter(study=study)
+
+
+def parse_sd(text: str) -> dict[str, float]:
+    """``Seoul|F = 0.4`` per line into ``{"Seoul|F": 0.4}``."""
+    sd: dict[str, float] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.rpartition("=")
+        key = key.strip()
+        try:
+            number_value = float(value)
+        except ValueError:
+            number_value = -1.0
+        if not sep or not key or not number_value >= 0:
+            raise forms.ValidationError(
+                _("Line %(n)d: write a cell and its standard deviation, e.g. Seoul|F = 0.4.")
+                % {"n": number}
+            )
+        if key in sd:
+            raise forms.ValidationError(
+                _("Line %(n)d: the cell %(cell)s is given twice.") % {"n": number, "cell": key}
+            )
+        sd[key] = number_value
+    return sd
+
+
+class DesignForm(forms.Form):
+    """A sample design: ``n``, or a margin of error (and the rest of Cochran's inputs)."""
+
+    population = forms.ModelChoiceField(label=_("Population"), queryset=Population.objects.none())
+    panel = forms.ModelChoiceField(
+        label=_("Panel (optional)"),
+        queryset=Panel.objects.none(),
+        required=False,
+        empty_label=_("No panel (capped by census counts)"),
+        help_text=_("Quotas never exceed the panel's people in a cell."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=200, initial=_("Sample design"))
+    n = forms.IntegerField(
+        label=_("Sample size (n)"),
+        min_value=1,
+        required=False,
+        help_text=_("Give n, or a margin of error to compute it."),
+    )
+    margin = forms.FloatField(
+        label=_("Margin of error"),
+        required=False,
+        help_text=_("A proportion, e.g. 0.03 for ±3 points."),
+    )
+    confidence = forms.FloatField(
+        label=_("Confidence level"), required=False, initial=SIZE_DEFAULTS["confidence"]
+    )
+    p = forms.FloatField(
+        label=_("Expected proportion (p)"), required=False, initial=SIZE_DEFAULTS["p"]
+    )
+    deff = forms.FloatField(label=_("Design effect"), required=False, initial=SIZE_DEFAULTS["deff"])
+    response_rate = forms.FloatField(
+        label=_("Expected response rate"), required=False, initial=SIZE_DEFAULTS["response_rate"]
+    )
+    fpc = forms.BooleanField(label=_("Finite population correction"), required=False, initial=True)
+    allocation = forms.ChoiceField(
+        label=_("Allocation"), choices=Allocation.choices, initial=Allocation.PROPORTIONAL
+    )
+    minimum = forms.IntegerField(
+        label=_("Minimum per cell"),
+        min_value=0,
+        required=False,
+        initial=1,
+        help_text=_("For the allocation 'minimum per cell, then proportional'."),
+    )
+    sd = forms.CharField(
+        label=_("Standard deviation per cell"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For Neyman allocation: one cell per line, e.g. Seoul|F = 0.4."),
+    )
+
+    SECTIONS = (
+        (_("Population and panel"), ("population", "panel", "name")),
+        (_("Sample size"), ("n", "margin", "confidence", "p", "deff", "response_rate", "fpc")),
+        (_("Allocation to cells"), ("allocation", "minimum", "sd")),
+    )
+
+    def sections(self) -> list[tuple[Any, list[forms.BoundField]]]:
+        """The fields in titled groups, for one fieldset per group."""
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "population").queryset = Population.objects.filter(study=study)
+        _choices(self, "panel").queryset = Panel.objects.filter(study=study).select_related(
+            "population"
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        population, panel = data.get("population"), data.get("panel")
+        if population is not None and panel is not None and panel.population_id != population.pk:
+            self.add_error("panel", _("The panel is drawn from another population."))
+        n, margin = data.get("n"), data.get("margin")
+        if n is None and margin is None and "n" not in self.errors:
+            self.add_error("n", _("Give n, or a margin of error to compute it."))
+        elif n is not None and margin is not None:
+            self.add_error("n", _("Give n or a margin of error, not both."))
+        size: dict[str, Any] = {}
+        if margin is not None:
+            size = {"margin": margin}
+            for name, default in SIZE_DEFAULTS.items():
+                size[name] = default if data.get(name) is None else data[name]
+            size["fpc"] = bool(data.get("fpc"))
+        data["size_parameters"] = size
+        allocation = data.get("allocation")
+        parameters: dict[str, Any] = {}
+        if allocation == Allocation.MINIMUM:
+            if data.get("minimum") is None:
+                if "minimum" not in self.errors:
+                    self.add_error("minimum", _("Give the minimum number of people per cell."))
+            else:
+                parameters = {"minimum": data["minimum"]}
+        elif allocation == Allocation.NEYMAN and "sd" not in self.errors:
+            try:
+                sd = parse_sd(data.get("sd", ""))
+            except forms.ValidationError as exc:
+                self.add_error("sd", exc)
+            else:
+                if not sd:
+                    self.add_error(
+                        "sd", _("Neyman allocation needs a standard deviation per cell.")
+                    )
+                elif population is not None:
+                    self._check_cells(sd, population)
+                parameters = {"sd": sd}
+        data["parameters"] = parameters
+        return data
+
+    def _check_cells(self, sd: dict[str, float], population: Population) -> None:
+        keys = list(population.cells.values_list("key", flat=True))
+        unknown = [k for k in sd if k not in keys]
+        missing = [k for k in keys if k not in sd]
+        if unknown:
+            self.add_error(
+                "sd", _("Not cells of the population: %(cells)s.") % {"cells": ", ".join(unknown)}
+            )
+        if missing:
+            self.add_error(
+                "sd", _("Cells without a value: %(cells)s.") % {"cells": ", ".join(missing)}
+            )
+
+
+class SurveyForm(forms.Form):
+    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
+    title_ko = forms.CharField(label=_("Title (Korean)"), max_length=200, required=False)
+    design = forms.ModelChoiceField(
+        label=_("Sample design"),
+        queryset=SampleDesign.objects.none(),
+        required=False,
+        empty_label=_("No sample design (open link only)"),
+    )
+    open_link_enabled = forms.BooleanField(label=_("Open link"), required=False)
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "design").queryset = SampleDesign.objects.filter(study=study)

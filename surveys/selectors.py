@@ -12,23 +12,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from surveys import representativeness, weighting
 from surveys.models import (
     Answer,
     Invitation,
+    Panel,
+    Panelist,
+    Population,
     Question,
     QuestionKind,
     QuotaCell,
     Response,
     ResponseStatus,
     ReviewState,
+    SampleDesign,
     Survey,
     Weight,
 )
@@ -398,3 +403,40 @@ def review_queue(*, survey: Survey):
         .prefetch_related("reviews__reviewer", "options")
         .order_by("block__order", "order")
     )
+
+
+def study_setup(*, study) -> dict[str, Any]:
+    """What the study's setup page lists: populations (cells, people), panels (people),
+    sample designs and surveys."""
+    return {
+        "populations": Population.objects.filter(study=study).annotate(
+            n_cells=Count("cells"), people=Sum("cells__count")
+        ),
+        "panels": Panel.objects.filter(study=study)
+        .select_related("population")
+        .annotate(people=Count("panelists")),
+        "designs": SampleDesign.objects.filter(study=study).select_related("population", "panel"),
+        "surveys": Survey.objects.filter(study=study).select_related("design").order_by("id"),
+    }
+
+
+def design_preview_rows(
+    *, population: Population, panel: Panel | None, quotas: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Per cell of the population: census count, panel people available and the quota."""
+    available: dict[str, int] = {}
+    if panel is not None:
+        available = dict(
+            Panelist.objects.filter(panel=panel, cell__isnull=False)
+            .values_list("cell__key")
+            .annotate(n=Count("id"))
+        )
+    return [
+        {
+            "key": cell.key,
+            "count": cell.count,
+            "available": available.get(cell.key, 0),
+            "quota": quotas.get(cell.key, 0),
+        }
+        for cell in population.cells.order_by("id")
+    ]

@@ -12,4 +12,13 @@ urlpatterns = [
     ),
     path("<int:survey_id>/export/<str:fmt>/", views.export_start, name="export"),
     path("<int:survey_id>/weights/", views.weights_start, name="weights"),
+    path("studies/<int:study_id>/setup/", views.setup, name="setup"),
+    path(
+        "studies/<int:study_id>/setup/population/",
+        views.population_new,
+        name="setup_population",
+    ),
+    path("studies/<int:study_id>/setup/panel/", views.panel_new, name="setup_panel"),
+    path("studies/<int:study_id>/setup/design/", views.design_new, name="setup_design"),
+    path("studies/<int:study_id>/setup/survey/", views.survey_new, name="setup_survey"),
 ]

@@ -1,21 +1,36 @@
-"""Researcher pages: survey dashboard, review queue, and buttons that start jobs."""
+"""Researcher pages: survey dashboard, review queue, buttons that start jobs, and the study's
+setup page (populations, panels, sample designs and surveys; one form per step, each posting to
+its own view, which validates, calls one service and redirects back, or shows the page again
+with the errors at status 400)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.forms import Form
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.access import access_study
+from accounts.models import Study
 from jobs.models import Job
 from jobs.services import job_create
 from surveys import selectors, services
 from surveys.access import access_question, access_survey
-from surveys.forms import ReviewForm
+from surveys.forms import (
+    DesignForm,
+    PanelImportForm,
+    PopulationImportForm,
+    ReviewForm,
+    SurveyForm,
+)
 from surveys.tasks import compute_weights_task, export_responses_task
 
 
@@ -132,3 +147,165 @@ def start_weights(*, survey, user) -> Job:
         )
         transaction.on_commit(lambda: compute_weights_task.delay(str(job.id)))
     return job
+
+
+# --- the study's setup page ------------------------------------------------------------------
+
+
+def _form_errors(form: Form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's errors on the form's fields (``aliases`` renames service keys)."""
+    aliases = aliases or {}
+    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
+    for name, msgs in pairs:
+        field = aliases.get(name, name)
+        for msg in msgs:
+            form.add_error(field if field in form.fields else None, msg)
+
+
+def _page(request, study: Study, *, status: int = 200, **context: Any):
+    """The setup page, with fresh forms except those given in ``context``."""
+    page = {
+        "study": study,
+        **selectors.study_setup(study=study),
+        "population_form": PopulationImportForm(prefix="population"),
+        "panel_form": PanelImportForm(study=study, prefix="panel"),
+        "design_form": DesignForm(study=study, prefix="design"),
+        "survey_form": SurveyForm(study=study, prefix="survey"),
+    }
+    page.update(context)
+    if status == 400:
+        messages.error(request, _("Nothing was created: see the errors marked below."))
+    return render(request, "surveys/setup.html", page, status=status)
+
+
+def _back(study: Study, anchor: str):
+    return redirect(reverse("surveys:setup", args=[study.pk]) + f"#{anchor}")
+
+
+@login_required
+def setup(request, study_id: int):
+    study = access_study(user=request.user, study_id=study_id)
+    return _page(request, study)
+
+
+@login_required
+@require_POST
+def population_new(request, study_id: int):
+    study = access_study(user=request.user, study_id=study_id)
+    form = PopulationImportForm(request.POST, request.FILES, prefix="population")
+    if form.is_valid():
+        try:
+            population = services.population_import(
+                study=study,
+                name=form.cleaned_data["name"],
+                csv_text=form.cleaned_data["file"].read(),
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc, {"rows": "file"})
+        else:
+            messages.success(
+                request,
+                _("Population %(name)s imported: %(cells)d cells.")
+                % {"name": population.name, "cells": population.cells.count()},
+            )
+            return _back(study, "populations")
+    return _page(request, study, status=400, population_form=form)
+
+
+@login_required
+@require_POST
+def panel_new(request, study_id: int):
+    study = access_study(user=request.user, study_id=study_id)
+    form = PanelImportForm(request.POST, request.FILES, study=study, prefix="panel")
+    if form.is_valid():
+        try:
+            panel, report, _created = services.panel_import_named(
+                population=form.cleaned_data["population"],
+                name=form.cleaned_data["name"],
+                csv_text=form.cleaned_data["file"].read(),
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc, {"rows": "file"})
+        else:
+            messages.success(
+                request,
+                _(
+                    "Panel %(name)s: %(created)d created, %(updated)d updated, "
+                    "%(unchanged)d unchanged."
+                )
+                % {"name": panel.name, **report.as_dict()},
+            )
+            return _back(study, "panels")
+    return _page(request, study, status=400, panel_form=form)
+
+
+@login_required
+@require_POST
+def design_new(request, study_id: int):
+    """The Preview button shows the quota per cell and stores nothing; Create stores it."""
+    study = access_study(user=request.user, study_id=study_id)
+    form = DesignForm(request.POST, study=study, prefix="design")
+    preview = request.POST.get("action") == "preview"
+    if form.is_valid():
+        v = form.cleaned_data
+        try:
+            if preview:
+                n = v["n"]
+                if n is None:
+                    n = services.design_sample_size(
+                        population=v["population"], **v["size_parameters"]
+                    )
+                quotas = services.design_preview(
+                    population=v["population"],
+                    n=n,
+                    allocation=v["allocation"],
+                    parameters=v["parameters"],
+                    panel=v["panel"],
+                )
+            else:
+                design = services.design_create(
+                    study=study,
+                    population=v["population"],
+                    name=v["name"],
+                    n=v["n"],
+                    size_parameters=v["size_parameters"],
+                    allocation=v["allocation"],
+                    parameters=v["parameters"],
+                    panel=v["panel"],
+                )
+        except ValidationError as exc:
+            _form_errors(form, exc, {"parameters": "sd"})
+        else:
+            if preview:
+                rows = selectors.design_preview_rows(
+                    population=v["population"], panel=v["panel"], quotas=quotas
+                )
+                return _page(
+                    request,
+                    study,
+                    design_form=form,
+                    preview={"n": n, "rows": rows, "panel": v["panel"]},
+                )
+            messages.success(
+                request,
+                _("Sample design %(name)s created: n = %(n)d.")
+                % {"name": design.name, "n": design.target_n},
+            )
+            return _back(study, "designs")
+    return _page(request, study, status=400, design_form=form)
+
+
+@login_required
+@require_POST
+def survey_new(request, study_id: int):
+    study = access_study(user=request.user, study_id=study_id)
+    form = SurveyForm(request.POST, study=study, prefix="survey")
+    if form.is_valid():
+        try:
+            survey = services.survey_create(study=study, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Survey %(title)s created.") % {"title": survey.title_en})
+            return _back(study, "surveys")
+    return _page(request, study, status=400, survey_form=form)

@@ -13,7 +13,7 @@ from surveys.services.designs import (
     sample_replace,
 )
 from surveys.services.exports import EXPORT_FORMATS, responses_export
-from surveys.services.imports import panel_import, population_import
+from surveys.services.imports import panel_import, panel_import_named, population_import
 from surveys.services.invitations import invitations_send, invitations_send_now
 from surveys.services.questionnaires import (
     block_create,
@@ -47,6 +47,7 @@ __all__ = [
     "invitations_send_now",
     "option_create",
     "panel_import",
+    "panel_import_named",
     "population_import",
     "question_create",
     "question_review",

@@ -214,3 +214,17 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
 
 def _contact(contact: dict) -> dict:
     return {"email": contact.get("email", ""), "phone": contact.get("phone", "")}
+
+
+@transaction.atomic
+def panel_import_named(
+    *, population: Population, name: str, csv_text: str | bytes
+) -> tuple[Panel, PanelReport, bool]:
+    """Import a CSV into the population's panel called ``name``, creating the panel first if
+    there is none (returned flag ``True``). All-or-nothing like :func:`panel_import`: a file
+    with any bad row imports nothing and a panel created for it is not kept."""
+    panel = Panel.objects.filter(population=population, name=name).order_by("id").first()
+    created = panel is None
+    if panel is None:
+        panel = Panel.objects.create(study_id=population.study_id, population=population, name=name)
+    return panel, panel_import(panel=panel, csv_text=csv_text), created
