@@ -59,32 +59,27 @@ def test_fifty_concurrent_annotators_never_overfill_an_item(study, researcher):
     assert Assignment.objects.exclude(status="done").count() == 0
 
 
-def test_an_import_racing_live_annotators_never_overfills_an_item(study, researcher):
-    """Thirty annotators claim and answer while a file brings one earlier rating per item."""
+EARLIER = "item,rater,label\n" + "".join(f"t{i:02d},earlier-1,joy\n" for i in range(10))
+
+
+def _import_racing(project, users, annotate) -> tuple[list[BaseException], object]:
+    """Run ``annotate(user)`` for every user and the import of EARLIER, all released at once,
+    each thread on its own connection; return the errors and the import's report (or its
+    validation errors)."""
     import io
 
     from django.core.exceptions import ValidationError
 
-    from annotation.models import ImportedRating
     from annotation.services import ratings_import
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the race test needs PostgreSQL")
-    project = emotion_project(study=study, user=researcher, k=3)
-    text_items(project, 10)
-    users = raters(project, 30)
-    csv = "item,rater,label\n" + "".join(f"t{i:02d},earlier-1,joy\n" for i in range(10))
     barrier = threading.Barrier(len(users) + 1)
     errors: list[BaseException] = []
     outcome: list[object] = []
 
-    def annotate(user):
+    def run(work):
         try:
             barrier.wait()
-            while (lease := assignment_next(project=project, user=user)) is not None:
-                annotation_submit(
-                    project=project, user=user, item_id=lease.item_id, labels=[{"category": "joy"}]
-                )
+            work()
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -92,30 +87,44 @@ def test_an_import_racing_live_annotators_never_overfills_an_item(study, researc
 
     def load():
         try:
-            barrier.wait()
-            outcome.append(ratings_import(project=project, source=io.BytesIO(csv.encode())))
+            outcome.append(ratings_import(project=project, source=io.BytesIO(EARLIER.encode())))
         except ValidationError as exc:
             outcome.append(exc.message_dict)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=annotate, args=(u,)) for u in users]
-    threads.append(threading.Thread(target=load))
+    threads = [threading.Thread(target=run, args=(lambda u=u: annotate(u),)) for u in users]
+    threads.append(threading.Thread(target=run, args=(load,)))
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
+    return errors, outcome[0] if outcome else None
+
+
+def test_an_import_racing_live_annotators_never_overfills_an_item(study, researcher):
+    """Thirty annotators claim and answer while a file brings one earlier rating per item."""
+    from annotation.models import ImportedRating
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race test needs PostgreSQL")
+    project = emotion_project(study=study, user=researcher, k=3)
+    text_items(project, 10)
+
+    def annotate(user):
+        while (lease := assignment_next(project=project, user=user)) is not None:
+            annotation_submit(
+                project=project, user=user, item_id=lease.item_id, labels=[{"category": "joy"}]
+            )
+
+    errors, outcome = _import_racing(project, raters(project, 30), annotate)
     assert errors == []
     imported = list(ImportedRating.objects.values_list("item_id", "rater_id"))
     live = list(Assignment.objects.values_list("item_id", "rater_id"))
     # The import went in whole (one rating on every item) or not at all.
     assert len(imported) in (0, 10)
     if imported:
-        assert outcome[0]["answers"] == 10
+        assert outcome["answers"] == 10
     else:
-        assert set(outcome[0]) == {"item"}
+        assert set(outcome) == {"item"}
     per_item = Counter(item for item, _ in imported + live)
     assert sorted(per_item.values()) == [3] * 10
     assert len(set(imported + live)) == 30
@@ -128,67 +137,36 @@ def test_an_import_and_live_annotators_share_the_slots(study, researcher):
     ten items). The import goes in whole, or is refused whole if live answers filled an item
     first; either way every answer is counted once in the slots and none is lost. An annotator
     who finds every free item locked by the import tries again."""
-    import io
     import time
 
-    from django.core.exceptions import ValidationError
-
     from annotation.models import ImportedRating
-    from annotation.services import ratings_import
 
     if connection.vendor != "postgresql":
         pytest.skip("the race test needs PostgreSQL")
     project = emotion_project(study=study, user=researcher, k=4)
     text_items(project, 10)
-    users = raters(project, 20)
-    csv = "item,rater,label\n" + "".join(f"t{i:02d},earlier-1,joy\n" for i in range(10))
-    barrier = threading.Barrier(len(users) + 1)
-    errors: list[BaseException] = []
-    outcome: list[object] = []
 
     def annotate(user):
-        try:
-            barrier.wait()
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                lease = assignment_next(project=project, user=user)
-                if lease is not None:
-                    annotation_submit(
-                        project=project, user=user, item_id=lease.item_id,
-                        labels=[{"category": "joy"}],
-                    )  # fmt: skip
-                    return
-                time.sleep(0.01)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            lease = assignment_next(project=project, user=user)
+            if lease is not None:
+                annotation_submit(
+                    project=project, user=user, item_id=lease.item_id,
+                    labels=[{"category": "joy"}],
+                )  # fmt: skip
+                return
+            time.sleep(0.01)
 
-    def load():
-        try:
-            barrier.wait()
-            outcome.append(ratings_import(project=project, source=io.BytesIO(csv.encode())))
-        except ValidationError as exc:
-            outcome.append(exc.message_dict)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=annotate, args=(u,)) for u in users]
-    threads.append(threading.Thread(target=load))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    errors, outcome = _import_racing(project, raters(project, 20), annotate)
     assert errors == []
     imported = list(ImportedRating.objects.values_list("item_id", "rater_id"))
     live = list(Assignment.objects.filter(status="done").values_list("item_id", "rater_id"))
     assert len(live) == 20
     if imported:
-        assert (len(imported), outcome[0]["answers"]) == (10, 10)
+        assert (len(imported), outcome["answers"]) == (10, 10)
     else:
-        assert set(outcome[0]) == {"item"}
+        assert set(outcome) == {"item"}
     per_item = Counter(item for item, _ in imported + live)
     assert max(per_item.values()) <= 4
     assert len(set(imported + live)) == len(imported) + 20
