@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
 from accounts.models import User
-from annotation import agreement, quality
+from annotation import agreement, bulk, quality
 from annotation.models import (
     Adjudication,
     Annotation,
@@ -56,12 +56,17 @@ def memberships_for_user(*, user: User) -> list[dict[str, Any]]:
     members = list(
         ProjectMember.objects.filter(user=user).select_related("project").order_by("project_id")
     )
-    done = dict(
-        Assignment.objects.filter(rater=user, status=AssignmentStatus.DONE)
-        .values_list("item__project_id")
+    # Answered, and leased but not answered yet (theirs to do as well), per project.
+    counts = {
+        (project_id, status): n
+        for project_id, status, n in Assignment.objects.filter(
+            rater=user, status__in=[AssignmentStatus.DONE, AssignmentStatus.LEASED]
+        )
+        .values_list("item__project_id", "status")
         .annotate(n=Count("id"))
-        .values_list("item__project_id", "n")
-    )
+        .values_list("item__project_id", "status", "n")
+        .order_by()
+    }
     out = []
     for member in members:
         project = member.project
@@ -74,15 +79,12 @@ def memberships_for_user(*, user: User) -> list[dict[str, Any]]:
             ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
             ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
         ).count()
-        # The items leased to the rater and not answered yet are theirs to do as well.
-        remaining += Assignment.objects.filter(
-            rater=user, item__project=project, status=AssignmentStatus.LEASED
-        ).count()
+        remaining += counts.get((project.pk, AssignmentStatus.LEASED), 0)
         out.append(
             {
                 "project": project,
                 "role": member.role,
-                "done": done.get(project.pk, 0),
+                "done": counts.get((project.pk, AssignmentStatus.DONE), 0),
                 "remaining": remaining,
             }
         )
@@ -161,8 +163,6 @@ def _metadata_frame(*, project: Project, item_ids: np.ndarray) -> pd.DataFrame |
     return wide.reindex(item_ids).reset_index(drop=True)
 
 
-# Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch for binary timestamps.
-_PG_EPOCH_US = 946_684_800_000_000
 _PG_INFINITY = np.iinfo(np.int64).max
 _NO_TIME = np.iinfo(np.int64).min
 
@@ -256,7 +256,7 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
     role_codes = np.concatenate([labels["role"].astype(np.intp), imported[:, -1].astype(np.intp)])
     stamps = rows[:, 2]
     created = pd.Series(
-        pd.to_datetime(np.where(stamps == _PG_INFINITY, 0, stamps + _PG_EPOCH_US), unit="us",
+        pd.to_datetime(np.where(stamps == _PG_INFINITY, 0, stamps + bulk.PG_EPOCH_US), unit="us",
                        utc=True).astype("datetime64[ns, UTC]")
     )  # fmt: skip
     created[stamps == _PG_INFINITY] = pd.NaT

@@ -38,6 +38,7 @@ from annotation.forms import (
 )
 from annotation.markup import guidelines_html
 from annotation.models import Assignment, Item, LabelMode, MemberRole
+from config.forms import form_errors_from
 
 
 def _errors(request, exc: ValidationError) -> None:
@@ -225,21 +226,6 @@ def adjudicate_item(request, item_id: int):
 ANNOTATORS_PER_PAGE = 100
 
 
-def _form_errors(form, exc: ValidationError) -> None:
-    """Put a service's errors on the form: ``categories.2.key`` goes to ``categories``, line 3."""
-    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
-    for name, msgs in pairs:
-        field, _dot, rest = name.partition(".")
-        index = rest.partition(".")[0]
-        for msg in msgs:
-            text = (
-                _("Line %(n)d: %(msg)s") % {"n": int(index) + 1, "msg": msg}
-                if index.isdigit()
-                else msg
-            )
-            form.add_error(field if field in form.fields else None, text)
-
-
 @login_required
 def project_new(request, study_id: int):
     """A new annotation project in one of the user's studies, schema included."""
@@ -251,7 +237,7 @@ def project_new(request, study_id: int):
                 study=study, user=request.user, **form.service_arguments()
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc, line_numbers=True)
         else:
             messages.success(request, _("Project created. Import items and add members next."))
             return redirect("annotation:project", project_id=project.pk)

@@ -35,14 +35,10 @@ from benchmarks.services import (
     version_diff,
     version_export_start,
 )
+from config.forms import form_errors_from
 from jobs.models import Job, JobStatus
 
 ITEMS_PER_PAGE = 50
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @login_required
@@ -66,7 +62,7 @@ def dataset_list_view(request, study_id: int):
                     split_group=data["split_group"],
                 )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Dataset created."))
             return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)
@@ -114,7 +110,7 @@ def source_upload(request, dataset_id: int):
                 name=form.cleaned_data["name"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Vote table added."))
             return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)
@@ -149,7 +145,7 @@ def source_link(request, dataset_id: int):
                         name=name,
                     )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Source added."))
             return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)

@@ -287,12 +287,15 @@ def panel_contacts_api(request, panel_id: int):
 # --- designs and draws ----------------------------------------------------------------------
 
 
+_SIZE = services.SIZE_DEFAULTS
+
+
 class SizeIn(StrictSerializer):
     margin = serializers.FloatField()
-    confidence = serializers.FloatField(required=False, default=0.95)
-    p = serializers.FloatField(required=False, default=0.5)
-    deff = serializers.FloatField(required=False, default=1.0)
-    response_rate = serializers.FloatField(required=False, default=1.0)
+    confidence = serializers.FloatField(required=False, default=_SIZE["confidence"])
+    p = serializers.FloatField(required=False, default=_SIZE["p"])
+    deff = serializers.FloatField(required=False, default=_SIZE["deff"])
+    response_rate = serializers.FloatField(required=False, default=_SIZE["response_rate"])
     fpc = serializers.BooleanField(required=False, default=True)
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Study
 from surveys.models import Allocation, Panel, Population, ReviewDecision, SampleDesign
+from surveys.services import SIZE_DEFAULTS
 
 
 class ReviewForm(forms.Form):
@@ -19,9 +20,6 @@ class ReviewForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-
-SIZE_DEFAULTS = {"confidence": 0.95, "p": 0.5, "deff": 1.0, "response_rate": 1.0}
 
 
 def _choices(form: forms.Form, name: str) -> forms.ModelChoiceField:

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.forms import Form
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import access_study
 from accounts.models import Study
+from config.forms import form_errors_from
 from jobs.models import Job
 from jobs.services import job_create
 from surveys import selectors, services
@@ -152,16 +152,6 @@ def start_weights(*, survey, user) -> Job:
 # --- the study's setup page ------------------------------------------------------------------
 
 
-def _form_errors(form: Form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's errors on the form's fields (``aliases`` renames service keys)."""
-    aliases = aliases or {}
-    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
-    for name, msgs in pairs:
-        field = aliases.get(name, name)
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, msg)
-
-
 def _page(request, study: Study, *, status: int = 200, **context: Any):
     """The setup page, with fresh forms except those given in ``context``."""
     page = {
@@ -201,7 +191,7 @@ def population_new(request, study_id: int):
                 csv_text=form.cleaned_data["file"].read(),
             )
         except ValidationError as exc:
-            _form_errors(form, exc, {"rows": "file"})
+            form_errors_from(form, exc, aliases={"rows": "file"})
         else:
             messages.success(
                 request,
@@ -225,7 +215,7 @@ def panel_new(request, study_id: int):
                 csv_text=form.cleaned_data["file"].read(),
             )
         except ValidationError as exc:
-            _form_errors(form, exc, {"rows": "file"})
+            form_errors_from(form, exc, aliases={"rows": "file"})
         else:
             messages.success(
                 request,
@@ -274,7 +264,7 @@ def design_new(request, study_id: int):
                     panel=v["panel"],
                 )
         except ValidationError as exc:
-            _form_errors(form, exc, {"parameters": "sd"})
+            form_errors_from(form, exc, aliases={"parameters": "sd"})
         else:
             if preview:
                 rows = selectors.design_preview_rows(
@@ -304,7 +294,7 @@ def survey_new(request, study_id: int):
         try:
             survey = services.survey_create(study=study, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Survey %(title)s created.") % {"title": survey.title_en})
             return _back(study, "surveys")

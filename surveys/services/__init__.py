@@ -6,6 +6,7 @@ Split by topic; import from here: ``from surveys.services import population_impo
 from __future__ import annotations
 
 from surveys.services.designs import (
+    SIZE_DEFAULTS,
     design_create,
     design_preview,
     design_sample_size,
@@ -38,6 +39,7 @@ from surveys.services.weights import weights_compute
 
 __all__ = [
     "EXPORT_FORMATS",
+    "SIZE_DEFAULTS",
     "answers_record",
     "block_create",
     "design_create",

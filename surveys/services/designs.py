@@ -29,15 +29,18 @@ from surveys.models import (
     Survey,
 )
 
+# The defaults of a sample size from a margin of error, shared by the API and the setup page.
+SIZE_DEFAULTS = {"confidence": 0.95, "p": 0.5, "deff": 1.0, "response_rate": 1.0}
+
 
 def design_sample_size(
     *,
     population: Population,
     margin: float,
-    confidence: float = 0.95,
-    p: float = 0.5,
-    deff: float = 1.0,
-    response_rate: float = 1.0,
+    confidence: float = SIZE_DEFAULTS["confidence"],
+    p: float = SIZE_DEFAULTS["p"],
+    deff: float = SIZE_DEFAULTS["deff"],
+    response_rate: float = SIZE_DEFAULTS["response_rate"],
     fpc: bool = True,
 ) -> int:
     """Sample size for a margin of error (Cochran; see :func:`surveys.sampling.sample_size`),

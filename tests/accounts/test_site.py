@@ -97,3 +97,21 @@ def test_demo_people_are_idempotent():
     ]
     assert Study.objects.count() == 1
     assert User.objects.get(username="researcher").check_password("chorus-demo-2026")
+
+
+def test_every_korean_catalogue_passes_msgfmt_check():
+    """gettext's own check (headers, plural forms, format strings), stricter than Django's."""
+    import shutil
+
+    if shutil.which("msgfmt") is None:
+        pytest.skip("msgfmt (gettext) is not installed")
+    catalogues = [
+        *sorted(REPO.glob("*/locale/ko/LC_MESSAGES/django.po")),
+        REPO / "locale" / "ko" / "LC_MESSAGES" / "django.po",
+    ]
+    assert len(catalogues) == 4
+    for po in catalogues:
+        result = subprocess.run(
+            ["msgfmt", "--check", "-o", os.devnull, str(po)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"{po}: {result.stderr}"

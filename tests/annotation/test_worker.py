@@ -101,9 +101,12 @@ def test_vote_table_exports_run_on_the_worker(celery_worker, api_as, client, stu
     )
     from_csv = pd.read_csv(io.BytesIO(files["csv"]), encoding="utf-8-sig")
     from_parquet = pd.read_parquet(io.BytesIO(files["parquet"]))
-    assert list(from_parquet.columns) == list(expected.columns)
+    columns = ["item", "voter", "label", "weight", "role", "group", "created", "seconds", "speaker"]
+    assert list(from_parquet.columns) == list(expected.columns) == columns
     assert len(from_csv) == len(from_parquet) == 8
-    assert sorted(from_csv["label"]) == sorted(expected["label"]) == sorted(from_parquet["label"])
+    labels = ["anger"] * 2 + ["fear"] * 4 + ["joy"] * 2
+    assert sorted(from_csv["label"]) == sorted(from_parquet["label"]) == labels
+    assert sorted(expected["label"]) == labels
     assert set(from_parquet["seconds"]) == {1.5}
     assert set(from_csv["speaker"]) == {"spk0", "spk1"}
     (ana,) = raters(project, 1, prefix="ana")
