@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -484,6 +484,10 @@ def _gold_due(*, project: Project, user: User) -> bool:
     return math.floor((done + 1) * project.gold_rate) > math.floor(done * project.gold_rate)
 
 
+class _ItemsLocked(Exception):
+    """Every item the rater could get is row-locked by another transaction."""
+
+
 def _claim(*, project: Project, user: User, pool: str, now: datetime) -> Assignment | None:
     unseen = ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)) & ~Exists(
         ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)
@@ -501,6 +505,10 @@ def _claim(*, project: Project, user: User, pool: str, now: datetime) -> Assignm
         item_id = candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:1]
         item_id = next(iter(item_id), None)
         if item_id is None:
+            # Nothing free, or every free item is locked for now (an import raising the slot
+            # counters, or other raters' claims in flight): only the first means "done".
+            if connection.vendor == "postgresql" and candidates.exists():
+                raise _ItemsLocked
             return None
         if slots is not None:
             taken, total = slots
@@ -545,6 +553,10 @@ def _claim(*, project: Project, user: User, pool: str, now: datetime) -> Assignm
     return None
 
 
+# How long "next item" waits, in all, for locked items before it answers "nothing left".
+CLAIM_WAIT_SECONDS = 60.0
+
+
 def assignment_next(
     *, project: Project, user: User, now: datetime | None = None
 ) -> Assignment | None:
@@ -552,11 +564,34 @@ def assignment_next(
 
     Annotators draw from the k slots (fewest taken first) with gold items mixed in at the
     project's gold rate; experts draw from the expert sample. None when nothing is left.
+
+    When every item the rater could get is locked by another transaction (a ratings import, or
+    other raters' claims in flight) the answer is not "nothing left": the call waits for a
+    running import to commit, outside any transaction so that it holds no lock meanwhile, and
+    asks again.
     """
-    now = now or timezone.now()
     member = ProjectMember.objects.filter(project=project, user=user).first()
     if member is None or member.role not in (MemberRole.ANNOTATOR, MemberRole.EXPERT):
         raise PermissionDenied("Only annotators and experts receive items.")
+    pool = Pool.EXPERT if member.role == MemberRole.EXPERT else Pool.ANNOTATOR
+    deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            return _next_in_transaction(project=project, user=user, pool=pool, now=now)
+        except _ItemsLocked:
+            if time.monotonic() >= deadline:
+                logger.warning("next item: project %s stayed locked; answering none", project.pk)
+                return None
+        _import_wait(timeout=max(deadline - time.monotonic(), 0.001))
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+def _next_in_transaction(
+    *, project: Project, user: User, pool: str, now: datetime | None
+) -> Assignment | None:
+    now = now or timezone.now()
     with transaction.atomic():
         leases_expire(project=project, now=now)
         current = (
@@ -572,12 +607,23 @@ def assignment_next(
         )
         if current is not None:
             return current
-        pool = Pool.EXPERT if member.role == MemberRole.EXPERT else Pool.ANNOTATOR
         if pool == Pool.ANNOTATOR and _gold_due(project=project, user=user):
             gold = _claim(project=project, user=user, pool=Pool.GOLD, now=now)
             if gold is not None:
                 return gold
         return _claim(project=project, user=user, pool=pool, now=now)
+
+
+def _import_wait(*, timeout: float) -> None:
+    """Block until no ratings import runs (PostgreSQL), or ``timeout`` seconds pass."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(timeout * 1000) + 1}ms'")
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [IMPORT_LOCK])
+    except OperationalError:
+        pass  # still importing: the caller's deadline decides
 
 
 @dataclass(frozen=True)

@@ -172,3 +172,46 @@ def test_an_import_and_live_annotators_share_the_slots(study, researcher):
     assert len(set(imported + live)) == len(imported) + 20
     slots = dict(Item.objects.values_list("id", "slots_taken"))
     assert slots == {pk: per_item.get(pk, 0) for pk in slots}
+
+
+def test_next_item_waits_for_locked_items_instead_of_answering_none(study, researcher):
+    """While another transaction holds every free item (as an import does while it raises the
+    slot counters), "next item" must wait and then lease, not report that nothing is left."""
+    import time
+
+    from annotation.services import IMPORT_LOCK
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    project = emotion_project(study=study, user=researcher, k=1)
+    text_items(project, 3)
+    (user,) = raters(project, 1)
+    locked = threading.Event()
+    held = 0.8
+
+    def hold():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+                cursor.execute(
+                    "SELECT id FROM annotation_item WHERE project_id = %s FOR UPDATE",
+                    [project.pk],
+                )
+                locked.set()
+                time.sleep(held)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    started = time.monotonic()
+    lease = assignment_next(project=project, user=user)
+    waited = time.monotonic() - started
+    holder.join()
+    assert lease is not None
+    assert lease.item.project_id == project.pk
+    # It got its item only once the holder let go.
+    assert waited > held / 2
