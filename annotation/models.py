@@ -199,9 +199,10 @@ class Assignment(models.Model):
     item = models.ForeignKey(
         Item, on_delete=models.CASCADE, related_name="assignments", db_index=False
     )
+    # PROTECT: a rater's answers hold slots; ``services.rater_erase`` gives them back.
     rater = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="annotation_assignments",
         db_index=False,
     )
@@ -300,8 +301,8 @@ class ImportedRating(models.Model):
     than the load itself, and dropping and re-adding the constraints around a load locks the
     users and items tables (ACCESS EXCLUSIVE) for its whole duration, pausing every page. The
     importer resolves every id inside its transaction and locks the rows it points at until
-    commit; deletions go through the ORM, which cascades (items, users) or refuses
-    (categories) as declared here.
+    commit; deletions go through the ORM, which cascades (items) or refuses (categories,
+    and raters: ``services.rater_erase`` deletes a rater with their slots given back).
     """
 
     pk = models.CompositePrimaryKey("item_id", "rater_id", "category_id")
@@ -314,7 +315,7 @@ class ImportedRating(models.Model):
     )
     rater = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
         db_constraint=False,

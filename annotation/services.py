@@ -192,6 +192,55 @@ def member_remove(*, project: Project, user: User) -> None:
     ProjectMember.objects.filter(project=project, user=user).delete()
 
 
+@transaction.atomic
+def rater_erase(*, user: User) -> dict[str, int]:
+    """Delete a rater's account with everything they rated, in every project, and give their
+    k slots back so that the items go to other raters.
+
+    Deleting the account alone is refused (the ratings protect it): it would drop the ratings
+    and leave the slot counters too high for good. Adjudications, exclusions decided and
+    projects created by the account are kept, so an account with any of them is refused with
+    the reason, and nothing is deleted.
+    """
+    from django.db.models import ProtectedError
+
+    # The row lock waits for a running ratings import that names this rater (it holds the row
+    # FOR KEY SHARE) and keeps new leases off this account until commit.
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        raise ValidationError({"user": ["No such user."]})
+    held = list(
+        Assignment.objects.select_for_update()
+        .filter(rater=user)
+        .values_list("item_id", "pool", "status")
+    )
+    _release_slots(
+        (item_id, pool)
+        for item_id, pool, status in held
+        if status in (AssignmentStatus.LEASED, AssignmentStatus.DONE)
+    )
+    imported_items = (
+        ImportedRating.objects.filter(rater=user).values_list("item_id", flat=True).distinct()
+    )
+    # Imported ratings on gold items never took a slot.
+    Item.objects.filter(pk__in=imported_items, is_gold=False).update(
+        slots_taken=F("slots_taken") - 1
+    )
+    n_imported, _ = ImportedRating.objects.filter(rater=user).delete()
+    n_answers = Annotation.objects.filter(assignment__rater=user).count()
+    Assignment.objects.filter(rater=user).delete()
+    Exclusion.objects.filter(rater=user).delete()
+    try:
+        locked.delete()
+    except ProtectedError as exc:
+        kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+        raise ValidationError(
+            {"user": [f"{user.username} is still referred to by {', '.join(map(str, kinds))}; "
+                      "deactivate the account instead."]}
+        ) from None  # fmt: skip
+    return {"assignments": len(held), "answers": n_answers, "imported_labels": n_imported}
+
+
 # --- items ----------
 
 
@@ -1192,10 +1241,15 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             # writing transaction at a time.)
             _timed(
                 cursor,
-                "SELECT 1 FROM accounts_user WHERE id = ANY(%s::bigint[]) "
-                "ORDER BY id FOR KEY SHARE",
+                "SELECT count(*) FROM (SELECT 1 FROM accounts_user WHERE id = ANY(%s::bigint[]) "
+                "ORDER BY id FOR KEY SHARE) AS locked",
                 [_pg_array(rater_ids)],
             )
+            if cursor.fetchone()[0] < len(rater_ids):
+                # An account was erased between reading the names and locking them.
+                raise ValidationError(
+                    {"rater": ["A rater's account was deleted during the import; run it again."]}
+                )
             _timed(
                 cursor,
                 "SELECT 1 FROM annotation_category WHERE project_id = %s ORDER BY id FOR KEY SHARE",

@@ -215,3 +215,112 @@ def test_next_item_waits_for_locked_items_instead_of_answering_none(study, resea
     assert lease.item.project_id == project.pk
     # It got its item only once the holder let go.
     assert answered > letting_go[0]
+
+
+def test_erasing_a_rater_while_a_file_imports_their_ratings_keeps_the_slots_true(study, researcher):
+    """``rater_erase`` and an import naming the same rater, released at once, in either order:
+    no rating is left pointing at a deleted account and every slot counter matches the
+    ratings that remain."""
+    import io
+
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import User
+    from annotation.models import ImportedRating
+    from annotation.services import rater_erase, ratings_import
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race test needs PostgreSQL")
+    project = emotion_project(study=study, user=researcher, k=3)
+    text_items(project, 10)
+    (rater,) = raters(project, 1, prefix="earlier-")
+    lease = assignment_next(project=project, user=rater)
+    annotation_submit(
+        project=project, user=rater, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    text = "item,rater,label\n" + "".join(f"t{i:02d},earlier-0,fear\n" for i in range(10))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(work):
+        try:
+            barrier.wait()
+            work()
+        except ValidationError:
+            pass  # the import may be refused because the account went meanwhile
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(lambda: rater_erase(user=rater),)),
+        threading.Thread(
+            target=run,
+            args=(lambda: ratings_import(project=project, source=io.BytesIO(text.encode())),),
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert not User.objects.filter(pk=rater.pk).exists()
+    users = set(User.objects.values_list("pk", flat=True))
+    imported = list(ImportedRating.objects.values_list("item_id", "rater_id"))
+    assert all(rater_id in users for _, rater_id in imported)
+    live = list(Assignment.objects.values_list("item_id", flat=True))
+    expected = Counter(item for item, _ in set(imported)) + Counter(live)
+    slots = dict(Item.objects.values_list("id", "slots_taken"))
+    assert slots == {pk: expected.get(pk, 0) for pk in slots}
+
+
+def test_an_import_that_read_a_rater_just_erased_is_refused(study, researcher):
+    """The import reads the rater's account, then waits for the lock on it while the erasure
+    commits: it must be refused rather than store ratings for an id that no longer exists."""
+    import io
+    import time
+
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from annotation.models import ImportedRating
+    from annotation.services import rater_erase, ratings_import
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    project = emotion_project(study=study, user=researcher, k=3)
+    text_items(project, 2)
+    (rater,) = raters(project, 1, prefix="gone-")
+    erased = threading.Event()
+    errors: list[BaseException] = []
+
+    def erase():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                rater_erase(user=rater)
+                erased.set()
+                # Commit only once the import waits for a lock (on the erased account).
+                for _ in range(600):
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.05)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    eraser = threading.Thread(target=erase)
+    eraser.start()
+    assert erased.wait(30)
+    with pytest.raises(ValidationError) as refused:
+        ratings_import(project=project, source=io.BytesIO(b"item,rater,label\nt00,gone-0,joy\n"))
+    eraser.join()
+    assert errors == []
+    assert "rater" in refused.value.message_dict
+    assert ImportedRating.objects.count() == 0
+    assert set(Item.objects.values_list("slots_taken", flat=True)) == {0}

@@ -308,15 +308,57 @@ def test_two_imports_of_one_file_at_once_store_it_once(study, researcher):
     assert User.objects.filter(username__startswith="par-").count() == 4
 
 
-def test_deleting_a_rater_an_item_or_the_project_removes_their_imported_ratings(project):
-    """A category in use cannot be deleted alone, but goes with its project (RESTRICT)."""
-    from django.db.models import RestrictedError
+def test_erasing_a_rater_gives_their_slots_back_and_deleting_an_item_or_project_cascades(
+    project, study
+):
+    """A rater's account cannot be deleted alone (their ratings hold k slots); ``rater_erase``
+    deletes it with its ratings and frees the slots. A category in use cannot be deleted alone,
+    but goes with its project (RESTRICT)."""
+    from django.core.management import call_command
+    from django.db.models import ProtectedError, RestrictedError
 
     from annotation.models import Annotation, AnnotationLabel, Project
+    from annotation.services import rater_erase
 
     run(project, GOOD)
-    User.objects.get(username="ext-2").delete()
-    assert ImportedRating.objects.count() == 3
+    slots = lambda: dict(Item.objects.values_list("external_id", "slots_taken"))  # noqa: E731
+    assert slots() == {"t00": 2, "t01": 1}
+    with pytest.raises(ProtectedError):
+        User.objects.get(username="ext-2").delete()
+    assert ImportedRating.objects.count() == 4
+    assert rater_erase(user=User.objects.get(username="ext-2")) == {
+        "assignments": 0, "answers": 0, "imported_labels": 1,
+    }  # fmt: skip
+    assert not User.objects.filter(username="ext-2").exists()
+    assert (ImportedRating.objects.count(), slots()) == (3, {"t00": 1, "t01": 1})
+
+    # A live rater with one answer and one open lease: both slots come back.
+    (ana,) = raters(project, 1, prefix="ana")
+    lease = assignment_next(project=project, user=ana)
+    annotation_submit(
+        project=project, user=ana, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    assert assignment_next(project=project, user=ana) is not None
+    assert slots() == {"t00": 2, "t01": 2}
+    out = io.StringIO()
+    call_command("annotation_erase_rater", "ana0", stdout=out)
+    assert '"answers": 1' in out.getvalue() and '"assignments": 2' in out.getvalue()
+    assert slots() == {"t00": 1, "t01": 1}
+    assert (Assignment.objects.count(), Annotation.objects.count()) == (0, 0)
+
+    # An account that other records keep (here: a project it created) is refused whole.
+    (bea,) = raters(project, 1, prefix="bea")
+    emotion_project(study=study, user=bea, k=1)
+    lease = assignment_next(project=project, user=bea)
+    annotation_submit(
+        project=project, user=bea, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    with pytest.raises(ValidationError) as refused:
+        rater_erase(user=bea)
+    assert "project" in refused.value.message_dict["user"][0]
+    assert (Annotation.objects.count(), User.objects.filter(username="bea0").count()) == (1, 1)
+    assert sorted(slots().values()) == [1, 2]
+
     Item.objects.get(external_id="t01").delete()
     assert ImportedRating.objects.count() == 2
     with pytest.raises(RestrictedError):
@@ -324,16 +366,14 @@ def test_deleting_a_rater_an_item_or_the_project_removes_their_imported_ratings(
     assert ImportedRating.objects.count() == 2
     # With live answers and a gold label as well, the whole project still goes.
     Item.objects.create(project=project, external_id="t05", kind="text", text="T", slots_total=2)
-    (ana,) = raters(project, 1, prefix="ana")
-    lease = assignment_next(project=project, user=ana)
-    annotation_submit(
-        project=project, user=ana, item_id=lease.item_id, labels=[{"category": "joy"}]
-    )
+    (cy,) = raters(project, 1, prefix="cy")
+    lease = assignment_next(project=project, user=cy)
+    annotation_submit(project=project, user=cy, item_id=lease.item_id, labels=[{"category": "joy"}])
     Item.objects.filter(pk=lease.item_id).update(gold_label=project.categories.get(key="joy"))
     with pytest.raises(RestrictedError):
         project.categories.get(key="joy").delete()
     project.delete()
-    assert (Project.objects.count(), Annotation.objects.count()) == (0, 0)
+    assert (Project.objects.filter(pk=project.pk).count(), Annotation.objects.count()) == (0, 0)
     assert (AnnotationLabel.objects.count(), ImportedRating.objects.count()) == (0, 0)
 
 
