@@ -435,13 +435,41 @@ def annotation_detail_api(request, annotation_id: int):
 # --- quality and agreement ----------
 
 
-@extend_schema(responses={200: OpenApiResponse(description="Rows of the vote table.")})
+class VotePagination(LimitOffsetPagination):
+    default_limit = 1000
+    max_limit = 10_000
+
+
+class _TableRows:
+    """A DataFrame seen as a sequence of JSON rows, converting only the slice asked for."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        part = self.table.iloc[window]
+        return part.astype(object).where(part.notna(), None).to_dict("records")
+
+
+@extend_schema(
+    responses={
+        200: OpenApiResponse(
+            description="Rows of the vote table, a page at a time (limit up to 10,000, "
+            "1,000 by default); the export below writes the whole table as a file."
+        )
+    }
+)
 @api_view(["GET"])
 def vote_table_api(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
     table = selectors.project_vote_table(project=project)
     table = table.assign(created=table["created"].map(lambda t: t.isoformat()))
-    return Response(table.astype(object).where(table.notna(), None).to_dict("records"))
+    paginator = VotePagination()
+    page = paginator.paginate_queryset(_TableRows(table), request)
+    return paginator.get_paginated_response(page)
 
 
 class VotesExportInput(StrictSerializer):

@@ -70,9 +70,11 @@ def test_annotator_table_gold_accuracy_and_exclusions(api_as, study, researcher)
     assert response.status_code == 201
     exclusion = response.json()
     votes = client.get(f"/api/annotation/projects/{project.id}/votes/").json()
-    assert len(votes) == 4
+    assert (votes["count"], len(votes["results"])) == (4, 4)
     assert client.post(f"/api/annotation/exclusions/{exclusion['id']}/lift/").status_code == 200
-    assert len(client.get(f"/api/annotation/projects/{project.id}/votes/").json()) == 8
+    votes = client.get(f"/api/annotation/projects/{project.id}/votes/?limit=3&offset=6").json()
+    assert (votes["count"], len(votes["results"]), votes["next"]) == (8, 2, None)
+    assert set(votes["results"][0]) >= {"item", "voter", "label", "role", "group", "created"}
     again = client.post(f"/api/annotation/exclusions/{exclusion['id']}/lift/")
     assert again.status_code == 400
     assert again.json() == {"errors": {"non_field_errors": ["This exclusion was already lifted."]}}
