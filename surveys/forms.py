@@ -1,16 +1,28 @@
-"""Forms of the researcher pages: question review and the study's setup page (populations,
-panels, sample designs and surveys)."""
+"""Forms of the researcher pages: question review, the questionnaire editor and the study's
+setup page (populations, panels, sample designs and surveys)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Study
-from surveys.models import Allocation, Panel, Population, ReviewDecision, SampleDesign
+from surveys.models import (
+    Allocation,
+    Block,
+    Panel,
+    Population,
+    QuestionKind,
+    ReviewDecision,
+    SampleDesign,
+    Survey,
+)
 from surveys.services import SIZE_DEFAULTS
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 class ReviewForm(forms.Form):
@@ -223,3 +235,87 @@ class SurveyForm(forms.Form):
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "design").queryset = SampleDesign.objects.filter(study=study)
+
+
+def parse_options(text: str) -> list[tuple[str, str, str]]:
+    """One option per line: ``code | English | Korean`` (the Korean text may be left out)."""
+    options = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+            raise forms.ValidationError(
+                _("Line %(n)d: write code | English text | Korean text.") % {"n": n}
+            )
+        if not _SLUG.fullmatch(parts[0]):
+            raise forms.ValidationError(
+                _("Line %(n)d: the code %(code)r may use letters, digits, - and _ only.")
+                % {"n": n, "code": parts[0]}
+            )
+        options.append((parts[0], parts[1], parts[2] if len(parts) == 3 else ""))
+    return options
+
+
+class QuestionForm(forms.Form):
+    """A new question, in an existing block or a new one."""
+
+    block = forms.ChoiceField(label=_("Block"), required=False)
+    block_title_en = forms.CharField(
+        label=_("New block title (English)"), max_length=200, required=False
+    )
+    block_title_ko = forms.CharField(
+        label=_("New block title (Korean)"), max_length=200, required=False
+    )
+    code = forms.SlugField(
+        label=_("Code"), max_length=60, help_text=_("Short and unique in the survey, e.g. q1.")
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=QuestionKind.choices)
+    text_en = forms.CharField(
+        label=_("Question (English)"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    text_ko = forms.CharField(
+        label=_("Question (Korean)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    options = forms.CharField(
+        label=_("Options"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Choice and scale questions: one option per line, "
+            "code | English | Korean (e.g. yes | Yes | 예)."
+        ),
+    )
+    required = forms.BooleanField(label=_("Answer required"), required=False, initial=True)
+    min_value = forms.FloatField(label=_("Lowest number allowed"), required=False)
+    max_value = forms.FloatField(label=_("Highest number allowed"), required=False)
+    is_attention_check = forms.BooleanField(label=_("Attention check"), required=False)
+    expected_option = forms.CharField(
+        label=_("Expected option (attention check)"), max_length=60, required=False
+    )
+    answer_key = forms.CharField(
+        label=_("Correct option (knowledge question)"), max_length=60, required=False
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=100, required=False)
+
+    def __init__(self, *args: Any, survey: Survey, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        blocks = Block.objects.filter(survey=survey).order_by("order", "id")
+        choices = [("", _("A new block"))]
+        for block in blocks:
+            title = block.title_en or _("Block %(n)d") % {"n": block.order + 1}
+            choices.append((str(block.pk), title))
+        field = cast(forms.ChoiceField, self.fields["block"])
+        field.choices = choices
+        if blocks:
+            field.initial = str(blocks.last().pk)  # type: ignore[union-attr]
+
+    def clean_options(self) -> list[tuple[str, str, str]]:
+        return parse_options(self.cleaned_data["options"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        low, high = data.get("min_value"), data.get("max_value")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_value", _("The highest number is below the lowest."))
+        return data

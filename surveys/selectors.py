@@ -23,6 +23,7 @@ from django.db.models.functions import TruncDate
 from surveys import representativeness, weighting
 from surveys.models import (
     Answer,
+    Block,
     Invitation,
     Panel,
     Panelist,
@@ -403,6 +404,18 @@ def review_queue(*, survey: Survey):
         .prefetch_related("reviews__reviewer", "options")
         .order_by("block__order", "order")
     )
+
+
+def questionnaire(*, survey: Survey) -> list[tuple[Block, list[Question]]]:
+    """The survey's blocks in order, each with its questions (options prefetched)."""
+    questions = (
+        Question.objects.filter(survey=survey).order_by("order", "id").prefetch_related("options")
+    )
+    by_block: dict[int, list[Question]] = {}
+    for question in questions:
+        by_block.setdefault(question.block_id, []).append(question)
+    blocks = Block.objects.filter(survey=survey).order_by("order", "id")
+    return [(block, by_block.get(block.pk, [])) for block in blocks]
 
 
 def study_setup(*, study) -> dict[str, Any]:

@@ -10,6 +10,14 @@ urlpatterns = [
     path(
         "<int:survey_id>/review/<int:question_id>/", views.review_question, name="review_question"
     ),
+    path("<int:survey_id>/questions/", views.questionnaire, name="questionnaire"),
+    path("<int:survey_id>/questions/new/", views.question_new, name="question_new"),
+    path(
+        "<int:survey_id>/questions/<int:question_id>/submit/",
+        views.question_submit,
+        name="question_submit",
+    ),
+    path("<int:survey_id>/status/<str:action>/", views.survey_status, name="survey_status"),
     path("<int:survey_id>/export/<str:fmt>/", views.export_start, name="export"),
     path("<int:survey_id>/weights/", views.weights_start, name="weights"),
     path("studies/<int:study_id>/setup/", views.setup, name="setup"),

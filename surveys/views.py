@@ -28,9 +28,11 @@ from surveys.forms import (
     DesignForm,
     PanelImportForm,
     PopulationImportForm,
+    QuestionForm,
     ReviewForm,
     SurveyForm,
 )
+from surveys.models import ReviewState, SurveyStatus
 from surveys.tasks import compute_weights_task, export_responses_task
 
 
@@ -147,6 +149,88 @@ def start_weights(*, survey, user) -> Job:
         )
         transaction.on_commit(lambda: compute_weights_task.delay(str(job.id)))
     return job
+
+
+# --- the questionnaire editor --------------------------------------------------------------
+
+
+def _questionnaire_page(request, survey, *, form: QuestionForm | None = None, status: int = 200):
+    blocks = selectors.questionnaire(survey=survey)
+    questions = [q for _block, qs in blocks for q in qs]
+    context = {
+        "survey": survey,
+        "blocks": blocks,
+        "form": form or QuestionForm(survey=survey),
+        "editable": survey.status == SurveyStatus.DRAFT,
+        "ready": bool(questions) and all(q.review_state == ReviewState.APPROVED for q in questions),
+    }
+    if status == 400:
+        messages.error(request, _("Nothing was created: see the errors marked below."))
+    return render(request, "surveys/questionnaire.html", context, status=status)
+
+
+@login_required
+def questionnaire(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    return _questionnaire_page(request, survey)
+
+
+@login_required
+@require_POST
+def question_new(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    form = QuestionForm(request.POST, survey=survey)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        block = data.pop("block")
+        try:
+            question = services.question_add(
+                survey=survey, block_id=int(block) if block else None, user=request.user, **data
+            )
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Question %(code)s added.") % {"code": question.code})
+            return redirect(reverse("surveys:questionnaire", args=[survey.pk]) + "#add")
+    return _questionnaire_page(request, survey, form=form, status=400)
+
+
+@login_required
+@require_POST
+def question_submit(request, survey_id: int, question_id: int):
+    question = access_question(user=request.user, question_id=question_id)
+    if question.survey_id != survey_id:
+        raise Http404("No such question.")
+    try:
+        services.question_submit(question=question, user=request.user)
+    except ValidationError as exc:
+        for msgs in exc.message_dict.values():
+            for m in msgs:
+                messages.error(request, m)
+    else:
+        messages.success(request, _("%(code)s is waiting for review.") % {"code": question.code})
+    return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}")
+
+
+@login_required
+@require_POST
+def survey_status(request, survey_id: int, action: str):
+    """Open the survey for fieldwork, or close it."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    try:
+        if action == "open":
+            services.survey_open(survey=survey)
+            messages.success(request, _("The survey is open."))
+        elif action == "close":
+            services.survey_close(survey=survey)
+            messages.success(request, _("The survey is closed."))
+        else:
+            raise Http404("Unknown action.")
+    except ValidationError as exc:
+        for msgs in exc.message_dict.values():
+            for m in msgs:
+                messages.error(request, m)
+    return redirect("surveys:questionnaire", survey_id=survey.pk)
 
 
 # --- the study's setup page ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from surveys.services.invitations import invitations_send, invitations_send_now
 from surveys.services.questionnaires import (
     block_create,
     option_create,
+    question_add,
     question_create,
     question_review,
     question_submit,
@@ -51,6 +52,7 @@ __all__ = [
     "panel_import",
     "panel_import_named",
     "population_import",
+    "question_add",
     "question_create",
     "question_review",
     "question_submit",

@@ -127,6 +127,31 @@ def question_create(
     return question
 
 
+@transaction.atomic
+def question_add(
+    *,
+    survey: Survey,
+    block_id: int | None,
+    block_title_en: str = "",
+    block_title_ko: str = "",
+    user=None,
+    **question: Any,
+) -> Question:
+    """The questionnaire editor's use case: a question in an existing block of the survey, or
+    in a new block (``block_id`` None), created together or not at all. The survey row is
+    locked, so two editors adding at once get distinct positions."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    _editable(survey)
+    if block_id is None:
+        block = block_create(survey=survey, title_en=block_title_en, title_ko=block_title_ko)
+    else:
+        found = Block.objects.filter(pk=block_id, survey=survey).first()
+        if found is None:
+            raise ValidationError({"block": ["No such block in this survey."]})
+        block = found
+    return question_create(block=block, user=user, **question)
+
+
 def option_create(*, question: Question, code: str, text_en: str, text_ko: str = "") -> Option:
     with transaction.atomic():
         _editable(question.survey)

@@ -1,0 +1,179 @@
+"""The questionnaire editor through the Django client: a researcher adds questions (in a new
+block or an existing one), submits them for review, a colleague approves them and the survey
+opens. Every bad form is a 400 naming the field and creates nothing, not even the new block;
+people outside the study get a 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from surveys.models import Block, Option, Question, ReviewState, SurveyStatus
+from surveys.services import survey_create
+
+pytestmark = pytest.mark.django_db
+
+CHOICE = {
+    "block": "",
+    "block_title_en": "Trust",
+    "block_title_ko": "신뢰",
+    "code": "trust_gov",
+    "kind": "single",
+    "text_en": "How much do you trust the government?",
+    "text_ko": "정부를 얼마나 신뢰하십니까?",
+    "options": "high | A lot | 많이\nsome | Somewhat | 어느 정도\n\nnone | Not at all\n",
+    "required": "on",
+}
+
+
+@pytest.fixture
+def survey(study):
+    return survey_create(study=study, title_en="Trust 2026", title_ko="신뢰 2026")
+
+
+@pytest.fixture
+def as_researcher(client, researcher):
+    client.force_login(researcher)
+    return client
+
+
+def page(survey, name: str = "questionnaire", *args) -> str:
+    return reverse(f"surveys:{name}", args=[survey.pk, *args])
+
+
+def flash(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_questions_are_added_in_new_and_existing_blocks(as_researcher, survey, researcher):
+    response = as_researcher.post(page(survey, "question_new"), CHOICE)
+    assert response.status_code == 302
+    assert flash(response) == ["Question trust_gov added."]
+    question = Question.objects.get(code="trust_gov")
+    assert (question.block.title_en, question.block.title_ko) == ("Trust", "신뢰")
+    assert (question.text_ko, question.required, question.created_by) == (
+        "정부를 얼마나 신뢰하십니까?", True, researcher,
+    )  # fmt: skip
+    options = list(question.options.order_by("order").values_list("code", "text_en", "text_ko"))
+    assert options == [
+        ("high", "A lot", "많이"), ("some", "Somewhat", "어느 정도"), ("none", "Not at all", ""),
+    ]  # fmt: skip
+    assert question.review_state == ReviewState.DRAFT
+
+    number = {
+        "block": str(question.block_id), "code": "age", "kind": "numeric",
+        "text_en": "How old are you?", "min_value": "18", "max_value": "120",
+    }  # fmt: skip
+    assert as_researcher.post(page(survey, "question_new"), number).status_code == 302
+    age = Question.objects.get(code="age")
+    assert (age.block_id, age.order, age.required) == (question.block_id, 1, False)
+    assert (age.min_value, age.max_value) == (18, 120)
+    assert Block.objects.filter(survey=survey).count() == 1
+
+    listed = as_researcher.get(page(survey))
+    assert listed.status_code == 200
+    html = listed.content.decode()
+    for text in ("trust_gov", "정부를 얼마나 신뢰하십니까?", "어느 정도", "How old are you?"):
+        assert text in html
+    # The new block can be chosen for the next question.
+    assert f'<option value="{question.block_id}" selected>Trust</option>' in html
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"options": "high | A lot\nsome"}, "options",
+         "Line 2: write code | English text | Korean text."),
+        ({"options": "hi gh | A lot\nsome | Some"}, "options",
+         "Line 1: the code 'hi gh' may use letters, digits, - and _ only."),
+        ({"options": "high | A lot"}, "options", "A choice question needs at least two options."),
+        ({"options": "a | A\na | B"}, "options", "Option codes must be unique."),
+        ({"kind": "text"}, "options", "Only choice questions have options."),
+        ({"kind": "ranking"}, "kind",
+         "Select a valid choice. ranking is not one of the available choices."),
+        ({"code": "trust gov"}, "code",
+         "Enter a valid “slug” consisting of letters, numbers, underscores or hyphens."),
+        ({"text_en": ""}, "text_en", "This field is required."),
+        ({"is_attention_check": "on"}, "expected_option",
+         "An attention check needs an expected option."),
+        ({"answer_key": "maybe"}, "answer_key", "'maybe' is not an option of the question."),
+        ({"kind": "numeric", "options": "", "min_value": "10", "max_value": "1"}, "max_value",
+         "The highest number is below the lowest."),
+        ({"block": "999999"}, "block",
+         "Select a valid choice. 999999 is not one of the available choices."),
+    ],
+)  # fmt: skip
+def test_bad_questions_are_refused_whole(as_researcher, survey, change, field, message):
+    response = as_researcher.post(page(survey, "question_new"), {**CHOICE, **change})
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [message]
+    assert "Nothing was created: see the errors marked below." in flash(response)
+    # Not even the new block.
+    assert (Block.objects.count(), Question.objects.count(), Option.objects.count()) == (0, 0, 0)
+
+
+def test_the_service_refuses_another_surveys_block(survey, study):
+    from django.core.exceptions import ValidationError
+
+    from surveys.services import block_create, question_add
+
+    other = block_create(survey=survey_create(study=study, title_en="Other"))
+    with pytest.raises(ValidationError) as refused:
+        question_add(survey=survey, block_id=other.pk, code="q", kind="text", text_en="Q?")
+    assert refused.value.message_dict == {"block": ["No such block in this survey."]}
+    assert Question.objects.count() == 0
+
+
+def test_a_repeated_code_is_refused(as_researcher, survey):
+    as_researcher.post(page(survey, "question_new"), CHOICE)
+    response = as_researcher.post(page(survey, "question_new"), CHOICE)
+    assert response.status_code == 400
+    assert response.context["form"].errors["code"] == [
+        "The survey already has a question 'trust_gov'."
+    ]
+    assert (Block.objects.count(), Question.objects.count()) == (1, 1)
+
+
+def test_submit_review_open_and_close(as_researcher, client, survey, colleague):
+    as_researcher.post(page(survey, "question_new"), CHOICE)
+    question = Question.objects.get()
+    refused = as_researcher.post(page(survey, "survey_status", "open"))
+    assert "These questions are not approved yet: trust_gov." in flash(refused)
+    submitted = as_researcher.post(page(survey, "question_submit", question.pk))
+    assert submitted.status_code == 302
+    assert submitted["Location"].endswith("#q-trust_gov")
+    assert "trust_gov is waiting for review." in flash(submitted)
+    question.refresh_from_db()
+    assert question.review_state == ReviewState.IN_REVIEW
+    again = as_researcher.post(page(survey, "question_submit", question.pk))
+    assert "Only a draft question can be submitted." in flash(again)
+
+    client.force_login(colleague)
+    review = reverse("surveys:review_question", args=[survey.pk, question.pk])
+    assert client.post(review, {"decision": "approve"}).status_code == 302
+    opened = client.post(page(survey, "survey_status", "open"))
+    assert "The survey is open." in flash(opened)
+    survey.refresh_from_db()
+    assert survey.status == SurveyStatus.OPEN
+    # An open survey's questionnaire no longer changes.
+    late = client.post(page(survey, "question_new"), {**CHOICE, "code": "late"})
+    assert late.status_code == 400
+    assert late.context["form"].non_field_errors() == [
+        "Only a draft survey's questionnaire can change."
+    ]
+    assert "Add a question" not in client.get(page(survey)).content.decode()
+    closed = client.post(page(survey, "survey_status", "close"))
+    assert "The survey is closed." in flash(closed)
+    survey.refresh_from_db()
+    assert survey.status == SurveyStatus.CLOSED
+
+
+def test_outsiders_get_404_and_anonymous_users_log_in(client, survey, outsider):
+    login = client.get(page(survey))
+    assert login.status_code == 302 and "/login/" in login["Location"]
+    client.force_login(outsider)
+    assert client.get(page(survey)).status_code == 404
+    assert client.post(page(survey, "question_new"), CHOICE).status_code == 404
+    assert client.post(page(survey, "survey_status", "open")).status_code == 404
+    assert Question.objects.count() == 0
