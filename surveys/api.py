@@ -494,6 +494,7 @@ class QuestionUpdateIn(StrictSerializer):
     subject = serializers.CharField(required=False, allow_blank=True)
     is_attention_check = serializers.BooleanField(required=False)
     expected_option = serializers.CharField(required=False, allow_blank=True)
+    options = OptionIn(many=True, required=False)
 
 
 @extend_schema(request=QuestionUpdateIn, responses=QuestionOut)
@@ -504,7 +505,10 @@ def question_detail_api(request, question_id: int):
     if request.method == "PATCH":
         data = QuestionUpdateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        question = services.question_update(question=question, **data.validated_data)
+        fields = dict(data.validated_data)
+        if "options" in fields:
+            fields["options"] = [(o["code"], o["text_en"], o["text_ko"]) for o in fields["options"]]
+        question = services.question_update(question=question, **fields)
     question = Question.objects.prefetch_related("options").get(pk=question.pk)
     return ApiResponse(QuestionOut(question).data)
 

@@ -15,6 +15,7 @@ from surveys.models import (
     Block,
     Panel,
     Population,
+    Question,
     QuestionKind,
     ReviewDecision,
     SampleDesign,
@@ -257,20 +258,9 @@ def parse_options(text: str) -> list[tuple[str, str, str]]:
     return options
 
 
-class QuestionForm(forms.Form):
-    """A new question, in an existing block or a new one."""
+class QuestionFields(forms.Form):
+    """What can change on a draft question (the editor's edit form)."""
 
-    block = forms.ChoiceField(label=_("Block"), required=False)
-    block_title_en = forms.CharField(
-        label=_("New block title (English)"), max_length=200, required=False
-    )
-    block_title_ko = forms.CharField(
-        label=_("New block title (Korean)"), max_length=200, required=False
-    )
-    code = forms.SlugField(
-        label=_("Code"), max_length=60, help_text=_("Short and unique in the survey, e.g. q1.")
-    )
-    kind = forms.ChoiceField(label=_("Kind"), choices=QuestionKind.choices)
     text_en = forms.CharField(
         label=_("Question (English)"), widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -297,6 +287,51 @@ class QuestionForm(forms.Form):
         label=_("Correct option (knowledge question)"), max_length=60, required=False
     )
     subject = forms.CharField(label=_("Subject"), max_length=100, required=False)
+    required_approvals = forms.IntegerField(
+        label=_("Approvals needed"), min_value=1, max_value=10, initial=1, required=False
+    )
+
+    def clean_required_approvals(self) -> int:
+        return self.cleaned_data["required_approvals"] or 1
+
+    def clean_options(self) -> list[tuple[str, str, str]]:
+        return parse_options(self.cleaned_data["options"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        low, high = data.get("min_value"), data.get("max_value")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_value", _("The highest number is below the lowest."))
+        return data
+
+    @staticmethod
+    def initial_for(question: Question) -> dict[str, Any]:
+        names = [
+            "text_en", "text_ko", "required", "min_value", "max_value", "is_attention_check",
+            "expected_option", "answer_key", "subject", "required_approvals",
+        ]  # fmt: skip
+        initial = {name: getattr(question, name) for name in names}
+        initial["options"] = "\n".join(
+            " | ".join(filter(None, (o.code, o.text_en, o.text_ko))) for o in question.options.all()
+        )
+        return initial
+
+
+class QuestionForm(QuestionFields):
+    """A new question, in an existing block or a new one."""
+
+    block = forms.ChoiceField(label=_("Block"), required=False)
+    block_title_en = forms.CharField(
+        label=_("New block title (English)"), max_length=200, required=False
+    )
+    block_title_ko = forms.CharField(
+        label=_("New block title (Korean)"), max_length=200, required=False
+    )
+    code = forms.SlugField(
+        label=_("Code"), max_length=60, help_text=_("Short and unique in the survey, e.g. q1.")
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=QuestionKind.choices)
+    field_order = ["block", "block_title_en", "block_title_ko", "code", "kind"]
 
     def __init__(self, *args: Any, survey: Survey, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -309,13 +344,3 @@ class QuestionForm(forms.Form):
         field.choices = choices
         if blocks:
             field.initial = str(blocks.last().pk)  # type: ignore[union-attr]
-
-    def clean_options(self) -> list[tuple[str, str, str]]:
-        return parse_options(self.cleaned_data["options"])
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        low, high = data.get("min_value"), data.get("max_value")
-        if low is not None and high is not None and low > high:
-            self.add_error("max_value", _("The highest number is below the lowest."))
-        return data

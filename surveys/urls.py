@@ -13,6 +13,11 @@ urlpatterns = [
     path("<int:survey_id>/questions/", views.questionnaire, name="questionnaire"),
     path("<int:survey_id>/questions/new/", views.question_new, name="question_new"),
     path(
+        "<int:survey_id>/questions/<int:question_id>/edit/",
+        views.question_edit,
+        name="question_edit",
+    ),
+    path(
         "<int:survey_id>/questions/<int:question_id>/submit/",
         views.question_submit,
         name="question_submit",

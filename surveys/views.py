@@ -28,6 +28,7 @@ from surveys.forms import (
     DesignForm,
     PanelImportForm,
     PopulationImportForm,
+    QuestionFields,
     QuestionForm,
     ReviewForm,
     SurveyForm,
@@ -193,6 +194,35 @@ def question_new(request, survey_id: int):
             messages.success(request, _("Question %(code)s added.") % {"code": question.code})
             return redirect(reverse("surveys:questionnaire", args=[survey.pk]) + "#add")
     return _questionnaire_page(request, survey, form=form, status=400)
+
+
+@login_required
+def question_edit(request, survey_id: int, question_id: int):
+    """Change a question's wording, options or settings; it goes back to draft."""
+    question = access_question(user=request.user, question_id=question_id)
+    if question.survey_id != survey_id:
+        raise Http404("No such question.")
+    status = 200
+    if request.method == "POST":
+        form = QuestionFields(request.POST)
+        if form.is_valid():
+            try:
+                services.question_update(question=question, **form.cleaned_data)
+            except ValidationError as exc:
+                form_errors_from(form, exc)
+            else:
+                messages.success(
+                    request, _("%(code)s changed; it is a draft again.") % {"code": question.code}
+                )
+                return redirect(
+                    reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}"
+                )
+        status = 400
+        messages.error(request, _("Nothing was changed: see the errors marked below."))
+    else:
+        form = QuestionFields(initial=QuestionFields.initial_for(question))
+    context = {"survey": question.survey, "question": question, "form": form}
+    return render(request, "surveys/question_edit.html", context, status=status)
 
 
 @login_required

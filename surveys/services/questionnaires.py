@@ -95,13 +95,7 @@ def question_create(
     if survey.questions.filter(code=code).exists():
         raise ValidationError({"code": [f"The survey already has a question {code!r}."]})
     options = options or []
-    if kind in CHOICE_KINDS and len(options) < 2:
-        raise ValidationError({"options": ["A choice question needs at least two options."]})
-    if kind not in CHOICE_KINDS and options:
-        raise ValidationError({"options": ["Only choice questions have options."]})
-    codes = [o[0] for o in options]
-    if len(set(codes)) != len(codes):
-        raise ValidationError({"options": ["Option codes must be unique."]})
+    codes = _check_options(kind, options)
     for name in ("answer_key", "expected_option"):
         if fields.get(name) and fields[name] not in codes:
             raise ValidationError({name: [f"{fields[name]!r} is not an option of the question."]})
@@ -186,9 +180,26 @@ EDITABLE_FIELDS = {
 }
 
 
+def _check_options(kind: str, options: list[tuple[str, str, str]]) -> list[str]:
+    if kind in CHOICE_KINDS and len(options) < 2:
+        raise ValidationError({"options": ["A choice question needs at least two options."]})
+    if kind not in CHOICE_KINDS and options:
+        raise ValidationError({"options": ["Only choice questions have options."]})
+    codes = [o[0] for o in options]
+    if len(set(codes)) != len(codes):
+        raise ValidationError({"options": ["Option codes must be unique."]})
+    return codes
+
+
 @transaction.atomic
-def question_update(*, question: Question, **fields: Any) -> Question:
-    """Change a question's wording or settings; it goes back to draft for a new review."""
+def question_update(
+    *, question: Question, options: list[tuple[str, str, str]] | None = None, **fields: Any
+) -> Question:
+    """Change a question's wording or settings; it goes back to draft for a new review.
+
+    ``options`` (``(code, text_en, text_ko)`` in display order) replaces the question's
+    options; a draft survey has no answers yet, so none can point at a removed code.
+    """
     question = (
         Question.objects.select_for_update(of=("self",))
         .select_related("survey")
@@ -198,14 +209,29 @@ def question_update(*, question: Question, **fields: Any) -> Question:
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
-    codes = set(question.options.values_list("code", flat=True))
+    if options is None:
+        codes = list(question.options.values_list("code", flat=True))
+    else:
+        codes = _check_options(question.kind, options)
     for name in ("answer_key", "expected_option"):
-        if fields.get(name) and fields[name] not in codes:
-            raise ValidationError({name: [f"{fields[name]!r} is not an option of the question."]})
+        value = fields.get(name, getattr(question, name))
+        if value and value not in codes:
+            raise ValidationError({name: [f"{value!r} is not an option of the question."]})
+    checking = fields.get("is_attention_check", question.is_attention_check)
+    if checking and not fields.get("expected_option", question.expected_option):
+        raise ValidationError({"expected_option": ["An attention check needs an expected option."]})
     for name, value in fields.items():
         setattr(question, name, value)
     question.review_state = ReviewState.DRAFT
     question.save()
+    if options is not None:
+        question.options.all().delete()
+        Option.objects.bulk_create(
+            [
+                Option(question=question, code=c, text_en=en, text_ko=ko, order=i)
+                for i, (c, en, ko) in enumerate(options)
+            ]
+        )
     return question
 
 

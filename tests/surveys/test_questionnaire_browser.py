@@ -1,6 +1,6 @@
 """The questionnaire editor in a real browser: a researcher writes a bilingual choice question
-in a new block, fixes a refused option list, submits the question for review and, once a
-colleague approved it, opens the survey; axe audits each state."""
+in a new block, fixes a refused option list, edits the question, submits it for review and,
+once a colleague approved it, opens the survey; axe audits each state."""
 
 from __future__ import annotations
 
@@ -51,6 +51,22 @@ def test_researcher_writes_submits_and_opens(page, researcher, study, colleague)
     expect(question.locator("li")).to_have_count(3)
     expect(question).to_contain_text("Draft")
     assert audit(page) == []
+
+    # A second look: the Korean wording changes and a middle option comes in.
+    page.get_by_role("link", name="Edit trust_gov").click()
+    expect(page.get_by_label("Options")).to_have_value(
+        "high | A lot | 많이\nsome | Somewhat | 어느 정도\nnone | Not at all | 전혀"
+    )
+    assert audit(page) == []
+    page.get_by_label("Question (Korean)").fill("정부를 어느 정도 신뢰하십니까?")
+    page.get_by_label("Options").fill(
+        "high | A lot | 많이\nsome | Somewhat | 어느 정도\nmid | Neither | 보통\n"
+        "none | Not at all | 전혀"
+    )
+    page.get_by_role("button", name="Save the question").click()
+    expect(page.get_by_role("status")).to_contain_text("trust_gov changed; it is a draft again.")
+    expect(page.locator("#q-trust_gov li")).to_have_count(4)
+    expect(page.locator("#q-trust_gov")).to_contain_text("정부를 어느 정도 신뢰하십니까?")
 
     page.get_by_role("button", name="Submit trust_gov for review").click()
     expect(page.get_by_role("status")).to_contain_text("trust_gov is waiting for review.")

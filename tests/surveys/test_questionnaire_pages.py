@@ -177,3 +177,94 @@ def test_outsiders_get_404_and_anonymous_users_log_in(client, survey, outsider):
     assert client.post(page(survey, "question_new"), CHOICE).status_code == 404
     assert client.post(page(survey, "survey_status", "open")).status_code == 404
     assert Question.objects.count() == 0
+
+
+def test_a_question_sent_back_is_edited_and_resubmitted(as_researcher, client, survey, colleague):
+    as_researcher.post(page(survey, "question_new"), {**CHOICE, "answer_key": "high"})
+    question = Question.objects.get()
+    as_researcher.post(page(survey, "question_submit", question.pk))
+    client.force_login(colleague)
+    review = reverse("surveys:review_question", args=[survey.pk, question.pk])
+    client.post(review, {"decision": "reject", "comment": "Add a middle option."})
+    question.refresh_from_db()
+    assert question.review_state == ReviewState.DRAFT
+    listed = as_researcher.get(page(survey)).content.decode()
+    assert "Add a middle option." in listed
+
+    edit = page(survey, "question_edit", question.pk)
+    shown = as_researcher.get(edit)
+    assert shown.status_code == 200
+    assert shown.context["form"].initial["options"] == (
+        "high | A lot | 많이\nsome | Somewhat | 어느 정도\nnone | Not at all"
+    )
+    assert "Add a middle option." in shown.content.decode()
+    form = {**shown.context["form"].initial}
+    form = {k: v for k, v in form.items() if v is not None and v is not False}
+    form["options"] = "high | A lot | 많이\nmid | Neither | 보통\nnone | Not at all | 전혀"
+    form["text_ko"] = "정부를 어느 정도 신뢰하십니까?"
+    form["required"] = "on"
+    saved = as_researcher.post(edit, form)
+    assert saved.status_code == 302
+    assert "trust_gov changed; it is a draft again." in flash(saved)
+    question.refresh_from_db()
+    assert question.text_ko == "정부를 어느 정도 신뢰하십니까?"
+    assert list(question.options.values_list("code", "text_ko")) == [
+        ("high", "많이"), ("mid", "보통"), ("none", "전혀"),
+    ]  # fmt: skip
+    assert as_researcher.post(page(survey, "question_submit", question.pk)).status_code == 302
+    question.refresh_from_db()
+    assert (question.review_state, question.review_cycle) == (ReviewState.IN_REVIEW, 2)
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"options": "high | A lot"}, "options", "A choice question needs at least two options."),
+        ({"options": "a | A\nb | B"}, "answer_key", "'high' is not an option of the question."),
+        ({"is_attention_check": "on"}, "expected_option",
+         "An attention check needs an expected option."),
+        ({"required_approvals": "0"}, "required_approvals",
+         "Ensure this value is greater than or equal to 1."),
+        ({"text_en": ""}, "text_en", "This field is required."),
+    ],
+)  # fmt: skip
+def test_a_bad_edit_changes_nothing(as_researcher, survey, change, field, message):
+    as_researcher.post(page(survey, "question_new"), {**CHOICE, "answer_key": "high"})
+    question = Question.objects.get()
+    as_researcher.post(page(survey, "question_submit", question.pk))
+    form = {
+        "text_en": "Changed?", "options": "high | A lot\nlow | Little",
+        "answer_key": "high", "required_approvals": "1", **change,
+    }  # fmt: skip
+    response = as_researcher.post(page(survey, "question_edit", question.pk), form)
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [message]
+    question.refresh_from_db()
+    assert (question.text_en, question.review_state) == (CHOICE["text_en"], ReviewState.IN_REVIEW)
+    assert question.options.count() == 3
+
+
+def test_options_are_replaced_through_the_api(api_client, researcher, survey):
+    from surveys.services import block_create, question_create
+
+    question = question_create(
+        block=block_create(survey=survey), code="q", kind="single", text_en="Q?",
+        options=[("a", "A", ""), ("b", "B", "")],
+    )  # fmt: skip
+    api_client.force_authenticate(researcher)
+    url = f"/api/surveys/questions/{question.pk}/"
+    bad = api_client.patch(url, {"options": [{"code": "a", "text_en": "A"}]}, format="json")
+    assert bad.status_code == 400
+    assert bad.json() == {"errors": {"options": ["A choice question needs at least two options."]}}
+    good = api_client.patch(
+        url,
+        {
+            "options": [
+                {"code": "x", "text_en": "X", "text_ko": "엑스"},
+                {"code": "y", "text_en": "Y"},
+            ]
+        },
+        format="json",
+    )
+    assert good.status_code == 200
+    assert [o["code"] for o in good.json()["options"]] == ["x", "y"]
