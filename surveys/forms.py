@@ -232,6 +232,21 @@ class SurveyForm(forms.Form):
         empty_label=_("No sample design (open link only)"),
     )
     open_link_enabled = forms.BooleanField(label=_("Open link"), required=False)
+    intro_en = forms.CharField(
+        label=_("Consent text (English)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown before the first question; participants agree to it to start."),
+    )
+    intro_ko = forms.CharField(
+        label=_("Consent text (Korean)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    randomize_questions = forms.BooleanField(
+        label=_("Shuffle the questions within each block"), required=False
+    )
+    randomize_options = forms.BooleanField(
+        label=_("Shuffle the options of choice questions"), required=False
+    )
 
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

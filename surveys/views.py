@@ -410,6 +410,10 @@ def survey_new(request, study_id: int):
         except ValidationError as exc:
             form_errors_from(form, exc)
         else:
-            messages.success(request, _("Survey %(title)s created.") % {"title": survey.title_en})
-            return _back(study, "surveys")
+            messages.success(
+                request,
+                _("Survey %(title)s created: now write its questions.")
+                % {"title": survey.title_en},
+            )
+            return redirect("surveys:questionnaire", survey_id=survey.pk)
     return _page(request, study, status=400, survey_form=form)

@@ -88,7 +88,10 @@ def test_researcher_sets_up_a_survey_from_files(page, researcher, study, tmp_pat
     form.get_by_label("Title (Korean)").fill("가치관 조사")
     form.get_by_label("Sample design").select_option(label="Main sample")
     form.get_by_role("button", name="Create survey").click()
-    expect(page.get_by_role("status")).to_contain_text("Survey Values created.")
+    expect(page.get_by_role("status")).to_contain_text(
+        "Survey Values created: now write its questions."
+    )
+    expect(page.locator("h1")).to_contain_text("Questionnaire")
     assert audit(page) == []
 
     survey = Survey.objects.get()

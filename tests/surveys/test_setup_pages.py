@@ -523,11 +523,18 @@ def test_survey_is_created_on_the_design(as_researcher, study, design):
             "survey-title_ko": "가치관",
             "survey-design": design.pk,
             "survey-open_link_enabled": "on",
+            "survey-intro_en": "We ask about your values.",
+            "survey-intro_ko": "가치관에 대해 묻습니다.",
+            "survey-randomize_options": "on",
         },
     )
     assert response.status_code == 302
-    assert response["Location"] == url(study) + "#surveys"
     survey = Survey.objects.get()
+    assert response["Location"] == reverse("surveys:questionnaire", args=[survey.pk])
+    assert (survey.intro_en, survey.intro_ko) == (
+        "We ask about your values.", "가치관에 대해 묻습니다.",
+    )  # fmt: skip
+    assert (survey.randomize_options, survey.randomize_questions) == (True, False)
     assert (
         survey.study,
         survey.title_en,
@@ -538,7 +545,7 @@ def test_survey_is_created_on_the_design(as_researcher, study, design):
         survey.languages,
         survey.reservation_minutes,
     ) == (study, "Values", "가치관", design, True, SurveyStatus.DRAFT, ["ko", "en"], 60)
-    assert flash(response) == ["Survey Values created."]
+    assert flash(response) == ["Survey Values created: now write its questions."]
 
 
 def test_survey_without_a_title_is_400(as_researcher, study, design):
