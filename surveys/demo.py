@@ -365,8 +365,59 @@ def load(*, people, stdout) -> None:
         q.filled = min(q.target, filled.get(q.cell_id, 0))
     QuotaCell.objects.bulk_update(quotas, ["filled"])
     result = services.weights_compute(survey=survey)
+    _draft_follow_up(people=people)
     stdout.write(
         f"  surveys: {len(cells)} cells, {PANEL_SIZE:,} panelists, {len(invitations)} invited, "
         f"{len(responses)} completed, weights by {result['method']} "
         f"(Kish deff {result['kish_deff']:.2f})"
+    )
+
+
+FOLLOW_UP = "Values follow-up 2027 (demo draft)"
+
+
+def _draft_follow_up(*, people) -> None:
+    """A survey still being written, for the questionnaire editor: one question approved, one
+    in review and one sent back with a request for changes."""
+    survey = services.survey_create(
+        study=people.study,
+        title_en=FOLLOW_UP,
+        title_ko="2027 가치관 후속 조사 (데모 초안)",
+        intro_en="A short follow-up on work and trust.",
+        intro_ko="일과 신뢰에 대한 짧은 후속 조사입니다.",
+        open_link_enabled=True,
+    )
+    block = services.block_create(survey=survey, title_en="Work", title_ko="일")
+    agree = [
+        ("1", "Strongly disagree", "전혀 동의하지 않음"),
+        ("2", "Disagree", "동의하지 않음"),
+        ("3", "Agree", "동의함"),
+        ("4", "Strongly agree", "매우 동의함"),
+    ]
+    approved = services.question_create(
+        block=block, code="work_meaning", kind="scale", options=agree, user=people.researcher,
+        text_en="Work gives my life meaning.", text_ko="일은 내 삶에 의미를 준다.",
+    )  # fmt: skip
+    in_review = services.question_create(
+        block=block, code="remote", kind="single", user=people.researcher,
+        text_en="How many days a week do you work from home?",
+        text_ko="일주일에 며칠 재택근무를 하십니까?",
+        options=[
+            ("0", "None", "없음"), ("1-2", "One or two", "1~2일"),
+            ("3+", "Three or more", "3일 이상"),
+        ],
+    )  # fmt: skip
+    sent_back = services.question_create(
+        block=block, code="trust_boss", kind="single", user=people.researcher,
+        text_en="Do you trust your manager?", text_ko="상사를 신뢰하십니까?",
+        options=[("yes", "Yes", "예"), ("no", "No", "아니요")],
+    )  # fmt: skip
+    for question in (approved, in_review, sent_back):
+        services.question_submit(question=question, user=people.researcher)
+    services.question_review(question=approved, reviewer=people.expert, decision="approve")
+    services.question_review(
+        question=sent_back,
+        reviewer=people.expert,
+        decision="reject",
+        comment="Yes/no is too coarse: use the four-point agreement scale.",
     )

@@ -36,8 +36,17 @@ def test_demo_is_complete_and_idempotent():
     assert first[5] == Response.objects.filter(flagged_attention=False).count()
     survey = Survey.objects.get(title_en=demo.TITLE)
     assert survey.status == "open"
-    assert set(Question.objects.values_list("review_state", flat=True)) == {ReviewState.APPROVED}
+    states = set(survey.questions.values_list("review_state", flat=True))
+    assert states == {ReviewState.APPROVED}
     assert all(q.text_ko for q in Question.objects.all())
+    # A second survey is still being written: one question of each review state.
+    draft = Survey.objects.get(title_en=demo.FOLLOW_UP)
+    assert draft.status == "draft"
+    assert sorted(draft.questions.values_list("code", "review_state")) == [
+        ("remote", ReviewState.IN_REVIEW),
+        ("trust_boss", ReviewState.DRAFT),
+        ("work_meaning", ReviewState.APPROVED),
+    ]
     # Older people answered more often than the young.
     old = Response.objects.filter(cell__values__age="60+").count()
     young = Response.objects.filter(cell__values__age="18-29").count()
