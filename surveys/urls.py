@@ -18,6 +18,16 @@ urlpatterns = [
         name="question_edit",
     ),
     path(
+        "<int:survey_id>/questions/<int:question_id>/delete/",
+        views.question_delete,
+        name="question_delete",
+    ),
+    path(
+        "<int:survey_id>/questions/<int:question_id>/move/<str:direction>/",
+        views.question_move,
+        name="question_move",
+    ),
+    path(
         "<int:survey_id>/questions/<int:question_id>/submit/",
         views.question_submit,
         name="question_submit",

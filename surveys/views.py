@@ -37,6 +37,20 @@ from surveys.models import ReviewState, SurveyStatus
 from surveys.tasks import compute_weights_task, export_responses_task
 
 
+def _own_question(request, survey_id: int, question_id: int):
+    """The question, if the user may see its survey and it belongs to ``survey_id``."""
+    question = access_question(user=request.user, question_id=question_id)
+    if question.survey_id != survey_id:
+        raise Http404("No such question.")
+    return question
+
+
+def _flash_errors(request, exc: ValidationError) -> None:
+    for msgs in exc.message_dict.values():
+        for m in msgs:
+            messages.error(request, m)
+
+
 @login_required
 def survey_dashboard(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
@@ -91,9 +105,7 @@ def review_queue(request, survey_id: int):
 @login_required
 @require_POST
 def review_question(request, survey_id: int, question_id: int):
-    question = access_question(user=request.user, question_id=question_id)
-    if question.survey_id != survey_id:
-        raise Http404("No such question.")
+    question = _own_question(request, survey_id, question_id)
     form = ReviewForm(request.POST)
     if form.is_valid():
         try:
@@ -105,9 +117,7 @@ def review_question(request, survey_id: int, question_id: int):
             )
             messages.success(request, _("Review recorded for %(code)s.") % {"code": question.code})
         except ValidationError as exc:
-            for msgs in exc.message_dict.values():
-                for m in msgs:
-                    messages.error(request, m)
+            _flash_errors(request, exc)
     else:
         messages.error(request, _("Choose a decision."))
     return redirect("surveys:review_queue", survey_id=survey_id)
@@ -199,9 +209,7 @@ def question_new(request, survey_id: int):
 @login_required
 def question_edit(request, survey_id: int, question_id: int):
     """Change a question's wording, options or settings; it goes back to draft."""
-    question = access_question(user=request.user, question_id=question_id)
-    if question.survey_id != survey_id:
-        raise Http404("No such question.")
+    question = _own_question(request, survey_id, question_id)
     status = 200
     if request.method == "POST":
         form = QuestionFields(request.POST)
@@ -228,17 +236,39 @@ def question_edit(request, survey_id: int, question_id: int):
 @login_required
 @require_POST
 def question_submit(request, survey_id: int, question_id: int):
-    question = access_question(user=request.user, question_id=question_id)
-    if question.survey_id != survey_id:
-        raise Http404("No such question.")
+    question = _own_question(request, survey_id, question_id)
     try:
         services.question_submit(question=question, user=request.user)
     except ValidationError as exc:
-        for msgs in exc.message_dict.values():
-            for m in msgs:
-                messages.error(request, m)
+        _flash_errors(request, exc)
     else:
         messages.success(request, _("%(code)s is waiting for review.") % {"code": question.code})
+    return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}")
+
+
+@login_required
+@require_POST
+def question_delete(request, survey_id: int, question_id: int):
+    question = _own_question(request, survey_id, question_id)
+    try:
+        services.question_delete(question=question)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(request, _("Question %(code)s deleted.") % {"code": question.code})
+    return redirect("surveys:questionnaire", survey_id=survey_id)
+
+
+@login_required
+@require_POST
+def question_move(request, survey_id: int, question_id: int, direction: str):
+    question = _own_question(request, survey_id, question_id)
+    if direction not in ("up", "down"):
+        raise Http404("Unknown direction.")
+    try:
+        services.question_move(question=question, step=-1 if direction == "up" else 1)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
     return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}")
 
 
@@ -257,9 +287,7 @@ def survey_status(request, survey_id: int, action: str):
         else:
             raise Http404("Unknown action.")
     except ValidationError as exc:
-        for msgs in exc.message_dict.values():
-            for m in msgs:
-                messages.error(request, m)
+        _flash_errors(request, exc)
     return redirect("surveys:questionnaire", survey_id=survey.pk)
 
 

@@ -235,6 +235,39 @@ def question_update(
     return question
 
 
+def _locked_draft(question: Question) -> Question:
+    """The question, with its survey row locked and checked to be a draft."""
+    survey = Survey.objects.select_for_update().get(pk=question.survey_id)
+    _editable(survey)
+    found = Question.objects.filter(pk=question.pk).first()
+    if found is None:
+        raise ValidationError({"question": ["The question no longer exists."]})
+    return found
+
+
+@transaction.atomic
+def question_delete(*, question: Question) -> None:
+    """Remove a question (with its options and reviews) from a draft survey."""
+    _locked_draft(question).delete()
+
+
+@transaction.atomic
+def question_move(*, question: Question, step: int) -> Question:
+    """Move a question up (``step`` -1) or down (+1) within its block; the block's questions are
+    numbered again from 0. Order is not wording: the review state stays."""
+    question = _locked_draft(question)
+    siblings = list(Question.objects.filter(block_id=question.block_id).order_by("order", "id"))
+    i = next(k for k, q in enumerate(siblings) if q.pk == question.pk)
+    j = i + step
+    if step not in (-1, 1) or not 0 <= j < len(siblings):
+        raise ValidationError({"step": ["The question cannot move further that way."]})
+    siblings[i], siblings[j] = siblings[j], siblings[i]
+    for k, sibling in enumerate(siblings):
+        sibling.order = k
+    Question.objects.bulk_update(siblings, ["order"])
+    return siblings[j]
+
+
 @transaction.atomic
 def question_submit(*, question: Question, user) -> Question:
     """Draft -> in review; a new review cycle starts (earlier approvals no longer count)."""

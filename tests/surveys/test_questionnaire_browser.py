@@ -1,6 +1,7 @@
 """The questionnaire editor in a real browser: a researcher writes a bilingual choice question
-in a new block, fixes a refused option list, edits the question, submits it for review and,
-once a colleague approved it, opens the survey; axe audits each state."""
+in a new block, fixes a refused option list, edits the question, moves and deletes a spare
+one, submits the first for review and, once a colleague approved it, opens the survey; axe
+audits each state."""
 
 from __future__ import annotations
 
@@ -67,6 +68,21 @@ def test_researcher_writes_submits_and_opens(page, researcher, study, colleague)
     expect(page.get_by_role("status")).to_contain_text("trust_gov changed; it is a draft again.")
     expect(page.locator("#q-trust_gov li")).to_have_count(4)
     expect(page.locator("#q-trust_gov")).to_contain_text("정부를 어느 정도 신뢰하십니까?")
+
+    # A spare question goes in, moves to the top, and is deleted again.
+    form = page.locator("#add")
+    form.get_by_label("Code").fill("spare")
+    form.get_by_label("Kind").select_option(label="Free text")
+    form.get_by_label("Question (English)").fill("Anything else?")
+    form.get_by_role("button", name="Add the question").click()
+    expect(page.get_by_role("status")).to_contain_text("Question spare added.")
+    page.get_by_role("button", name="Move spare up").click()
+    expect(page.locator("article.question h3").first).to_contain_text("spare")
+    page.locator("#q-spare summary").click()
+    assert audit(page) == []
+    page.get_by_role("button", name="Delete spare for good").click()
+    expect(page.get_by_role("status")).to_contain_text("Question spare deleted.")
+    expect(page.locator("article.question")).to_have_count(1)
 
     page.get_by_role("button", name="Submit trust_gov for review").click()
     expect(page.get_by_role("status")).to_contain_text("trust_gov is waiting for review.")

@@ -268,3 +268,52 @@ def test_options_are_replaced_through_the_api(api_client, researcher, survey):
     )
     assert good.status_code == 200
     assert [o["code"] for o in good.json()["options"]] == ["x", "y"]
+
+
+def test_questions_move_within_their_block_and_drafts_are_deleted(as_researcher, survey):
+    for code in ("a1", "a2", "a3"):
+        as_researcher.post(
+            page(survey, "question_new"),
+            {"block": str(Block.objects.first().pk) if Block.objects.exists() else "",
+             "code": code, "kind": "text", "text_en": f"{code}?"},
+        )  # fmt: skip
+    as_researcher.post(page(survey, "question_submit", Question.objects.get(code="a1").pk))
+
+    def codes():
+        return list(Question.objects.order_by("order", "id").values_list("code", flat=True))
+
+    a3 = Question.objects.get(code="a3")
+    moved = as_researcher.post(page(survey, "question_move", a3.pk, "up"))
+    assert moved["Location"].endswith("#q-a3")
+    assert codes() == ["a1", "a3", "a2"]
+    as_researcher.post(page(survey, "question_move", a3.pk, "up"))
+    assert codes() == ["a3", "a1", "a2"]
+    top = as_researcher.post(page(survey, "question_move", a3.pk, "up"))
+    assert "The question cannot move further that way." in flash(top)
+    assert codes() == ["a3", "a1", "a2"]
+    assert as_researcher.post(page(survey, "question_move", a3.pk, "sideways")).status_code == 404
+    # Moving is not rewording: a1 stays in review.
+    assert Question.objects.get(code="a1").review_state == ReviewState.IN_REVIEW
+
+    gone = as_researcher.post(page(survey, "question_delete", a3.pk))
+    assert "Question a3 deleted." in flash(gone)
+    assert codes() == ["a1", "a2"]
+    html = as_researcher.get(page(survey)).content.decode()
+    assert 'aria-label="Move a1 up"' not in html and 'aria-label="Move a1 down"' in html
+
+    survey.status = "open"
+    survey.save()
+    a2 = Question.objects.get(code="a2")
+    refused = as_researcher.post(page(survey, "question_delete", a2.pk))
+    assert "Only a draft survey's questionnaire can change." in flash(refused)
+    as_researcher.post(page(survey, "question_move", a2.pk, "up"))
+    assert codes() == ["a1", "a2"]
+
+
+def test_questions_of_another_survey_are_404(as_researcher, survey, study):
+    other = survey_create(study=study, title_en="Other")
+    as_researcher.post(page(other, "question_new"), CHOICE)
+    question = Question.objects.get()
+    assert as_researcher.post(page(survey, "question_delete", question.pk)).status_code == 404
+    assert as_researcher.get(page(survey, "question_edit", question.pk)).status_code == 404
+    assert Question.objects.count() == 1
