@@ -266,10 +266,30 @@ def project_list_api(request):
     return Response(ProjectOutput(projects.order_by("-created_at"), many=True).data)
 
 
-@extend_schema(responses=ProjectOutput)
-@api_view(["GET"])
+class ProjectSettingsInput(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    guidelines = serializers.CharField(required=False, allow_blank=True)
+    raters_per_item = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
+    allow_comment = serializers.BooleanField(required=False)
+    allow_evidence = serializers.BooleanField(required=False)
+    disagreement_rule = serializers.ChoiceField(choices=DisagreementRule.choices, required=False)
+
+
+@extend_schema(methods=["GET"], responses=ProjectOutput)
+@extend_schema(methods=["PATCH"], request=ProjectSettingsInput, responses=ProjectOutput)
+@api_view(["GET", "PATCH"])
 def project_detail_api(request, project_id: int):
-    """The project and its schema; members see it too (they need the categories)."""
+    """The project and its schema; members see it too (they need the categories). Researchers
+    change its settings with PATCH (not the mode or the categories)."""
+    if request.method == "PATCH":
+        project = access_project(user=request.user, project_id=project_id)
+        data = ProjectSettingsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = services.project_update(project=project, **data.validated_data)
+        return Response(ProjectOutput(project).data)
     project = access_project_for_work(user=request.user, project_id=project_id)
     return Response(ProjectOutput(project).data)
 

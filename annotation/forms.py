@@ -53,11 +53,57 @@ def ratings_from_post(*, project: Project, data: Any) -> dict[str, Any]:
     return out
 
 
-class ProjectForm(forms.Form):
-    """A new project: settings plus the label schema written one category per line."""
+class ProjectSettingsForm(forms.Form):
+    """What can change on a running project (``services.PROJECT_SETTINGS``)."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
     description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
+    raters_per_item = forms.IntegerField(
+        label=_("Raters per item (k)"), min_value=1, max_value=100, initial=3
+    )
+    gold_rate = forms.FloatField(
+        label=_("Share of gold items served"), min_value=0, max_value=1, initial=0
+    )
+    allow_comment = forms.BooleanField(label=_("Comments allowed"), required=False, initial=True)
+    allow_evidence = forms.BooleanField(label=_("Evidence span allowed"), required=False)
+    lease_minutes = forms.IntegerField(
+        label=_("Lease in minutes"), min_value=1, max_value=1440, initial=15
+    )
+    disagreement_rule = forms.ChoiceField(
+        label=_("Send to adjudication when"), choices=DisagreementRule.choices
+    )
+    guidelines = forms.CharField(
+        label=_("Guidelines (Markdown)"), widget=forms.Textarea(attrs={"rows": 8}), required=False
+    )
+
+    SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+        (_("Project"), ("name", "description")),
+        (
+            _("Assignment and quality"),
+            (
+                "raters_per_item",
+                "gold_rate",
+                "lease_minutes",
+                "disagreement_rule",
+                "allow_comment",
+                "allow_evidence",
+            ),
+        ),
+        (_("Guidelines"), ("guidelines",)),
+    )
+
+    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The fields in titled groups, for a form page with one fieldset per group."""
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+
+    @classmethod
+    def initial_for(cls, project: Project) -> dict[str, Any]:
+        return {name: getattr(project, name) for name in cls.base_fields}
+
+
+class ProjectForm(ProjectSettingsForm):
+    """A new project: settings plus the label schema written one category per line."""
+
     mode = forms.ChoiceField(label=_("Labels per answer"), choices=LabelMode.choices)
     categories = forms.CharField(
         label=_("Categories"),
@@ -79,28 +125,11 @@ class ProjectForm(forms.Form):
         required=False,
         help_text=_("One per line: key | name | lowest | highest, e.g. arousal | Arousal | 1 | 7."),
     )
-    raters_per_item = forms.IntegerField(
-        label=_("Raters per item (k)"), min_value=1, max_value=100, initial=3
-    )
-    gold_rate = forms.FloatField(
-        label=_("Share of gold items served"), min_value=0, max_value=1, initial=0
-    )
     expert_raters_per_item = forms.IntegerField(
         label=_("Experts per sampled item"), min_value=0, max_value=20, initial=0
     )
     expert_sample_rate = forms.FloatField(
         label=_("Share of items experts see"), min_value=0, max_value=1, initial=0
-    )
-    allow_comment = forms.BooleanField(label=_("Comments allowed"), required=False, initial=True)
-    allow_evidence = forms.BooleanField(label=_("Evidence span allowed"), required=False)
-    lease_minutes = forms.IntegerField(
-        label=_("Lease in minutes"), min_value=1, max_value=1440, initial=15
-    )
-    disagreement_rule = forms.ChoiceField(
-        label=_("Send to adjudication when"), choices=DisagreementRule.choices
-    )
-    guidelines = forms.CharField(
-        label=_("Guidelines (Markdown)"), widget=forms.Textarea(attrs={"rows": 8}), required=False
     )
 
     SECTIONS = (
@@ -121,10 +150,6 @@ class ProjectForm(forms.Form):
         ),
         (_("Guidelines"), ("guidelines",)),
     )
-
-    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
-        """The fields in titled groups, for a form page with one fieldset per group."""
-        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
 
     def clean_categories(self) -> list[dict[str, Any]]:
         specs = []

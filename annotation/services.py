@@ -439,13 +439,61 @@ def _set_slots(project: Project, item: Item) -> None:
 @transaction.atomic
 def project_set_k(*, project: Project, raters_per_item: int) -> int:
     """Change k; items keep the ratings they have (k never drops below what is taken)."""
+    return _set_k(project=project, raters_per_item=raters_per_item)
+
+
+def _set_k(*, project: Project, raters_per_item: int) -> int:
     if raters_per_item < 1:
         raise ValidationError({"raters_per_item": ["At least one rater per item."]})
     project.raters_per_item = raters_per_item
     project.save(update_fields=["raters_per_item"])
+    # Row by row under the item locks: a claim racing this waits, then sees the new total.
     return Item.objects.filter(project=project, is_gold=False).update(
         slots_total=Greatest(F("slots_taken"), raters_per_item)
     )
+
+
+# What can change on a running project. The mode and the categories cannot: answers given
+# under them would no longer read the same.
+PROJECT_SETTINGS = (
+    "name",
+    "description",
+    "guidelines",
+    "raters_per_item",
+    "gold_rate",
+    "lease_minutes",
+    "allow_comment",
+    "allow_evidence",
+    "disagreement_rule",
+)
+
+
+@transaction.atomic
+def project_update(*, project: Project, **fields: Any) -> Project:
+    """Change a project's settings; a new k applies to every item at once (items that already
+    have more ratings than the new k keep them, and take no new rater)."""
+    unknown = sorted(set(fields) - set(PROJECT_SETTINGS))
+    if unknown:
+        raise ValidationError({name: ["This setting cannot be changed."] for name in unknown})
+    if "name" in fields and not str(fields["name"]).strip():
+        raise ValidationError({"name": ["The project needs a name."]})
+    if "gold_rate" in fields and not 0 <= fields["gold_rate"] <= 1:
+        raise ValidationError({"gold_rate": ["A share between 0 and 1."]})
+    if "lease_minutes" in fields and not 1 <= fields["lease_minutes"] <= 24 * 60:
+        raise ValidationError({"lease_minutes": ["Between 1 and 1,440 minutes."]})
+    if "disagreement_rule" in fields and fields["disagreement_rule"] not in DisagreementRule.values:
+        raise ValidationError(
+            {"disagreement_rule": [f"Unknown rule {fields['disagreement_rule']!r}."]}
+        )
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    k = fields.pop("raters_per_item", project.raters_per_item)
+    for name, value in fields.items():
+        setattr(project, name, value)
+    if fields:
+        project.save(update_fields=list(fields))
+    if k != project.raters_per_item:
+        _set_k(project=project, raters_per_item=k)
+    return project
 
 
 @transaction.atomic

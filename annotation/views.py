@@ -30,6 +30,7 @@ from annotation.forms import (
     ImportForm,
     MemberForm,
     ProjectForm,
+    ProjectSettingsForm,
     RatingsImportForm,
     SkipForm,
     VotesExportForm,
@@ -244,6 +245,33 @@ def project_new(request, study_id: int):
     status = 400 if request.method == "POST" else 200
     return render(
         request, "annotation/project_new.html", {"study": study, "form": form}, status=status
+    )
+
+
+@login_required
+def project_settings(request, project_id: int):
+    """Change a running project's settings: name, guidelines, k, gold rate, leases, rules."""
+    project = access_project(user=request.user, project_id=project_id)
+    if request.method == "POST":
+        form = ProjectSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.project_update(project=project, **form.cleaned_data)
+            except ValidationError as exc:
+                form_errors_from(form, exc)
+            else:
+                messages.success(request, _("Settings saved."))
+                return redirect("annotation:project", project_id=project.pk)
+        messages.error(request, _("Nothing was changed: see the errors marked below."))
+        status = 400
+    else:
+        form = ProjectSettingsForm(initial=ProjectSettingsForm.initial_for(project))
+        status = 200
+    return render(
+        request,
+        "annotation/project_settings.html",
+        {"project": project, "form": form},
+        status=status,
     )
 
 

@@ -348,3 +348,27 @@ def test_researcher_sets_up_a_project_in_the_browser(page, study, researcher, tm
         assert text.splitlines()[0].startswith("item,voter,label,weight,role,group,created")
         assert len(text.splitlines()) == 3
     assert audit(page) == []
+
+
+def test_researcher_changes_the_settings_of_a_running_project(page, study, researcher):
+    project = emotion_project(study=study, user=researcher, k=2)
+    text_items(project, 2)
+    browser_login(page, researcher)
+    page.goto(f"/annotation/projects/{project.pk}/")
+    page.get_by_role("link", name="Settings").click()
+    expect(page.locator("h1")).to_have_text("Settings")
+    expect(page.get_by_label("Raters per item (k)")).to_have_value("2")
+    assert audit(page) == []
+
+    page.get_by_label("Raters per item (k)").fill("0")
+    page.get_by_role("button", name="Save settings").click()
+    # The browser's own check stops a value under the minimum before it is sent.
+    assert page.evaluate("document.querySelector('#id_raters_per_item').validity.valid") is False
+    page.get_by_label("Raters per item (k)").fill("4")
+    page.get_by_label("Guidelines (Markdown)").fill("## Anger\nA raised voice counts.")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+    expect(page.locator("main")).to_contain_text("k = 4")
+    assert set(Item.objects.values_list("slots_total", flat=True)) == {4}
+    page.get_by_role("link", name="Guidelines").first.click()
+    expect(page.get_by_role("heading", name="Anger")).to_be_visible()

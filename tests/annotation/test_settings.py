@@ -1,0 +1,231 @@
+"""Changing a running project's settings: the settings page, PATCH on the project and the
+command. A new k reaches every item at once (items already over it keep their ratings); bad
+values are 400s naming the field and change nothing; only the project's researchers may."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, connections
+
+from annotation.models import Assignment, AssignmentStatus, Item, Project
+from annotation.services import annotation_submit, assignment_next, project_update
+from tests.annotation.factories import emotion_project, raters, text_items
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "name": "Speech emotions, round 2",
+    "description": "More raters",
+    "raters_per_item": "3",
+    "gold_rate": "0.2",
+    "lease_minutes": "30",
+    "disagreement_rule": "no_majority",
+    "allow_comment": "on",
+    "guidelines": "# Listen twice\n\nThen choose.",
+}
+
+
+@pytest.fixture
+def project(study, researcher):
+    project = emotion_project(study=study, user=researcher, k=2)
+    text_items(project, 3)
+    return project
+
+
+def rate_everything(project, users) -> None:
+    for user in users:
+        while (lease := assignment_next(project=project, user=user)) is not None:
+            annotation_submit(
+                project=project, user=user, item_id=lease.item_id, labels=[{"category": "joy"}]
+            )
+
+
+def totals(project) -> list[tuple[str, int, int]]:
+    return list(
+        Item.objects.filter(project=project)
+        .order_by("external_id")
+        .values_list("external_id", "slots_taken", "slots_total")
+    )
+
+
+def test_raising_k_on_the_settings_page_opens_full_items_again(client, project, researcher):
+    first, second, third = raters(project, 3)
+    rate_everything(project, [first, second])
+    assert assignment_next(project=project, user=third) is None
+
+    client.force_login(researcher)
+    url = f"/annotation/projects/{project.pk}/settings/"
+    shown = client.get(url)
+    assert shown.status_code == 200
+    assert shown.context["form"].initial["raters_per_item"] == 2
+    saved = client.post(url, FORM)
+    assert saved.status_code == 302 and saved["Location"] == f"/annotation/projects/{project.pk}/"
+    project.refresh_from_db()
+    assert (project.name, project.raters_per_item, project.gold_rate) == (
+        "Speech emotions, round 2", 3, 0.2,
+    )  # fmt: skip
+    assert (project.lease_minutes, project.allow_evidence) == (30, False)
+    assert project.guidelines.startswith("# Listen twice")
+    assert totals(project) == [("t00", 2, 3), ("t01", 2, 3), ("t02", 2, 3)]
+    assert assignment_next(project=project, user=third) is not None
+    assert "Speech emotions, round 2" in client.get(f"/annotation/projects/{project.pk}/").text
+
+
+def test_lowering_k_keeps_the_ratings_items_already_have(project, researcher):
+    (first,) = raters(project, 1)
+    lease = assignment_next(project=project, user=first)
+    annotation_submit(
+        project=project, user=first, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    second = raters(project, 1, prefix="late")[0]
+    lease = assignment_next(project=project, user=second)
+    annotation_submit(
+        project=project, user=second, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    # Which items got the two ratings depends on "most needed first"; read the counters.
+    before = {ext: taken for ext, taken, _ in totals(project)}
+    project_update(project=project, raters_per_item=1)
+    after = totals(project)
+    assert [(ext, total) for ext, _, total in after] == [
+        (ext, max(before[ext], 1)) for ext, _, _ in after
+    ]
+    # No item takes a new rater beyond the new k.
+    third = raters(project, 1, prefix="third")[0]
+    rate_everything(project, [third])
+    assert all(taken <= max(1, before[ext]) for ext, taken, _ in totals(project))
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"gold_rate": "2"}, "gold_rate", "Ensure this value is less than or equal to 1."),
+        ({"raters_per_item": "0"}, "raters_per_item",
+         "Ensure this value is greater than or equal to 1."),
+        ({"name": ""}, "name", "This field is required."),
+        ({"lease_minutes": "abc"}, "lease_minutes", "Enter a whole number."),
+        ({"disagreement_rule": "coin"}, "disagreement_rule",
+         "Select a valid choice. coin is not one of the available choices."),
+    ],
+)  # fmt: skip
+def test_bad_settings_change_nothing(client, project, researcher, change, field, message):
+    client.force_login(researcher)
+    response = client.post(f"/annotation/projects/{project.pk}/settings/", {**FORM, **change})
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [message]
+    project.refresh_from_db()
+    assert (project.name, project.raters_per_item) == ("Speech emotions", 2)
+    assert {total for *_, total in totals(project)} == {2}
+
+
+def test_only_researchers_change_settings(client, api_client, project, annotator, outsider):
+    from annotation.services import member_add
+
+    member_add(project=project, user=annotator)
+    for user in (annotator, outsider):
+        client.force_login(user)
+        page = client.get(f"/annotation/projects/{project.pk}/settings/")
+        assert page.status_code in (403, 404)
+        assert client.post(f"/annotation/projects/{project.pk}/settings/", FORM).status_code in (
+            403, 404,
+        )  # fmt: skip
+        api_client.force_authenticate(user)
+        patch = api_client.patch(
+            f"/api/annotation/projects/{project.pk}/", {"raters_per_item": 9}, format="json"
+        )
+        assert patch.status_code in (403, 404)
+    project.refresh_from_db()
+    assert project.raters_per_item == 2
+
+
+def test_settings_through_the_api_and_the_command(api_client, project, researcher, tmp_path):
+    api_client.force_authenticate(researcher)
+    url = f"/api/annotation/projects/{project.pk}/"
+    changed = api_client.patch(url, {"raters_per_item": 4, "gold_rate": 0.1}, format="json")
+    assert changed.status_code == 200
+    assert (changed.json()["raters_per_item"], changed.json()["gold_rate"]) == (4, 0.1)
+    assert {total for *_, total in totals(project)} == {4}
+    refused = api_client.patch(url, {"mode": "multi_label"}, format="json")
+    assert refused.status_code == 400
+    assert "mode" in refused.json()["errors"]
+    bad = api_client.patch(url, {"lease_minutes": 0}, format="json")
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "errors": {"lease_minutes": ["Ensure this value is greater than or equal to 1."]}
+    }
+
+    guide = tmp_path / "guide.md"
+    guide.write_text("## Anger\nRaised voice.", encoding="utf-8")
+    out = io.StringIO()
+    call_command(
+        "annotation_update_project", "--project", str(project.pk), "--guidelines", str(guide),
+        "raters_per_item=5", "allow_evidence=true", stdout=out,
+    )  # fmt: skip
+    changed_names = ["allow_evidence", "guidelines", "raters_per_item"]
+    assert json.loads(out.getvalue()) == {"project": project.pk, "k": 5, "changed": changed_names}
+    project.refresh_from_db()
+    assert (project.guidelines, project.allow_evidence) == ("## Anger\nRaised voice.", True)
+    with pytest.raises(CommandError, match="gold_rate"):
+        call_command("annotation_update_project", "--project", str(project.pk), "gold_rate=7")
+    with pytest.raises(CommandError, match="NAME=VALUE"):
+        call_command("annotation_update_project", "--project", str(project.pk), "k")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changing_k_while_annotators_claim_keeps_every_count_true(study, researcher):
+    """Twenty annotators claim and answer while k goes 2 -> 4 -> 1 -> 3: every item's counter
+    equals its open and finished assignments, and none exceeds its total."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the race test needs PostgreSQL")
+    project = emotion_project(study=study, user=researcher, k=2)
+    text_items(project, 10)
+    users = raters(project, 20)
+    barrier = threading.Barrier(len(users) + 1)
+    errors: list[BaseException] = []
+
+    def annotate(user):
+        try:
+            barrier.wait()
+            while (lease := assignment_next(project=project, user=user)) is not None:
+                annotation_submit(
+                    project=project, user=user, item_id=lease.item_id,
+                    labels=[{"category": "joy"}],
+                )  # fmt: skip
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def settle():
+        try:
+            barrier.wait()
+            for k in (4, 1, 3):
+                project_update(project=Project.objects.get(pk=project.pk), raters_per_item=k)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=annotate, args=(u,)) for u in users]
+    threads.append(threading.Thread(target=settle))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    held = Counter(
+        Assignment.objects.filter(
+            status__in=[AssignmentStatus.LEASED, AssignmentStatus.DONE]
+        ).values_list("item_id", flat=True)
+    )
+    for pk, taken, total in Item.objects.values_list("id", "slots_taken", "slots_total"):
+        assert taken == held.get(pk, 0) <= total
+        assert total == max(3, taken)
+    pairs = list(Assignment.objects.values_list("item_id", "rater_id"))
+    assert len(pairs) == len(set(pairs))
