@@ -497,11 +497,17 @@ class QuestionUpdateIn(StrictSerializer):
     options = OptionIn(many=True, required=False)
 
 
-@extend_schema(request=QuestionUpdateIn, responses=QuestionOut)
-@api_view(["GET", "PATCH"])
+@extend_schema(methods=["GET"], responses=QuestionOut)
+@extend_schema(methods=["PATCH"], request=QuestionUpdateIn, responses=QuestionOut)
+@extend_schema(methods=["DELETE"], responses={204: None})
+@api_view(["GET", "PATCH", "DELETE"])
 def question_detail_api(request, question_id: int):
-    """Read a question, or change it (it goes back to draft for a new review)."""
+    """Read a question, change it (it goes back to draft for a new review), or delete it
+    (draft surveys only)."""
     question = access_question(user=request.user, question_id=question_id)
+    if request.method == "DELETE":
+        services.question_delete(question=question)
+        return ApiResponse(status=status.HTTP_204_NO_CONTENT)
     if request.method == "PATCH":
         data = QuestionUpdateIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -509,6 +515,22 @@ def question_detail_api(request, question_id: int):
         if "options" in fields:
             fields["options"] = [(o["code"], o["text_en"], o["text_ko"]) for o in fields["options"]]
         question = services.question_update(question=question, **fields)
+    question = Question.objects.prefetch_related("options").get(pk=question.pk)
+    return ApiResponse(QuestionOut(question).data)
+
+
+class MoveIn(StrictSerializer):
+    step = serializers.ChoiceField(choices=[-1, 1], help_text="-1 moves up, 1 moves down")
+
+
+@extend_schema(request=MoveIn, responses=QuestionOut)
+@api_view(["POST"])
+def question_move_api(request, question_id: int):
+    """Move a question up or down within its block (draft surveys only)."""
+    question = access_question(user=request.user, question_id=question_id)
+    data = MoveIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    question = services.question_move(question=question, step=data.validated_data["step"])
     question = Question.objects.prefetch_related("options").get(pk=question.pk)
     return ApiResponse(QuestionOut(question).data)
 

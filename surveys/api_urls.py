@@ -47,6 +47,11 @@ urlpatterns = [
         name="api-survey-question-detail",
     ),
     path(
+        "questions/<int:question_id>/move/",
+        api.question_move_api,
+        name="api-survey-question-move",
+    ),
+    path(
         "questions/<int:question_id>/submit/",
         api.question_submit_api,
         name="api-survey-question-submit",

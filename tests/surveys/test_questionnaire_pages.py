@@ -317,3 +317,32 @@ def test_questions_of_another_survey_are_404(as_researcher, survey, study):
     assert as_researcher.post(page(survey, "question_delete", question.pk)).status_code == 404
     assert as_researcher.get(page(survey, "question_edit", question.pk)).status_code == 404
     assert Question.objects.count() == 1
+
+
+def test_questions_move_and_are_deleted_through_the_api(api_client, researcher, survey):
+    from surveys.services import block_create, question_create
+
+    block = block_create(survey=survey)
+    first, second = (
+        question_create(block=block, code=code, kind="text", text_en=f"{code}?")
+        for code in ("first", "second")
+    )
+    api_client.force_authenticate(researcher)
+    moved = api_client.post(f"/api/surveys/questions/{second.pk}/move/", {"step": -1})
+    assert moved.status_code == 200
+    assert moved.json()["order"] == 0
+    codes = list(Question.objects.order_by("order").values_list("code", flat=True))
+    assert codes == ["second", "first"]
+    bad = api_client.post(f"/api/surveys/questions/{second.pk}/move/", {"step": 2})
+    assert bad.status_code == 400 and "step" in bad.json()["errors"]
+    edge = api_client.post(f"/api/surveys/questions/{second.pk}/move/", {"step": -1})
+    assert edge.json() == {"errors": {"step": ["The question cannot move further that way."]}}
+    assert api_client.delete(f"/api/surveys/questions/{first.pk}/").status_code == 204
+    assert list(Question.objects.values_list("code", flat=True)) == ["second"]
+    survey.status = "open"
+    survey.save()
+    refused = api_client.delete(f"/api/surveys/questions/{second.pk}/")
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "errors": {"survey": ["Only a draft survey's questionnaire can change."]}
+    }
