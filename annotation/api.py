@@ -294,6 +294,28 @@ def project_detail_api(request, project_id: int):
     return Response(ProjectOutput(project).data)
 
 
+class ExpertSampleInput(StrictSerializer):
+    experts_per_item = serializers.IntegerField(min_value=0, max_value=20)
+    sample_rate = serializers.FloatField(min_value=0, max_value=1)
+    stratify_by = serializers.CharField(required=False, allow_blank=True, default="")
+    seed = serializers.IntegerField(required=False, default=0)
+
+
+@extend_schema(
+    request=ExpertSampleInput,
+    responses={200: OpenApiResponse(description='{"items": number of items in the sample}')},
+)
+@api_view(["POST"])
+def expert_sample_api(request, project_id: int):
+    """Researchers: set the experts' overlap and share of items and draw the stratified sample
+    (seeded; drawing again keeps what experts already rated)."""
+    project = access_project(user=request.user, project_id=project_id)
+    data = ExpertSampleInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    n = services.expert_sample_set(project=project, **data.validated_data)
+    return Response({"items": n})
+
+
 @extend_schema(request=MemberInput, responses=MemberOutput(many=True))
 @api_view(["GET", "POST"])
 def member_list_api(request, project_id: int):

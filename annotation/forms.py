@@ -101,6 +101,27 @@ class ProjectSettingsForm(forms.Form):
         return {name: getattr(project, name) for name in cls.base_fields}
 
 
+class ExpertSampleForm(forms.Form):
+    """The experts' overlap and the stratified sample of items they rate."""
+
+    experts_per_item = forms.IntegerField(
+        label=_("Experts per sampled item"), min_value=0, max_value=20
+    )
+    sample_rate = forms.FloatField(label=_("Share of items experts see"), min_value=0, max_value=1)
+    stratify_by = forms.ChoiceField(label=_("Stratify by"), required=False)
+    seed = forms.IntegerField(
+        label=_("Seed"), initial=0, help_text=_("The same seed draws the same sample.")
+    )
+
+    def __init__(self, *args: Any, keys: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["stratify_by"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("No strata (one sample over all items)"))] + [
+            (key, key) for key in keys
+        ]
+
+
 class ProjectForm(ProjectSettingsForm):
     """A new project: settings plus the label schema written one category per line."""
 

@@ -817,3 +817,20 @@ def label_count(*, project: Project) -> int:
         AnnotationLabel.objects.filter(annotation__assignment__item__project=project).count()
         + ImportedRating.objects.filter(item__project=project).count()
     )
+
+
+def item_metadata_keys(*, project: Project) -> list[str]:
+    """The metadata keys the project's items use, sorted (for choosing a stratum key)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT jsonb_object_keys(metadata) FROM annotation_item "
+                "WHERE project_id = %s AND jsonb_typeof(metadata) = 'object'",
+                [project.pk],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    keys: set[str] = set()
+    for metadata in Item.objects.filter(project=project).values_list("metadata", flat=True):
+        if isinstance(metadata, dict):
+            keys.update(metadata)
+    return sorted(keys)

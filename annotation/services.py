@@ -528,6 +528,37 @@ def expert_sample_draw(*, project: Project, stratify_by: str | None = None, seed
     return len(chosen)
 
 
+@transaction.atomic
+def expert_sample_set(
+    *,
+    project: Project,
+    experts_per_item: int,
+    sample_rate: float,
+    stratify_by: str | None = None,
+    seed: int = 0,
+) -> int:
+    """Set the experts' overlap and share of items, and draw their sample, in one step.
+
+    Drawing again (another seed, rate or stratum key) keeps what experts already rated: an
+    item leaving the sample takes no new expert, one joining it opens its expert slots.
+    Returns the number of items in the sample.
+    """
+    if not 0 <= experts_per_item <= 20:
+        raise ValidationError({"experts_per_item": ["Between 0 and 20 experts per item."]})
+    if not 0 <= sample_rate <= 1:
+        raise ValidationError({"sample_rate": ["A share between 0 and 1."]})
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    if (
+        stratify_by
+        and not Item.objects.filter(project=project, metadata__has_key=stratify_by).exists()
+    ):
+        raise ValidationError({"stratify_by": [f"No item has the metadata key {stratify_by!r}."]})
+    project.expert_raters_per_item = experts_per_item
+    project.expert_sample_rate = sample_rate
+    project.save(update_fields=["expert_raters_per_item", "expert_sample_rate"])
+    return expert_sample_draw(project=project, stratify_by=stratify_by or None, seed=seed)
+
+
 # --- assignment ----------
 
 

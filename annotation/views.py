@@ -27,6 +27,7 @@ from annotation.access import (
 )
 from annotation.forms import (
     ExclusionForm,
+    ExpertSampleForm,
     ImportForm,
     MemberForm,
     ProjectForm,
@@ -248,31 +249,62 @@ def project_new(request, study_id: int):
     )
 
 
+def _settings_page(request, project, *, settings_form=None, sample_form=None, status=200):
+    keys = selectors.item_metadata_keys(project=project)
+    if settings_form is None:
+        settings_form = ProjectSettingsForm(initial=ProjectSettingsForm.initial_for(project))
+    if sample_form is None:
+        initial = {
+            "experts_per_item": project.expert_raters_per_item,
+            "sample_rate": project.expert_sample_rate,
+            "seed": 0,
+        }
+        sample_form = ExpertSampleForm(initial=initial, keys=keys, prefix="sample")
+    if status == 400:
+        messages.error(request, _("Nothing was changed: see the errors marked below."))
+    context = {
+        "project": project,
+        "form": settings_form,
+        "sample_form": sample_form,
+        "expert_items": Item.objects.filter(project=project, expert_slots_total__gt=0).count(),
+    }
+    return render(request, "annotation/project_settings.html", context, status=status)
+
+
 @login_required
 def project_settings(request, project_id: int):
     """Change a running project's settings: name, guidelines, k, gold rate, leases, rules."""
     project = access_project(user=request.user, project_id=project_id)
-    if request.method == "POST":
-        form = ProjectSettingsForm(request.POST)
-        if form.is_valid():
-            try:
-                services.project_update(project=project, **form.cleaned_data)
-            except ValidationError as exc:
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("Settings saved."))
-                return redirect("annotation:project", project_id=project.pk)
-        messages.error(request, _("Nothing was changed: see the errors marked below."))
-        status = 400
-    else:
-        form = ProjectSettingsForm(initial=ProjectSettingsForm.initial_for(project))
-        status = 200
-    return render(
-        request,
-        "annotation/project_settings.html",
-        {"project": project, "form": form},
-        status=status,
-    )
+    if request.method != "POST":
+        return _settings_page(request, project)
+    form = ProjectSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.project_update(project=project, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("annotation:project", project_id=project.pk)
+    return _settings_page(request, project, settings_form=form, status=400)
+
+
+@login_required
+@require_POST
+def expert_sample(request, project_id: int):
+    """Set the experts' overlap and draw the stratified sample of items they rate."""
+    project = access_project(user=request.user, project_id=project_id)
+    keys = selectors.item_metadata_keys(project=project)
+    form = ExpertSampleForm(request.POST, keys=keys, prefix="sample")
+    if form.is_valid():
+        try:
+            n = services.expert_sample_set(project=project, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("%(n)d items are in the expert sample.") % {"n": n})
+            return redirect(reverse("annotation:settings", args=[project.pk]) + "#experts")
+    return _settings_page(request, project, sample_form=form, status=400)
 
 
 @login_required

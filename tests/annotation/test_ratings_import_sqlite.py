@@ -2,7 +2,8 @@
 
 The suite runs on PostgreSQL, so this test starts a separate process on a fresh SQLite file:
 migrate, a project with two items, then the import (ORM writes instead of COPY) through the
-management command, a repeat (nothing changes) and a bad file (nothing written).
+management command, a repeat (nothing changes) and a bad file (nothing written); then the
+metadata keys, the expert sample and erasing a rater, which take other paths on SQLite.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ project = project_create(
     study=study, user=owner, name="Emotions", mode="primary_secondary",
     categories=[{"key": k} for k in ("joy", "anger", "fear")], raters_per_item=2,
 )
-items_import(project=project, data=b"external_id,text\nt00,A\nt01,B\n", filename="i.csv")
+items_import(
+    project=project, data=b"external_id,text,speaker\nt00,A,s1\nt01,B,s2\n", filename="i.csv"
+)
 text = (
     "item,rater,label,role,created,time_ms\n"
     "t00,ext-1,joy,primary,2026-03-01T10:00:00Z,1200\n"
@@ -57,6 +60,16 @@ out["members"] = sorted(ProjectMember.objects.values_list("user__username", flat
 out["active"] = list(User.objects.filter(username="ext-1").values_list("is_active", flat=True))
 out["votes"] = len(project_vote_table(project=project))
 out["done"] = project_progress(project=project)["ratings_done"]
+from annotation.selectors import item_metadata_keys
+from annotation.services import expert_sample_set, rater_erase
+out["keys"] = item_metadata_keys(project=project)
+out["expert"] = expert_sample_set(
+    project=project, experts_per_item=1, sample_rate=1, stratify_by="speaker"
+)
+out["erased"] = rater_erase(user=User.objects.get(username="ext-2"))
+out["slots_after"] = list(
+    Item.objects.order_by("external_id").values_list("slots_taken", flat=True)
+)
 print(json.dumps(out))
 """
 
@@ -90,3 +103,7 @@ def test_ratings_import_on_sqlite(tmp_path):
     assert out["members"] == ["ext-1", "ext-2"]
     assert out["active"] == [False]
     assert (out["votes"], out["done"]) == (4, 3)
+    # The embedded mode also reads metadata keys, draws the expert sample and erases a rater.
+    assert (out["keys"], out["expert"]) == (["speaker"], 2)
+    assert out["erased"] == {"assignments": 0, "answers": 0, "imported_labels": 1}
+    assert out["slots_after"] == [1, 1]

@@ -229,3 +229,83 @@ def test_changing_k_while_annotators_claim_keeps_every_count_true(study, researc
         assert total == max(3, taken)
     pairs = list(Assignment.objects.values_list("item_id", "rater_id"))
     assert len(pairs) == len(set(pairs))
+
+
+def test_the_expert_sample_is_drawn_on_the_settings_page_and_redrawn_keeping_ratings(
+    client, study, researcher
+):
+    from annotation.models import MemberRole
+
+    project = emotion_project(study=study, user=researcher, k=1)
+    text_items(project, 12)  # speakers spk0, spk1, spk2: four items each
+    client.force_login(researcher)
+    url = f"/annotation/projects/{project.pk}/settings/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert [c[0] for c in page.context["sample_form"].fields["stratify_by"].choices] == [
+        "", "speaker",
+    ]  # fmt: skip
+    drawn = client.post(
+        f"/annotation/projects/{project.pk}/expert-sample/",
+        {"sample-experts_per_item": "2", "sample-sample_rate": "0.5",
+         "sample-stratify_by": "speaker", "sample-seed": "3"},
+    )  # fmt: skip
+    assert drawn.status_code == 302 and drawn["Location"].endswith("/settings/#experts")
+    sample = Item.objects.filter(expert_slots_total=2)
+    speakers = Counter(m["speaker"] for m in sample.values_list("metadata", flat=True))
+    assert speakers == {"spk0": 2, "spk1": 2, "spk2": 2}
+    project.refresh_from_db()
+    assert (project.expert_raters_per_item, project.expert_sample_rate) == (2, 0.5)
+
+    # An expert rates one sampled item; a redraw with another seed keeps that rating's slot.
+    (expert,) = raters(project, 1, prefix="exp", role=MemberRole.EXPERT)
+    lease = assignment_next(project=project, user=expert)
+    annotation_submit(
+        project=project, user=expert, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    out = io.StringIO()
+    call_command(
+        "annotation_expert_sample", "--project", str(project.pk), "--seed", "9", "--rate", "0.25",
+        stdout=out,
+    )  # fmt: skip
+    assert out.getvalue().strip() == "3 items in the expert sample"
+    rated = Item.objects.get(pk=lease.item_id)
+    assert rated.expert_slots_taken == 1 and rated.expert_slots_total >= 1
+    assert all(
+        taken <= total
+        for taken, total in Item.objects.values_list("expert_slots_taken", "expert_slots_total")
+    )
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"experts_per_item": 2, "sample_rate": 1.5}, "sample_rate"),
+        ({"experts_per_item": 30, "sample_rate": 0.5}, "experts_per_item"),
+        ({"experts_per_item": 2, "sample_rate": 0.5, "stratify_by": "colour"}, "stratify_by"),
+        ({"experts_per_item": 2}, "sample_rate"),
+    ],
+)
+def test_a_bad_expert_sample_changes_nothing(api_client, project, researcher, body, field):
+    api_client.force_authenticate(researcher)
+    response = api_client.post(
+        f"/api/annotation/projects/{project.pk}/expert-sample/", body, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    project.refresh_from_db()
+    assert (project.expert_raters_per_item, project.expert_sample_rate) == (0, 0)
+    assert set(Item.objects.values_list("expert_slots_total", flat=True)) == {0}
+
+
+def test_the_expert_sample_through_the_api(api_client, project, researcher, annotator):
+    from annotation.services import member_add
+
+    api_client.force_authenticate(researcher)
+    url = f"/api/annotation/projects/{project.pk}/expert-sample/"
+    drawn = api_client.post(url, {"experts_per_item": 1, "sample_rate": 1}, format="json")
+    assert drawn.json() == {"items": 3}
+    assert set(Item.objects.values_list("expert_slots_total", flat=True)) == {1}
+    member_add(project=project, user=annotator)
+    api_client.force_authenticate(annotator)
+    assert api_client.post(url, {"experts_per_item": 0, "sample_rate": 0}).status_code in (403, 404)
