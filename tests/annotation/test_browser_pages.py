@@ -372,3 +372,15 @@ def test_researcher_changes_the_settings_of_a_running_project(page, study, resea
     assert set(Item.objects.values_list("slots_total", flat=True)) == {4}
     page.get_by_role("link", name="Guidelines").first.click()
     expect(page.get_by_role("heading", name="Anger")).to_be_visible()
+
+    # The expert sample: two experts on half the items of each speaker (text_items has two
+    # items, of speakers spk0 and spk1, so one each).
+    page.goto(f"/annotation/projects/{project.pk}/settings/")
+    experts = page.locator("#experts")
+    experts.get_by_label("Experts per sampled item").fill("2")
+    experts.get_by_label("Share of items experts see").fill("0.5")
+    experts.get_by_label("Stratify by").select_option("speaker")
+    experts.get_by_role("button", name="Draw the expert sample").click()
+    expect(page.get_by_role("status")).to_contain_text("2 items are in the expert sample.")
+    expect(page.locator("#experts")).to_contain_text("2 items are in the expert sample now.")
+    assert audit(page) == []

@@ -242,6 +242,7 @@ def test_the_expert_sample_is_drawn_on_the_settings_page_and_redrawn_keeping_rat
     url = f"/annotation/projects/{project.pk}/settings/"
     page = client.get(url)
     assert page.status_code == 200
+    assert page.text.count('id="experts"') == 1
     assert [c[0] for c in page.context["sample_form"].fields["stratify_by"].choices] == [
         "", "speaker",
     ]  # fmt: skip
