@@ -408,6 +408,8 @@ def project_progress(*, project: Project) -> dict[str, Any]:
         "ratings_done": done_counted,
         "ratings_imported": imported["counted"] + imported["gold"],
         "gold_done": done_pool.get("gold", 0) + imported["gold"],
+        "expert_done": done_pool.get("expert", 0),
+        "expert_wanted": sums["b"] or 0,
         "leased": status.get(AssignmentStatus.LEASED, 0),
         "skipped": status.get(AssignmentStatus.SKIPPED, 0),
         "expired": status.get(AssignmentStatus.EXPIRED, 0),

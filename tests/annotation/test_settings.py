@@ -270,6 +270,9 @@ def test_the_expert_sample_is_drawn_on_the_settings_page_and_redrawn_keeping_rat
         stdout=out,
     )  # fmt: skip
     assert out.getvalue().strip() == "3 items in the expert sample"
+    dashboard = client.get(f"/annotation/projects/{project.pk}/")
+    assert dashboard.context["progress"]["expert_done"] == 1
+    assert '<strong id="expert-done">1 / ' in dashboard.text
     rated = Item.objects.get(pk=lease.item_id)
     assert rated.expert_slots_taken == 1 and rated.expert_slots_total >= 1
     assert all(
