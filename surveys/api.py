@@ -422,10 +422,31 @@ def survey_list_api(request):
     return ApiResponse(SurveyOut(survey).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses=SurveyDetailOut)
-@api_view(["GET"])
+class SurveyUpdateIn(StrictSerializer):
+    title_en = serializers.CharField(max_length=200, required=False)
+    title_ko = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    intro_en = serializers.CharField(required=False, allow_blank=True)
+    intro_ko = serializers.CharField(required=False, allow_blank=True)
+    languages = serializers.ListField(
+        child=serializers.ChoiceField(choices=["ko", "en"]), required=False
+    )
+    open_link_enabled = serializers.BooleanField(required=False)
+    randomize_questions = serializers.BooleanField(required=False)
+    randomize_options = serializers.BooleanField(required=False)
+    reservation_minutes = serializers.IntegerField(required=False, min_value=1)
+
+
+@extend_schema(methods=["GET"], responses=SurveyDetailOut)
+@extend_schema(methods=["PATCH"], request=SurveyUpdateIn, responses=SurveyDetailOut)
+@api_view(["GET", "PATCH"])
 def survey_detail_api(request, survey_id: int):
+    """The survey with its blocks and questions; PATCH changes its titles, consent text,
+    languages and shuffling (draft surveys), open link and hold length (any time)."""
     survey = access_survey(user=request.user, survey_id=survey_id)
+    if request.method == "PATCH":
+        data = SurveyUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.survey_update(survey=survey, **data.validated_data)
     survey = Survey.objects.prefetch_related("blocks", "questions__options").get(pk=survey.pk)
     return ApiResponse(SurveyDetailOut(survey).data)
 

@@ -359,3 +359,49 @@ class QuestionForm(QuestionFields):
         field.choices = choices
         if blocks:
             field.initial = str(blocks.last().pk)  # type: ignore[union-attr]
+
+
+class SurveySettingsForm(forms.Form):
+    """A survey's titles, consent text and presentation (``services.survey_update``)."""
+
+    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
+    title_ko = forms.CharField(label=_("Title (Korean)"), max_length=200, required=False)
+    intro_en = forms.CharField(
+        label=_("Consent text (English)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown before the first question; participants agree to it to start."),
+    )
+    intro_ko = forms.CharField(
+        label=_("Consent text (Korean)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Languages offered"),
+        choices=[("ko", _("Korean")), ("en", _("English"))],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    randomize_questions = forms.BooleanField(
+        label=_("Shuffle the questions within each block"), required=False
+    )
+    randomize_options = forms.BooleanField(
+        label=_("Shuffle the options of choice questions"), required=False
+    )
+    open_link_enabled = forms.BooleanField(label=_("Open link"), required=False)
+    reservation_minutes = forms.IntegerField(
+        label=_("Minutes a started participant holds a quota place"),
+        min_value=1,
+        max_value=7 * 24 * 60,
+    )
+
+    @classmethod
+    def initial_for(cls, survey: Survey) -> dict[str, Any]:
+        return {name: getattr(survey, name) for name in cls.base_fields}
+
+    def changed_values(self, survey: Survey) -> dict[str, Any]:
+        """Only what differs from the survey, so an open survey can change its open link
+        without the unchanged wording counting as an edit."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if getattr(survey, name) != value
+        }

@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("<int:survey_id>/questions/", views.questionnaire, name="questionnaire"),
     path("<int:survey_id>/questions/new/", views.question_new, name="question_new"),
+    path("<int:survey_id>/settings/", views.survey_settings, name="survey_settings"),
     path(
         "<int:survey_id>/questions/<int:question_id>/edit/",
         views.question_edit,

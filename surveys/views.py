@@ -32,6 +32,7 @@ from surveys.forms import (
     QuestionForm,
     ReviewForm,
     SurveyForm,
+    SurveySettingsForm,
 )
 from surveys.models import ReviewState, SurveyStatus
 from surveys.tasks import compute_weights_task, export_responses_task
@@ -165,13 +166,23 @@ def start_weights(*, survey, user) -> Job:
 # --- the questionnaire editor --------------------------------------------------------------
 
 
-def _questionnaire_page(request, survey, *, form: QuestionForm | None = None, status: int = 200):
+def _questionnaire_page(
+    request,
+    survey,
+    *,
+    form: QuestionForm | None = None,
+    settings_form: SurveySettingsForm | None = None,
+    status: int = 200,
+):
     blocks = selectors.questionnaire(survey=survey)
     questions = [q for _block, qs in blocks for q in qs]
     context = {
         "survey": survey,
         "blocks": blocks,
         "form": form or QuestionForm(survey=survey),
+        "settings_form": settings_form
+        or SurveySettingsForm(initial=SurveySettingsForm.initial_for(survey), prefix="settings"),
+        "settings_open": settings_form is not None,
         "editable": survey.status == SurveyStatus.DRAFT,
         "ready": bool(questions) and all(q.review_state == ReviewState.APPROVED for q in questions),
     }
@@ -270,6 +281,22 @@ def question_move(request, survey_id: int, question_id: int, direction: str):
     except ValidationError as exc:
         _flash_errors(request, exc)
     return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}")
+
+
+@login_required
+@require_POST
+def survey_settings(request, survey_id: int):
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    form = SurveySettingsForm(request.POST, prefix="settings")
+    if form.is_valid():
+        try:
+            services.survey_update(survey=survey, **form.changed_values(survey))
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Survey settings saved."))
+            return redirect(reverse("surveys:questionnaire", args=[survey.pk]) + "#settings")
+    return _questionnaire_page(request, survey, settings_form=form, status=400)
 
 
 @login_required

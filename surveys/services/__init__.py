@@ -29,6 +29,7 @@ from surveys.services.questionnaires import (
     survey_close,
     survey_create,
     survey_open,
+    survey_update,
 )
 from surveys.services.responses import (
     answers_record,
@@ -72,5 +73,6 @@ __all__ = [
     "survey_close",
     "survey_create",
     "survey_open",
+    "survey_update",
     "weights_compute",
 ]

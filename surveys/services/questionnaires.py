@@ -68,6 +68,49 @@ def survey_create(
     )
 
 
+# Wording, consent and presentation change only while the survey is a draft (participants
+# agree to the consent text they are shown); the open link and the hold length may change
+# during fieldwork too.
+SURVEY_DRAFT_FIELDS = {
+    "title_en",
+    "title_ko",
+    "intro_en",
+    "intro_ko",
+    "languages",
+    "randomize_questions",
+    "randomize_options",
+}
+SURVEY_ANYTIME_FIELDS = {"open_link_enabled", "reservation_minutes"}
+
+
+@transaction.atomic
+def survey_update(*, survey: Survey, **fields: Any) -> Survey:
+    """Change a survey's titles, consent text, languages, shuffling, open link or hold length."""
+    unknown = sorted(set(fields) - SURVEY_DRAFT_FIELDS - SURVEY_ANYTIME_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    changing = {name for name, value in fields.items() if getattr(survey, name) != value}
+    if changing & SURVEY_DRAFT_FIELDS and survey.status != SurveyStatus.DRAFT:
+        names = ", ".join(sorted(changing & SURVEY_DRAFT_FIELDS))
+        raise ValidationError(
+            {"survey": [f"Only a draft survey's wording and consent can change ({names})."]}
+        )
+    if "title_en" in fields and not str(fields["title_en"]).strip():
+        raise ValidationError({"title_en": ["The survey needs an English title."]})
+    if "languages" in fields:
+        languages = list(fields["languages"])
+        if not languages or set(languages) - {"ko", "en"} or len(set(languages)) < len(languages):
+            raise ValidationError({"languages": ["Choose Korean, English or both, once each."]})
+    if "reservation_minutes" in fields and not 1 <= fields["reservation_minutes"] <= 7 * 24 * 60:
+        raise ValidationError({"reservation_minutes": ["Between 1 minute and 7 days."]})
+    for name, value in fields.items():
+        setattr(survey, name, value)
+    if fields:
+        survey.save(update_fields=list(fields))
+    return survey
+
+
 @transaction.atomic
 def block_create(*, survey: Survey, title_en: str = "", title_ko: str = "") -> Block:
     _editable(survey)

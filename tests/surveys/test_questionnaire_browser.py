@@ -90,6 +90,15 @@ def test_researcher_writes_submits_and_opens(page, researcher, study, colleague)
     page.get_by_role("button", name="Open the survey").click()
     expect(page.get_by_role("status")).to_contain_text("not approved yet: trust_gov")
 
+    # The consent text is written before fieldwork, in both languages.
+    page.locator("#settings summary").click()
+    settings = page.locator("#settings")
+    settings.get_by_label("Consent text (English)").fill("We ask about trust. About 5 minutes.")
+    settings.get_by_label("Consent text (Korean)").fill("신뢰에 대해 묻습니다. 약 5분이 걸립니다.")
+    settings.get_by_role("button", name="Save survey settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Survey settings saved.")
+    assert audit(page) == []
+
     question_review(question=Question.objects.get(), reviewer=colleague, decision="approve")
     page.reload()
     expect(page.locator("#q-trust_gov")).to_contain_text("Approved")
@@ -100,3 +109,4 @@ def test_researcher_writes_submits_and_opens(page, researcher, study, colleague)
     survey.refresh_from_db()
     assert survey.status == SurveyStatus.OPEN
     assert Question.objects.get().review_state == ReviewState.APPROVED
+    assert survey.intro_ko == "신뢰에 대해 묻습니다. 약 5분이 걸립니다."

@@ -346,3 +346,69 @@ def test_questions_move_and_are_deleted_through_the_api(api_client, researcher, 
     assert refused.json() == {
         "errors": {"survey": ["Only a draft survey's questionnaire can change."]}
     }
+
+
+SETTINGS = {
+    "settings-title_en": "Trust 2026",
+    "settings-title_ko": "신뢰 2026",
+    "settings-intro_en": "We ask how much you trust institutions. About 5 minutes.",
+    "settings-intro_ko": "기관에 대한 신뢰를 묻습니다. 약 5분이 걸립니다.",
+    "settings-languages": ["ko", "en"],
+    "settings-randomize_options": "on",
+    "settings-reservation_minutes": "45",
+}
+
+
+def test_survey_settings_change_while_draft_and_only_the_link_and_hold_later(as_researcher, survey):
+    url = page(survey, "survey_settings")
+    saved = as_researcher.post(url, SETTINGS)
+    assert saved.status_code == 302 and saved["Location"].endswith("#settings")
+    assert "Survey settings saved." in flash(saved)
+    survey.refresh_from_db()
+    assert survey.intro_ko == "기관에 대한 신뢰를 묻습니다. 약 5분이 걸립니다."
+    assert (survey.randomize_options, survey.randomize_questions) == (True, False)
+    assert (survey.reservation_minutes, survey.open_link_enabled) == (45, False)
+
+    bad = as_researcher.post(url, {**SETTINGS, "settings-languages": []})
+    assert bad.status_code == 400
+    assert bad.context["settings_form"].errors["languages"] == ["This field is required."]
+    assert bad.context["settings_open"] is True
+
+    survey.status = "open"
+    survey.save()
+    # During fieldwork the consent text stays as participants saw it...
+    late = as_researcher.post(url, {**SETTINGS, "settings-intro_en": "Changed."})
+    assert late.status_code == 400
+    assert late.context["settings_form"].non_field_errors() == [
+        "Only a draft survey's wording and consent can change (intro_en)."
+    ]
+    # ...but the open link can be switched on and the hold shortened.
+    link = as_researcher.post(
+        url, {**SETTINGS, "settings-open_link_enabled": "on", "settings-reservation_minutes": "30"}
+    )
+    assert link.status_code == 302
+    survey.refresh_from_db()
+    assert (survey.open_link_enabled, survey.reservation_minutes) == (True, 30)
+    assert survey.intro_en == SETTINGS["settings-intro_en"]
+
+
+def test_survey_settings_through_the_api(api_client, researcher, survey):
+    api_client.force_authenticate(researcher)
+    url = f"/api/surveys/surveys/{survey.pk}/"
+    changed = api_client.patch(url, {"intro_en": "Hello.", "languages": ["en"]}, format="json")
+    assert changed.status_code == 200
+    survey.refresh_from_db()
+    assert (survey.intro_en, survey.languages) == ("Hello.", ["en"])
+    bad = api_client.patch(url, {"languages": []}, format="json")
+    assert bad.status_code == 400
+    assert bad.json() == {"errors": {"languages": ["Choose Korean, English or both, once each."]}}
+    unknown = api_client.patch(url, {"design": None}, format="json")
+    assert unknown.status_code == 400 and "design" in unknown.json()["errors"]
+    survey.status = "closed"
+    survey.save()
+    same = api_client.patch(url, {"intro_en": "Hello."}, format="json")
+    assert same.status_code == 200  # unchanged wording is not an edit
+    refused = api_client.patch(url, {"title_en": "New"}, format="json")
+    assert refused.json() == {
+        "errors": {"survey": ["Only a draft survey's wording and consent can change (title_en)."]}
+    }
