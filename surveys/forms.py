@@ -405,3 +405,9 @@ class SurveySettingsForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if getattr(survey, name) != value
         }
+
+
+class DrawForm(forms.Form):
+    seed = forms.IntegerField(
+        label=_("Seed"), initial=1, help_text=_("The same seed draws the same people.")
+    )

@@ -24,7 +24,10 @@ from surveys import representativeness, weighting
 from surveys.models import (
     Answer,
     Block,
+    Draw,
+    DrawKind,
     Invitation,
+    InvitationStatus,
     Panel,
     Panelist,
     Population,
@@ -395,6 +398,24 @@ def survey_counts(*, survey: Survey) -> dict[str, int]:
         "flagged": Response.objects.filter(survey=survey, flagged_attention=True).count(),
         "invited": Invitation.objects.filter(survey=survey).count(),
         "weighted": Weight.objects.filter(response__survey=survey).count(),
+    }
+
+
+def fieldwork(*, survey: Survey) -> dict[str, Any]:
+    """What the dashboard's fieldwork section shows: the draws, and invitations by status."""
+    by_status = dict(
+        Invitation.objects.filter(survey=survey).values_list("status").annotate(n=Count("id"))
+    )
+    draws = list(Draw.objects.filter(survey=survey).order_by("created_at", "id"))
+    return {
+        "has_panel": survey.design is not None and survey.design.panel_id is not None,
+        "drawn": any(d.kind == DrawKind.INITIAL for d in draws),
+        "draws": draws,
+        "by_status": [
+            (label, by_status.get(value, 0)) for value, label in InvitationStatus.choices
+        ],
+        "pending": by_status.get(InvitationStatus.PENDING, 0),
+        "waiting": by_status.get(InvitationStatus.SENT, 0),
     }
 
 

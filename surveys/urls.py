@@ -34,6 +34,8 @@ urlpatterns = [
         name="question_submit",
     ),
     path("<int:survey_id>/status/<str:action>/", views.survey_status, name="survey_status"),
+    path("<int:survey_id>/draw/<str:kind>/", views.sample_draw, name="sample_draw"),
+    path("<int:survey_id>/send/<str:kind>/", views.invitations_send, name="invitations_send"),
     path("<int:survey_id>/export/<str:fmt>/", views.export_start, name="export"),
     path("<int:survey_id>/weights/", views.weights_start, name="weights"),
     path("studies/<int:study_id>/setup/", views.setup, name="setup"),

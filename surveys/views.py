@@ -26,6 +26,7 @@ from surveys import selectors, services
 from surveys.access import access_question, access_survey
 from surveys.forms import (
     DesignForm,
+    DrawForm,
     PanelImportForm,
     PopulationImportForm,
     QuestionFields,
@@ -80,6 +81,7 @@ def survey_dashboard(request, survey_id: int):
     ).order_by("-created_at")[:5]
     context = {
         "survey": survey,
+        "fieldwork": selectors.fieldwork(survey=survey),
         "counts": selectors.survey_counts(survey=survey),
         "quotas": quotas,
         "over_time": over_time,
@@ -122,6 +124,48 @@ def review_question(request, survey_id: int, question_id: int):
     else:
         messages.error(request, _("Choose a decision."))
     return redirect("surveys:review_queue", survey_id=survey_id)
+
+
+@login_required
+@require_POST
+def sample_draw(request, survey_id: int, kind: str):
+    """Draw the sample (``initial``) or replacements for those who have not answered."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    if kind not in ("initial", "replacement"):
+        raise Http404("Unknown draw.")
+    form = DrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a whole number as the seed."))
+        return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#fieldwork")
+    seed = form.cleaned_data["seed"]
+    try:
+        if kind == "initial":
+            draw = services.sample_draw(survey=survey, seed=seed)
+        else:
+            draw = services.sample_replace(survey=survey, seed=seed)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(n)d people drawn with seed %(seed)d; their invitations are ready to send.")
+            % {"n": draw.size, "seed": seed},
+        )
+    return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#fieldwork")
+
+
+@login_required
+@require_POST
+def invitations_send(request, survey_id: int, kind: str):
+    """Send the invitations not sent yet, or reminders, as a job."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    if kind not in ("invitations", "reminders"):
+        raise Http404("Unknown mailing.")
+    try:
+        services.invitations_send(survey=survey, user=request.user, reminder=kind == "reminders")
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#fieldwork")
 
 
 @login_required

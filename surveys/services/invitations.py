@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from jobs.models import Job
 from jobs.services import ProgressFn, job_create
-from surveys.models import Invitation, InvitationStatus, Survey
+from surveys.models import Invitation, InvitationStatus, Survey, SurveyStatus
 
 MAX_REMINDERS = 3
 
@@ -32,7 +33,12 @@ def _message(survey: Survey, invitation: Invitation, reminder: bool) -> tuple[st
 
 
 def invitations_send(*, survey: Survey, user, reminder: bool = False) -> Job:
-    """Queue the sending of invitations (or reminders) for ``survey``; returns the job."""
+    """Queue the sending of invitations (or reminders) for ``survey``; returns the job.
+
+    Only an open survey sends: a link to a survey that is not open yet would show its
+    participants a closed page."""
+    if survey.status != SurveyStatus.OPEN:
+        raise ValidationError({"survey": ["Open the survey before sending invitations."]})
     with transaction.atomic():
         job = job_create(
             kind="surveys.reminders" if reminder else "surveys.invitations",
