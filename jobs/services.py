@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -96,6 +97,11 @@ def job_run(
 
     try:
         result = work(job, progress)
+    except ValidationError as exc:
+        # A refusal by a service: its own words are the message for the person waiting.
+        logger.warning("job %s refused: %s", job_id, exc.messages)
+        job_fail(job_id=job_id, message=" ".join(exc.messages))
+        return True
     except Exception as exc:
         logger.exception("job %s failed", job_id)
         job_fail(job_id=job_id, message=f"{type(exc).__name__}: {exc}")

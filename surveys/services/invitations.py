@@ -32,13 +32,17 @@ def _message(survey: Survey, invitation: Invitation, reminder: bool) -> tuple[st
     return subject, body
 
 
+def _check_open(survey: Survey) -> None:
+    if survey.status != SurveyStatus.OPEN:
+        raise ValidationError({"survey": ["Open the survey before sending invitations."]})
+
+
 def invitations_send(*, survey: Survey, user, reminder: bool = False) -> Job:
     """Queue the sending of invitations (or reminders) for ``survey``; returns the job.
 
     Only an open survey sends: a link to a survey that is not open yet would show its
     participants a closed page."""
-    if survey.status != SurveyStatus.OPEN:
-        raise ValidationError({"survey": ["Open the survey before sending invitations."]})
+    _check_open(survey)
     with transaction.atomic():
         job = job_create(
             kind="surveys.reminders" if reminder else "surveys.invitations",
@@ -58,6 +62,8 @@ def invitations_send_now(
     """Send the emails. Invitations go to those not yet sent; reminders to those invited who
     have not started (at most ``MAX_REMINDERS`` each). Each invitation is marked right after
     its email leaves, so a retried task does not send it twice."""
+    survey.refresh_from_db(fields=["status"])
+    _check_open(survey)  # closed since the job was queued, or sent from the command
     if reminder:
         qs = Invitation.objects.filter(
             survey=survey, status=InvitationStatus.SENT, reminders__lt=MAX_REMINDERS

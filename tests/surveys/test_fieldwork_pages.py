@@ -95,3 +95,27 @@ def test_fieldwork_needs_a_panel_and_a_member(client, researcher, outsider, stud
     assert client.post(url(survey, "sample_draw", "initial"), {"seed": "1"}).status_code == 404
     assert client.post(url(survey, "invitations_send", "invitations")).status_code == 404
     assert Survey.objects.get(pk=survey.pk).status == SurveyStatus.DRAFT
+
+
+def test_the_command_and_a_queued_job_do_not_send_for_a_closed_survey(
+    survey, researcher, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from surveys.services import invitations_send, sample_draw, survey_close
+
+    sample_draw(survey=survey, seed=11)
+    # Queued while open, run after the survey closed: the job fails and sends nothing.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = invitations_send(survey=survey, user=researcher)
+    survey_close(survey=survey)
+    for callback in callbacks:
+        callback()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.message == "Open the survey before sending invitations."
+    with pytest.raises(CommandError, match="Open the survey"):
+        call_command("send_invitations", "--survey", str(survey.pk))
+    assert len(mailoutbox) == 0
+    assert Invitation.objects.filter(status=InvitationStatus.SENT).count() == 0

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from surveys.management.commands._base import get
 from surveys.models import Survey
@@ -16,5 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         survey = get(Survey, options["survey"], "survey")
-        result = invitations_send_now(survey=survey, reminder=options["reminders"])
+        try:
+            result = invitations_send_now(survey=survey, reminder=options["reminders"])
+        except ValidationError as exc:
+            raise CommandError(json.dumps(exc.message_dict)) from None
         self.stdout.write(f"{result['sent']} sent, {result['skipped']} without an email address.")
