@@ -155,7 +155,8 @@ def _times(column: Any, n: int) -> np.ndarray:
         raise ValidationError(
             {"created": [f"Not an ISO 8601 time on row(s) {_examples((rows + 2).tolist())}."]}
         )
-    out[present] = stamps.dt.tz_convert("UTC").to_numpy().astype("datetime64[us]").astype(np.int64)
+    utc = stamps.dt.tz_convert("UTC").dt.tz_localize(None)  # naive UTC: numpy has no zones
+    out[present] = utc.to_numpy().astype("datetime64[us]").astype(np.int64)
     return out
 
 

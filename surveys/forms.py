@@ -222,15 +222,11 @@ class DesignForm(forms.Form):
             )
 
 
-class SurveyForm(forms.Form):
+class SurveyTextsForm(forms.Form):
+    """What the new-survey form and the survey settings share: titles, consent, presentation."""
+
     title_en = forms.CharField(label=_("Title (English)"), max_length=200)
     title_ko = forms.CharField(label=_("Title (Korean)"), max_length=200, required=False)
-    design = forms.ModelChoiceField(
-        label=_("Sample design"),
-        queryset=SampleDesign.objects.none(),
-        required=False,
-        empty_label=_("No sample design (open link only)"),
-    )
     open_link_enabled = forms.BooleanField(label=_("Open link"), required=False)
     intro_en = forms.CharField(
         label=_("Consent text (English)"),
@@ -247,6 +243,16 @@ class SurveyForm(forms.Form):
     randomize_options = forms.BooleanField(
         label=_("Shuffle the options of choice questions"), required=False
     )
+
+
+class SurveyForm(SurveyTextsForm):
+    design = forms.ModelChoiceField(
+        label=_("Sample design"),
+        queryset=SampleDesign.objects.none(),
+        required=False,
+        empty_label=_("No sample design (open link only)"),
+    )
+    field_order = ["title_en", "title_ko", "design"]
 
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -361,32 +367,14 @@ class QuestionForm(QuestionFields):
             field.initial = str(blocks.last().pk)  # type: ignore[union-attr]
 
 
-class SurveySettingsForm(forms.Form):
+class SurveySettingsForm(SurveyTextsForm):
     """A survey's titles, consent text and presentation (``services.survey_update``)."""
 
-    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
-    title_ko = forms.CharField(label=_("Title (Korean)"), max_length=200, required=False)
-    intro_en = forms.CharField(
-        label=_("Consent text (English)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Shown before the first question; participants agree to it to start."),
-    )
-    intro_ko = forms.CharField(
-        label=_("Consent text (Korean)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
     languages = forms.MultipleChoiceField(
         label=_("Languages offered"),
         choices=[("ko", _("Korean")), ("en", _("English"))],
         widget=forms.CheckboxSelectMultiple,
     )
-    randomize_questions = forms.BooleanField(
-        label=_("Shuffle the questions within each block"), required=False
-    )
-    randomize_options = forms.BooleanField(
-        label=_("Shuffle the options of choice questions"), required=False
-    )
-    open_link_enabled = forms.BooleanField(label=_("Open link"), required=False)
     reservation_minutes = forms.IntegerField(
         label=_("Minutes a started participant holds a quota place"),
         min_value=1,

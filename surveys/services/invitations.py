@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import get_connection, send_mail
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -73,30 +73,26 @@ def invitations_send_now(
     qs = qs.select_related("panelist__contact").order_by("id")
     todo = list(qs)
     sent = skipped = 0
-    connection = get_connection()
-    for i, invitation in enumerate(todo, start=1):
-        contact = getattr(invitation.panelist, "contact", None)
-        if contact is None or not contact.email:
-            skipped += 1
-            continue
-        subject, body = _message(survey, invitation, reminder)
-        send_mail(
-            subject,
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            [contact.email],
-            connection=connection,
-        )
-        now = timezone.now()
-        if reminder:
-            Invitation.objects.filter(pk=invitation.pk).update(
-                reminders=invitation.reminders + 1, reminded_at=now
-            )
-        else:
-            Invitation.objects.filter(pk=invitation.pk, status=InvitationStatus.PENDING).update(
-                status=InvitationStatus.SENT, sent_at=now
-            )
-        sent += 1
-        if progress and i % 50 == 0:
-            progress(round(99 * i / len(todo)), f"{i}/{len(todo)}")
+    # One backend (one SMTP connection) for the whole batch.
+    with mailers.default as backend:
+        for i, invitation in enumerate(todo, start=1):
+            contact = getattr(invitation.panelist, "contact", None)
+            if contact is None or not contact.email:
+                skipped += 1
+                continue
+            subject, body = _message(survey, invitation, reminder)
+            message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [contact.email])
+            backend.send_messages([message])
+            now = timezone.now()
+            if reminder:
+                Invitation.objects.filter(pk=invitation.pk).update(
+                    reminders=invitation.reminders + 1, reminded_at=now
+                )
+            else:
+                Invitation.objects.filter(pk=invitation.pk, status=InvitationStatus.PENDING).update(
+                    status=InvitationStatus.SENT, sent_at=now
+                )
+            sent += 1
+            if progress and i % 50 == 0:
+                progress(round(99 * i / len(todo)), f"{i}/{len(todo)}")
     return {"sent": sent, "skipped": skipped}
