@@ -294,6 +294,26 @@ def project_detail_api(request, project_id: int):
     return Response(ProjectOutput(project).data)
 
 
+class CategoriesInput(StrictSerializer):
+    categories = CategoryInput(many=True)
+
+
+@extend_schema(request=CategoriesInput, responses=CategoryOutput(many=True))
+@api_view(["PUT"])
+def categories_api(request, project_id: int):
+    """Researchers: revise the codebook. The list is the whole schema in display order: names,
+    descriptions, examples and keyboard keys change, new keys are added, none is removed."""
+    project = access_project(user=request.user, project_id=project_id)
+    data = CategoriesInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    specs = [
+        {k: v for k, v in spec.items() if k not in ("is_none", "is_secondary_allowed")}
+        for spec in data.validated_data["categories"]
+    ]
+    categories = services.categories_update(project=project, categories=specs)
+    return Response(CategoryOutput(categories, many=True).data)
+
+
 class ExpertSampleInput(StrictSerializer):
     experts_per_item = serializers.IntegerField(min_value=0, max_value=20)
     sample_rate = serializers.FloatField(min_value=0, max_value=1)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("projects/<int:project_id>/annotations/", api.annotation_list_api),
     path("projects/<int:project_id>/votes/", api.vote_table_api),
     path("projects/<int:project_id>/expert-sample/", api.expert_sample_api),
+    path("projects/<int:project_id>/categories/", api.categories_api),
     path("projects/<int:project_id>/votes/export/", api.votes_export_api),
     path("projects/<int:project_id>/agreement/", api.agreement_api),
     path("projects/<int:project_id>/annotators/", api.annotator_table_api),

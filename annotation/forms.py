@@ -122,6 +122,37 @@ class ExpertSampleForm(forms.Form):
         ]
 
 
+class CategoryRowForm(forms.Form):
+    """One category of the codebook editor; rows left empty are ignored."""
+
+    key = forms.SlugField(label=_("Key"), max_length=64, required=False)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    keyboard_key = forms.CharField(label=_("Keyboard key"), max_length=1, required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    examples = forms.CharField(
+        label=_("Boundary examples"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+CategoryFormSet = forms.formset_factory(CategoryRowForm, extra=2)
+
+
+def category_rows(project: Project) -> list[dict[str, Any]]:
+    """The codebook editor's initial rows: the project's categories in order."""
+    return [
+        {
+            "key": c.key,
+            "name": c.name,
+            "keyboard_key": c.keyboard_key,
+            "description": c.description,
+            "examples": c.examples,
+        }
+        for c in project.categories.order_by("order", "id")
+    ]
+
+
 class ProjectForm(ProjectSettingsForm):
     """A new project: settings plus the label schema written one category per line."""
 

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import math
+import re
 import time
 import zipfile
 from collections import Counter
@@ -451,6 +452,71 @@ def _set_k(*, project: Project, raters_per_item: int) -> int:
     return Item.objects.filter(project=project, is_gold=False).update(
         slots_total=Greatest(F("slots_taken"), raters_per_item)
     )
+
+
+@transaction.atomic
+def categories_update(*, project: Project, categories: list[dict[str, Any]]) -> list[Category]:
+    """Revise the codebook of a running project: the categories' names, descriptions, boundary
+    examples, keyboard keys and order change; new keys are added at their place in the list.
+
+    A category cannot be removed (answers may use it: every existing key must be listed), and
+    which category means "none" does not change. Keyboard keys stay unique; a category given
+    without one keeps its own, or gets the first free of 1-9 and 0.
+    """
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    existing = {c.key: c for c in Category.objects.filter(project=project)}
+    if not categories:
+        raise ValidationError({"categories": ["At least one category is required."]})
+    keys = [str(spec.get("key") or "").strip() for spec in categories]
+    for i, key in enumerate(keys):
+        if not key or not _SLUG_KEY.fullmatch(key):
+            raise ValidationError({f"categories.{i}.key": ["A key of letters, digits, - or _."]})
+        if key in keys[:i]:
+            raise ValidationError({f"categories.{i}.key": [f"The key {key!r} is given twice."]})
+    missing = [key for key in existing if key not in keys]
+    if missing:
+        raise ValidationError(
+            {"categories": ["Categories cannot be removed, since answers may use them: "
+                            f"{', '.join(missing)}."]}
+        )  # fmt: skip
+    wanted: list[str] = []
+    for i, spec in enumerate(categories):
+        kb = str(spec.get("keyboard_key") or "").strip().lower()
+        if len(kb) > 1:
+            raise ValidationError({f"categories.{i}.keyboard_key": ["One character."]})
+        if kb in RESERVED_KEYS:
+            raise ValidationError(
+                {f"categories.{i}.keyboard_key": ["u, s and space are reserved."]}
+            )
+        if kb and kb in wanted:
+            raise ValidationError(
+                {f"categories.{i}.keyboard_key": [f"The keyboard key {kb!r} is given twice."]}
+            )
+        wanted.append(kb)
+    # Categories given without a key keep theirs when it is still free, else take a free one.
+    for i, key in enumerate(keys):
+        if not wanted[i]:
+            own = existing[key].keyboard_key if key in existing else ""
+            if own and own not in wanted:
+                wanted[i] = own
+            else:
+                wanted[i] = next((k for k in "1234567890" if k not in wanted), "")
+    # Free every keyboard key first, so that two categories may swap theirs.
+    Category.objects.filter(project=project).update(keyboard_key="")
+    out = []
+    for order, (key, spec, kb) in enumerate(zip(keys, categories, wanted, strict=True)):
+        category = existing.get(key) or Category(project=project, key=key)
+        category.name = str(spec.get("name") or "").strip() or category.name or key.title()
+        category.description = str(spec.get("description", category.description or ""))
+        category.examples = str(spec.get("examples", category.examples or ""))
+        category.keyboard_key = kb
+        category.order = order
+        category.save()
+        out.append(category)
+    return out
+
+
+_SLUG_KEY = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 # What can change on a running project. The mode and the categories cannot: answers given

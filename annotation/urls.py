@@ -8,6 +8,7 @@ urlpatterns = [
     path("studies/<int:study_id>/new/", views.project_new, name="project_new"),
     path("projects/<int:project_id>/settings/", views.project_settings, name="settings"),
     path("projects/<int:project_id>/expert-sample/", views.expert_sample, name="expert_sample"),
+    path("projects/<int:project_id>/categories/", views.project_categories, name="categories"),
     path("projects/<int:project_id>/import/", views.project_import, name="import"),
     path("projects/<int:project_id>/ratings/", views.ratings_import, name="ratings_import"),
     path("projects/<int:project_id>/members/", views.member_add, name="member_add"),

@@ -26,6 +26,7 @@ from annotation.access import (
     is_researcher,
 )
 from annotation.forms import (
+    CategoryFormSet,
     ExclusionForm,
     ExpertSampleForm,
     ImportForm,
@@ -35,6 +36,7 @@ from annotation.forms import (
     RatingsImportForm,
     SkipForm,
     VotesExportForm,
+    category_rows,
     labels_from_post,
     ratings_from_post,
 )
@@ -249,7 +251,9 @@ def project_new(request, study_id: int):
     )
 
 
-def _settings_page(request, project, *, settings_form=None, sample_form=None, status=200):
+def _settings_page(
+    request, project, *, settings_form=None, sample_form=None, categories=None, status=200
+):
     keys = selectors.item_metadata_keys(project=project)
     if settings_form is None:
         settings_form = ProjectSettingsForm(initial=ProjectSettingsForm.initial_for(project))
@@ -260,12 +264,16 @@ def _settings_page(request, project, *, settings_form=None, sample_form=None, st
             "seed": 0,
         }
         sample_form = ExpertSampleForm(initial=initial, keys=keys, prefix="sample")
+    if categories is None:
+        categories = CategoryFormSet(initial=category_rows(project), prefix="categories")
     if status == 400:
         messages.error(request, _("Nothing was changed: see the errors marked below."))
     context = {
         "project": project,
         "form": settings_form,
         "sample_form": sample_form,
+        "categories": categories,
+        "existing_keys": set(project.categories.values_list("key", flat=True)),
         "expert_items": Item.objects.filter(project=project, expert_slots_total__gt=0).count(),
     }
     return render(request, "annotation/project_settings.html", context, status=status)
@@ -287,6 +295,41 @@ def project_settings(request, project_id: int):
             messages.success(request, _("Settings saved."))
             return redirect("annotation:project", project_id=project.pk)
     return _settings_page(request, project, settings_form=form, status=400)
+
+
+@login_required
+@require_POST
+def project_categories(request, project_id: int):
+    """Revise the codebook: names, descriptions, examples, keyboard keys, order; add keys."""
+    project = access_project(user=request.user, project_id=project_id)
+    formset = CategoryFormSet(request.POST, initial=category_rows(project), prefix="categories")
+    if formset.is_valid():
+        rows = [row for row in formset.cleaned_data if row.get("key")]
+        try:
+            services.categories_update(project=project, categories=rows)
+        except ValidationError as exc:
+            _categories_errors(formset, exc)
+        else:
+            messages.success(request, _("Categories saved."))
+            return redirect(reverse("annotation:settings", args=[project.pk]) + "#categories")
+    return _settings_page(request, project, categories=formset, status=400)
+
+
+def _categories_errors(formset, exc: ValidationError) -> None:
+    """Put the service's ``categories.<i>.<field>`` errors on the row and field they name.
+
+    Row i counts the filled rows only, as the service saw them."""
+    filled = [form for form in formset.forms if form.cleaned_data.get("key")]
+    for name, msgs in exc.message_dict.items():
+        _prefix, _dot, rest = name.partition(".")
+        index, _dot, field = rest.partition(".")
+        if index.isdigit() and int(index) < len(filled):
+            form = filled[int(index)]
+            for msg in msgs:
+                form.add_error(field if field in form.fields else None, msg)
+        else:
+            # The formset's own list of errors, shown above the rows.
+            formset.non_form_errors().extend(msgs)
 
 
 @login_required

@@ -384,3 +384,16 @@ def test_researcher_changes_the_settings_of_a_running_project(page, study, resea
     expect(page.get_by_role("status")).to_contain_text("2 items are in the expert sample.")
     expect(page.locator("#experts")).to_contain_text("2 items are in the expert sample now.")
     assert audit(page) == []
+
+    # The codebook: a boundary example for anger, and a new category in the first empty row.
+    codebook = page.locator("#categories")
+    anger = codebook.locator("fieldset", has=page.locator("legend", has_text="anger"))
+    anger.get_by_label("Boundary examples").fill("'Not again!' is anger, not sadness.")
+    new = codebook.locator("fieldset", has=page.locator("legend", has_text="New category")).first
+    new.locator("input[name$='-key']").fill("awe")
+    new.get_by_label("Name").fill("Awe")
+    codebook.get_by_role("button", name="Save categories").click()
+    expect(page.get_by_role("status")).to_contain_text("Categories saved.")
+    assert audit(page) == []
+    assert project.categories.get(key="anger").examples == "'Not again!' is anger, not sadness."
+    assert project.categories.order_by("order").last().key == "awe"

@@ -313,3 +313,105 @@ def test_the_expert_sample_through_the_api(api_client, project, researcher, anno
     member_add(project=project, user=annotator)
     api_client.force_authenticate(annotator)
     assert api_client.post(url, {"experts_per_item": 0, "sample_rate": 0}).status_code in (403, 404)
+
+
+def _codebook_post(project, rows: list[dict], extra: int = 2) -> dict:
+    """The codebook formset's POST data: ``rows`` then ``extra`` empty rows."""
+    initial = project.categories.count()
+    data = {
+        "categories-TOTAL_FORMS": str(len(rows) + extra),
+        "categories-INITIAL_FORMS": str(initial),
+        "categories-MIN_NUM_FORMS": "0",
+        "categories-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"categories-{i}-{name}"] = value
+    return data
+
+
+def codebook(project) -> list[tuple[str, str, str, str]]:
+    return list(
+        project.categories.order_by("order").values_list("key", "name", "keyboard_key", "examples")
+    )
+
+
+def test_the_codebook_is_refined_and_extended_on_the_settings_page(client, project, researcher):
+    from annotation.forms import category_rows
+
+    client.force_login(researcher)
+    page = client.get(f"/annotation/projects/{project.pk}/settings/")
+    assert page.context["categories"].initial == category_rows(project)
+    rows = category_rows(project)
+    rows[0]["description"] = "A raised voice, or words of irritation."
+    rows[0]["examples"] = "'Not again!' (anger, not sadness)"
+    rows[0]["keyboard_key"], rows[1]["keyboard_key"] = (
+        rows[1]["keyboard_key"],
+        rows[0]["keyboard_key"],
+    )
+    rows.append({"key": "surprise", "name": "Surprise", "keyboard_key": "", "description": ""})
+    url = f"/annotation/projects/{project.pk}/categories/"
+    saved = client.post(url, _codebook_post(project, rows, extra=1))
+    assert saved.status_code == 302 and saved["Location"].endswith("#categories")
+    book = codebook(project)
+    first, second = book[0], book[1]
+    assert first[3] == "'Not again!' (anger, not sadness)"
+    assert (first[2], second[2]) == (rows[0]["keyboard_key"], rows[1]["keyboard_key"])
+    assert book[-1][:2] == ("surprise", "Surprise")
+    used = [kb for _, _, kb, _ in book]
+    assert book[-1][2] and len(set(used)) == len(used)
+    # The new category is on the annotator's page with its key.
+    (rater,) = raters(project, 1)
+    client.force_login(rater)
+    assert "Surprise" in client.get(f"/annotation/projects/{project.pk}/annotate/").text
+
+
+@pytest.mark.parametrize(
+    "change, where, message",
+    [
+        ("drop", "non_form", "Categories cannot be removed, since answers may use them: joy."),
+        ("same_kb", "row", "The keyboard key '1' is given twice."),
+        ("reserved", "row", "u, s and space are reserved."),
+        ("same_key", "row", "The key 'fear' is given twice."),
+    ],
+)
+def test_a_bad_codebook_changes_nothing(client, project, researcher, change, where, message):
+    from annotation.forms import category_rows
+
+    client.force_login(researcher)
+    before = codebook(project)
+    rows = category_rows(project)
+    if change == "drop":
+        rows = [r for r in rows if r["key"] != "joy"]
+    elif change == "same_kb":
+        rows[0]["keyboard_key"] = rows[1]["keyboard_key"] = "1"
+    elif change == "reserved":
+        rows[2]["keyboard_key"] = "u"
+    else:
+        rows.append({"key": "fear", "name": "Fear again"})
+    response = client.post(
+        f"/annotation/projects/{project.pk}/categories/", _codebook_post(project, rows)
+    )
+    assert response.status_code == 400
+    formset = response.context["categories"]
+    if where == "non_form":
+        assert list(formset.non_form_errors()) == [message]
+    else:
+        messages = [m for form in formset.forms for ms in form.errors.values() for m in ms]
+        assert message in messages
+    assert codebook(project) == before
+
+
+def test_the_codebook_through_the_api(api_client, project, researcher):
+    api_client.force_authenticate(researcher)
+    url = f"/api/annotation/projects/{project.pk}/categories/"
+    current = [{"key": key, "name": name} for key, name, _, _ in codebook(project)]
+    body = {"categories": [*reversed(current), {"key": "awe", "name": "Awe", "keyboard_key": "9"}]}
+    done = api_client.put(url, body, format="json")
+    assert done.status_code == 200
+    keys = [c["key"] for c in done.json()]
+    assert keys == [c["key"] for c in reversed(current)] + ["awe"]
+    assert done.json()[-1]["keyboard_key"] == "9"
+    refused = api_client.put(url, {"categories": current[1:]}, format="json")
+    assert refused.status_code == 400
+    assert "categories" in refused.json()["errors"]
