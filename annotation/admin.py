@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
 
 from annotation.models import (
     Adjudication,
@@ -10,6 +13,7 @@ from annotation.models import (
     Project,
     ProjectMember,
 )
+from annotation.services import votes_export_start
 
 
 class CategoryInline(admin.TabularInline):
@@ -31,6 +35,37 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [CategoryInline, MemberInline]
     raw_id_fields = ["study", "created_by"]
+    # k and the expert sample live in every item's slot counters: they change through the
+    # project's settings page (one transaction over the items), never by editing this row.
+    readonly_fields = [
+        "mode",
+        "raters_per_item",
+        "expert_raters_per_item",
+        "expert_sample_rate",
+        "settings_page",
+    ]
+    actions = ["export_votes_csv", "export_votes_parquet"]
+
+    @admin.display(description="settings")
+    def settings_page(self, project: Project) -> str:
+        if project.pk is None:
+            return "-"
+        url = reverse("annotation:settings", args=[project.pk])
+        return format_html('<a href="{}">Change k, the expert sample and the codebook</a>', url)
+
+    def _export(self, request, queryset, fmt: str) -> None:
+        with transaction.atomic():
+            jobs = [votes_export_start(project=p, user=request.user, fmt=fmt) for p in queryset]
+        for job in jobs:
+            messages.info(request, f"Started vote table export job {job.id}.")
+
+    @admin.action(description="Export the vote table (CSV)")
+    def export_votes_csv(self, request, queryset):
+        self._export(request, queryset, "csv")
+
+    @admin.action(description="Export the vote table (Parquet)")
+    def export_votes_parquet(self, request, queryset):
+        self._export(request, queryset, "parquet")
 
 
 @admin.register(Item)

@@ -1,0 +1,72 @@
+"""The admin for annotation projects: k and the expert sample cannot be edited on the row
+(the items' slot counters would disagree); the project's vote table exports as a job."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.models import Item
+from annotation.services import annotation_submit, assignment_next
+from jobs.models import Job, JobStatus
+from tests.accounts.factories import UserFactory
+from tests.annotation.factories import emotion_project, raters, text_items
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    return admin_user
+
+
+@pytest.fixture
+def project(study, researcher):
+    project = emotion_project(study=study, user=researcher, k=2)
+    text_items(project, 2)
+    return project
+
+
+def test_k_is_read_only_in_the_admin_and_links_to_the_settings_page(client, staff, project):
+    url = f"/admin/annotation/project/{project.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="raters_per_item"' not in page.text
+    assert f'href="/annotation/projects/{project.pk}/settings/"' in page.text
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {name: "" if value is None else value for name, value in data.items()}
+    data.update(
+        {
+            "name": "Renamed in the admin",
+            "study": project.study_id,
+            "created_by": project.created_by_id,
+            "raters_per_item": 9,
+        }
+    )
+    for prefix in ("categories", "members"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    saved = client.post(url, data)
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    project.refresh_from_db()
+    # The row saved, k did not change.
+    assert (project.name, project.raters_per_item) == ("Renamed in the admin", 2)
+    assert set(Item.objects.values_list("slots_total", flat=True)) == {2}
+
+
+def test_the_admin_exports_vote_tables(client, staff, project, django_capture_on_commit_callbacks):
+    (rater,) = raters(project, 1)
+    lease = assignment_next(project=project, user=rater)
+    annotation_submit(
+        project=project, user=rater, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/annotation/project/",
+            {"action": "export_votes_csv", "_selected_action": [project.pk]},
+        )
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert (job.status, job.created_by) == (JobStatus.SUCCEEDED, staff)
+    assert job.result["rows"] == 1
