@@ -74,8 +74,18 @@ class ItemAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_gold"]
     search_fields = ["external_id"]
     raw_id_fields = ["project", "gold_label"]
-    # The slot counters are kept by the assignment services only.
-    readonly_fields = ["slots_taken", "expert_slots_taken"]
+    # The slot counters are kept by the services only, and whether an item is gold decides
+    # whether it has slots at all: items come in through the import, k through the settings.
+    readonly_fields = [
+        "is_gold",
+        "slots_taken",
+        "slots_total",
+        "expert_slots_taken",
+        "expert_slots_total",
+    ]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Exclusion)

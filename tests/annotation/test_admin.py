@@ -70,3 +70,12 @@ def test_the_admin_exports_vote_tables(client, staff, project, django_capture_on
     job = Job.objects.get()
     assert (job.status, job.created_by) == (JobStatus.SUCCEEDED, staff)
     assert job.result["rows"] == 1
+
+
+def test_items_keep_their_slots_in_the_admin(client, staff, project):
+    item = Item.objects.first()
+    page = client.get(f"/admin/annotation/item/{item.pk}/change/")
+    assert page.status_code == 200
+    for name in ("slots_total", "is_gold", "expert_slots_total"):
+        assert f'name="{name}"' not in page.text
+    assert client.get("/admin/annotation/item/add/").status_code == 403
