@@ -6,6 +6,8 @@ Contact details are deliberately not registered: they are read through the owner
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from surveys.models import (
     Answer,
@@ -54,21 +56,52 @@ class SampleDesignAdmin(admin.ModelAdmin):
 class OptionInline(admin.TabularInline):
     model = Option
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Option._meta.fields]
 
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
+    """Read-only: a change here would skip the review (editing sends a question back to
+    draft), so questions change in the survey's questionnaire editor or through the API."""
+
     list_display = ["code", "survey", "kind", "review_state", "answer_key"]
     list_filter = ["review_state", "kind"]
-    readonly_fields = ["review_state", "review_cycle"]
     inlines = [OptionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Question._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
+    """The status opens and closes through the questionnaire page (opening checks that every
+    question is approved); the consent text is fixed once fieldwork starts."""
+
     list_display = ["title_en", "study", "status", "created_at"]
     list_filter = ["status"]
-    readonly_fields = ["open_token"]
+    readonly_fields = ["open_token", "status", "opened_at", "questionnaire"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None and obj.status != "draft":
+            fields += ["title_en", "title_ko", "intro_en", "intro_ko", "languages", "design"]
+        return fields
+
+    @admin.display(description="questionnaire")
+    def questionnaire(self, survey: Survey) -> str:
+        if survey.pk is None:
+            return "-"
+        url = reverse("surveys:questionnaire", args=[survey.pk])
+        return format_html('<a href="{}">Questions, review, opening and closing</a>', url)
 
 
 @admin.register(QuestionReview)
