@@ -88,14 +88,23 @@ class ItemAdmin(admin.ModelAdmin):
         return False
 
 
+class ProvenanceAdmin(admin.ModelAdmin):
+    """Records of decisions (who, when, why): shown, never edited or added here, so the trail
+    stays what the services wrote (the dashboard excludes, lifts and adjudicates)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
 @admin.register(Exclusion)
-class ExclusionAdmin(admin.ModelAdmin):
+class ExclusionAdmin(ProvenanceAdmin):
     list_display = ["project", "rater", "active", "reason", "created_at"]
     list_filter = ["active"]
-    raw_id_fields = ["project", "rater", "created_by", "lifted_by"]
 
 
 @admin.register(Adjudication)
-class AdjudicationAdmin(admin.ModelAdmin):
+class AdjudicationAdmin(ProvenanceAdmin):
     list_display = ["item", "decided_by", "created_at"]
-    raw_id_fields = ["item", "decided_by"]

@@ -79,3 +79,15 @@ def test_items_keep_their_slots_in_the_admin(client, staff, project):
     for name in ("slots_total", "is_gold", "expert_slots_total"):
         assert f'name="{name}"' not in page.text
     assert client.get("/admin/annotation/item/add/").status_code == 403
+
+
+def test_exclusions_are_shown_not_edited_in_the_admin(client, staff, project, researcher):
+    from annotation.services import exclusion_create
+
+    (rater,) = raters(project, 1)
+    exclusion = exclusion_create(project=project, rater=rater, reason="Fails gold", by=researcher)
+    page = client.get(f"/admin/annotation/exclusion/{exclusion.pk}/change/")
+    assert page.status_code == 200
+    assert "Fails gold" in page.text and 'name="active"' not in page.text
+    assert client.get("/admin/annotation/exclusion/add/").status_code == 403
+    assert client.get("/admin/annotation/adjudication/add/").status_code == 403
