@@ -355,6 +355,16 @@ def member_list_api(request, project_id: int):
     return Response(MemberOutput(members, many=True).data)
 
 
+@extend_schema(request=None, responses={200: OpenApiResponse(description='{"leases_ended": n}')})
+@api_view(["DELETE"])
+def member_detail_api(request, project_id: int, username: str):
+    """Researchers: take a person off the project (their open leases end; answers stay)."""
+    project = access_project(user=request.user, project_id=project_id)
+    user = _user_named(username)
+    ended = services.member_remove(project=project, user=user)
+    return Response({"leases_ended": ended})
+
+
 @extend_schema(request={"multipart/form-data": ImportInput}, responses=ItemOutput(many=True))
 @api_view(["GET", "POST"])
 @parser_classes([MultiPartParser, FormParser, JSONParser])

@@ -6,6 +6,7 @@ urlpatterns = [
     path("projects/", api.project_list_api, name="api-annotation-projects"),
     path("projects/<int:project_id>/", api.project_detail_api, name="api-annotation-project"),
     path("projects/<int:project_id>/members/", api.member_list_api),
+    path("projects/<int:project_id>/members/<str:username>/", api.member_detail_api),
     path("projects/<int:project_id>/items/", api.item_list_api),
     path("projects/<int:project_id>/ratings/", api.ratings_import_api),
     path("projects/<int:project_id>/next/", api.next_item_api),

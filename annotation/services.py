@@ -189,8 +189,24 @@ def member_add(
 
 
 @transaction.atomic
-def member_remove(*, project: Project, user: User) -> None:
-    ProjectMember.objects.filter(project=project, user=user).delete()
+def member_remove(*, project: Project, user: User, now: datetime | None = None) -> int:
+    """Take a person off the project. Their open leases end now, so those items go back to
+    the pool at once; the answers they gave stay in the data (exclude the rater to leave them
+    out). Returns how many leases ended."""
+    now = now or timezone.now()
+    deleted, _ = ProjectMember.objects.filter(project=project, user=user).delete()
+    if not deleted:
+        raise ValidationError({"username": [f"{user.username} is not a member of this project."]})
+    rows = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(item__project=project, rater=user, status=AssignmentStatus.LEASED)
+        .values_list("id", "item_id", "pool")
+    )
+    Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
+        status=AssignmentStatus.EXPIRED, finished_at=now
+    )
+    _release_slots((item_id, pool) for _, item_id, pool in rows)
+    return len(rows)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/<int:project_id>/import/", views.project_import, name="import"),
     path("projects/<int:project_id>/ratings/", views.ratings_import, name="ratings_import"),
     path("projects/<int:project_id>/members/", views.member_add, name="member_add"),
+    path("projects/<int:project_id>/members/remove/", views.member_remove, name="member_remove"),
     path("projects/<int:project_id>/agreement/", views.agreement_refresh, name="agreement_refresh"),
     path("projects/<int:project_id>/votes/export/", views.votes_export, name="votes_export"),
     path("projects/<int:project_id>/exclusions/", views.exclusion_create, name="exclude"),

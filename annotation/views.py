@@ -375,6 +375,29 @@ def member_add(request, project_id: int):
 
 @login_required
 @require_POST
+def member_remove(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    user = User.objects.filter(username=request.POST.get("username", "")).first()
+    if user is None:
+        messages.error(request, _("username: No such user."))
+    else:
+        try:
+            ended = services.member_remove(project=project, user=user)
+        except ValidationError as exc:
+            for msgs in exc.message_dict.values():
+                for msg in msgs:
+                    messages.error(request, msg)
+        else:
+            messages.success(
+                request,
+                _("%(user)s is no longer a member; %(n)d open item(s) went back to the pool.")
+                % {"user": user.username, "n": ended},
+            )
+    return redirect(reverse("annotation:project", args=[project.pk]) + "#annotators-title")
+
+
+@login_required
+@require_POST
 def ratings_import(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
     form = RatingsImportForm(request.POST, request.FILES, prefix="ratings")

@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
@@ -415,3 +416,39 @@ def test_the_codebook_through_the_api(api_client, project, researcher):
     refused = api_client.put(url, {"categories": current[1:]}, format="json")
     assert refused.status_code == 400
     assert "categories" in refused.json()["errors"]
+
+
+def test_a_member_taken_off_the_project_frees_their_open_item_and_keeps_their_answers(
+    client, api_client, project, researcher
+):
+    from annotation.models import Annotation, ProjectMember
+
+    leaving, staying = raters(project, 2)
+    lease = assignment_next(project=project, user=leaving)
+    annotation_submit(
+        project=project, user=leaving, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    open_lease = assignment_next(project=project, user=leaving)
+    before = dict(Item.objects.values_list("id", "slots_taken"))
+    client.force_login(researcher)
+    removed = client.post(
+        f"/annotation/projects/{project.pk}/members/remove/", {"username": leaving.username}
+    )
+    assert removed.status_code == 302
+    assert not ProjectMember.objects.filter(project=project, user=leaving).exists()
+    after = dict(Item.objects.values_list("id", "slots_taken"))
+    assert after[open_lease.item_id] == before[open_lease.item_id] - 1
+    assert Annotation.objects.filter(assignment__rater=leaving).count() == 1
+    # The freed item goes to someone else; the one who left gets nothing more.
+    assert assignment_next(project=project, user=staying).item_id == open_lease.item_id
+    with pytest.raises(PermissionDenied):
+        assignment_next(project=project, user=leaving)
+
+    api_client.force_authenticate(researcher)
+    gone = api_client.delete(f"/api/annotation/projects/{project.pk}/members/{leaving.username}/")
+    assert gone.status_code == 400
+    assert gone.json() == {
+        "errors": {"username": [f"{leaving.username} is not a member of this project."]}
+    }
+    done = api_client.delete(f"/api/annotation/projects/{project.pk}/members/{staying.username}/")
+    assert done.json() == {"leases_ended": 1}
