@@ -258,6 +258,36 @@ def rater_erase(*, user: User) -> dict[str, int]:
     return {"assignments": len(held), "answers": n_answers, "imported_labels": n_imported}
 
 
+@transaction.atomic
+def rater_anonymise(*, user: User, now: datetime | None = None) -> str:
+    """Keep a rater's ratings but not who they are: the account loses its name, email and
+    password and becomes inactive, under a username made from the rater's pseudonymous key
+    (the one the vote table already shows, so exports stay the same). Their memberships end
+    and their open leases go back to the pool. Returns the new username."""
+    from annotation.selectors import voter_key
+
+    now = now or timezone.now()
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        raise ValidationError({"user": ["No such user."]})
+    rows = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(rater=locked, status=AssignmentStatus.LEASED)
+        .values_list("id", "item_id", "pool")
+    )
+    Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
+        status=AssignmentStatus.EXPIRED, finished_at=now
+    )
+    _release_slots((item_id, pool) for _, item_id, pool in rows)
+    ProjectMember.objects.filter(user=locked).delete()
+    locked.username = f"rater-{voter_key(locked.pk)}"
+    locked.first_name = locked.last_name = locked.email = locked.display_name = ""
+    locked.is_active = locked.is_staff = locked.is_superuser = False
+    locked.set_unusable_password()
+    locked.save()
+    return locked.username
+
+
 # --- items ----------
 
 

@@ -488,3 +488,36 @@ def test_the_queue_works_with_more_categories_than_a_bit_mask_holds(study, resea
     run(project, "item,rater,label\nt00,a,c69\nt00,a,c01\nt00,b,c69\n")
     (entry,) = adjudication_queue(project=project)
     assert entry["labels"] == [("c01+c69", 1), ("c69", 1)]
+
+
+def test_a_rater_made_anonymous_keeps_their_ratings_under_the_same_key(project):
+    """``--keep-ratings``: name, email, password and memberships go; the answers, imported
+    ratings and the vote table's key stay, and the open lease goes back to the pool."""
+    from django.core.management import call_command
+
+    from annotation.models import Annotation
+
+    run(project, GOOD)
+    (ana,) = raters(project, 1, prefix="ana")
+    ana.email, ana.first_name = "ana@example.org", "Ana"
+    ana.save()
+    Item.objects.create(project=project, external_id="t05", kind="text", text="T", slots_total=2)
+    lease = assignment_next(project=project, user=ana)
+    annotation_submit(
+        project=project, user=ana, item_id=lease.item_id, labels=[{"category": "joy"}]
+    )
+    open_lease = assignment_next(project=project, user=ana)
+    keys_before = set(project_vote_table(project=project)["voter"])
+    slots_before = dict(Item.objects.values_list("id", "slots_taken"))
+    out = io.StringIO()
+    call_command("annotation_erase_rater", "ana0", "--keep-ratings", stdout=out)
+    ana.refresh_from_db()
+    assert ana.username == f"rater-{voter_key(ana.pk)}"
+    assert (ana.email, ana.first_name, ana.is_active) == ("", "", False)
+    assert not ana.has_usable_password()
+    assert not ProjectMember.objects.filter(user=ana).exists()
+    assert Annotation.objects.filter(assignment__rater=ana).count() == 1
+    assert set(project_vote_table(project=project)["voter"]) == keys_before
+    slots_after = dict(Item.objects.values_list("id", "slots_taken"))
+    assert slots_after[open_lease.item_id] == slots_before[open_lease.item_id] - 1
+    assert ana.username in out.getvalue()
