@@ -136,7 +136,8 @@ class CategoryRowForm(forms.Form):
     )
 
 
-CategoryFormSet = forms.formset_factory(CategoryRowForm, extra=2)
+# can_order: each row gets an "Order" number; the codebook is saved in that order.
+CategoryFormSet = forms.formset_factory(CategoryRowForm, extra=2, can_order=True)
 
 
 def category_rows(project: Project) -> list[dict[str, Any]]:

@@ -304,22 +304,23 @@ def project_categories(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
     formset = CategoryFormSet(request.POST, initial=category_rows(project), prefix="categories")
     if formset.is_valid():
-        rows = [row for row in formset.cleaned_data if row.get("key")]
+        # In the order the researcher numbered them (rows without a number keep their place
+        # after the numbered ones); empty rows are left out.
+        filled = [form for form in formset.ordered_forms if form.cleaned_data.get("key")]
+        rows = [form.cleaned_data for form in filled]
         try:
             services.categories_update(project=project, categories=rows)
         except ValidationError as exc:
-            _categories_errors(formset, exc)
+            _categories_errors(formset, filled, exc)
         else:
             messages.success(request, _("Categories saved."))
             return redirect(reverse("annotation:settings", args=[project.pk]) + "#categories")
     return _settings_page(request, project, categories=formset, status=400)
 
 
-def _categories_errors(formset, exc: ValidationError) -> None:
-    """Put the service's ``categories.<i>.<field>`` errors on the row and field they name.
-
-    Row i counts the filled rows only, as the service saw them."""
-    filled = [form for form in formset.forms if form.cleaned_data.get("key")]
+def _categories_errors(formset, filled: list, exc: ValidationError) -> None:
+    """Put the service's ``categories.<i>.<field>`` errors on the row and field they name
+    (``filled``: the rows in the order the service saw them)."""
     for name, msgs in exc.message_dict.items():
         _prefix, _dot, rest = name.partition(".")
         index, _dot, field = rest.partition(".")

@@ -452,3 +452,22 @@ def test_a_member_taken_off_the_project_frees_their_open_item_and_keeps_their_an
     }
     done = api_client.delete(f"/api/annotation/projects/{project.pk}/members/{staying.username}/")
     assert done.json() == {"leases_ended": 1}
+
+
+def test_the_codebook_order_follows_the_numbers_given(client, project, researcher):
+    from annotation.forms import category_rows
+
+    client.force_login(researcher)
+    rows = category_rows(project)
+    keys = [r["key"] for r in rows]
+    for i, row in enumerate(rows):
+        row["ORDER"] = str(i + 1)
+    rows[-1]["ORDER"] = "0"  # the last one first
+    rows.append({"key": "awe", "name": "Awe", "ORDER": "2"})  # new, second after the move
+    response = client.post(
+        f"/annotation/projects/{project.pk}/categories/", _codebook_post(project, rows, extra=1)
+    )
+    assert response.status_code == 302
+    order = list(project.categories.order_by("order").values_list("key", flat=True))
+    # Ties (awe and the second row both 2) keep the rows' order.
+    assert order == [keys[-1], keys[0], keys[1], "awe", *keys[2:-1]]
