@@ -385,9 +385,7 @@ def member_remove(request, project_id: int):
         try:
             ended = services.member_remove(project=project, user=user)
         except ValidationError as exc:
-            for msgs in exc.message_dict.values():
-                for msg in msgs:
-                    messages.error(request, msg)
+            _errors(request, exc)
         else:
             messages.success(
                 request,
