@@ -14,6 +14,11 @@ urlpatterns = [
     path("<int:survey_id>/questions/new/", views.question_new, name="question_new"),
     path("<int:survey_id>/settings/", views.survey_settings, name="survey_settings"),
     path(
+        "<int:survey_id>/blocks/<int:block_id>/<str:action>/",
+        views.block_edit,
+        name="block_edit",
+    ),
+    path(
         "<int:survey_id>/questions/<int:question_id>/edit/",
         views.question_edit,
         name="question_edit",

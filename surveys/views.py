@@ -35,7 +35,7 @@ from surveys.forms import (
     SurveyForm,
     SurveySettingsForm,
 )
-from surveys.models import ReviewState, SurveyStatus
+from surveys.models import Block, ReviewState, SurveyStatus
 from surveys.tasks import compute_weights_task, export_responses_task
 
 
@@ -325,6 +325,38 @@ def question_move(request, survey_id: int, question_id: int, direction: str):
     except ValidationError as exc:
         _flash_errors(request, exc)
     return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}")
+
+
+def _own_block(request, survey_id: int, block_id: int) -> Block:
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    block = Block.objects.filter(pk=block_id, survey=survey).first()
+    if block is None:
+        raise Http404("No such block.")
+    return block
+
+
+@login_required
+@require_POST
+def block_edit(request, survey_id: int, block_id: int, action: str):
+    """Rename, move (up/down) or delete (when empty) a block of a draft survey."""
+    block = _own_block(request, survey_id, block_id)
+    try:
+        if action == "rename":
+            title_en = request.POST.get("title_en", "")
+            services.block_update(
+                block=block, title_en=title_en, title_ko=request.POST.get("title_ko", "")
+            )
+            messages.success(request, _("Block renamed."))
+        elif action in ("up", "down"):
+            services.block_move(block=block, step=-1 if action == "up" else 1)
+        elif action == "delete":
+            services.block_delete(block=block)
+            messages.success(request, _("Block deleted."))
+        else:
+            raise Http404("Unknown action.")
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#block-{block.pk}")
 
 
 @login_required

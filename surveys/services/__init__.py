@@ -18,6 +18,9 @@ from surveys.services.imports import panel_import, panel_import_named, populatio
 from surveys.services.invitations import invitations_send, invitations_send_now
 from surveys.services.questionnaires import (
     block_create,
+    block_delete,
+    block_move,
+    block_update,
     option_create,
     question_add,
     question_create,
@@ -46,6 +49,9 @@ __all__ = [
     "SIZE_DEFAULTS",
     "answers_record",
     "block_create",
+    "block_delete",
+    "block_move",
+    "block_update",
     "design_create",
     "design_preview",
     "design_sample_size",

@@ -118,6 +118,55 @@ def block_create(*, survey: Survey, title_en: str = "", title_ko: str = "") -> B
     return Block.objects.create(survey=survey, order=order, title_en=title_en, title_ko=title_ko)
 
 
+def _locked_draft_block(block: Block) -> Block:
+    survey = Survey.objects.select_for_update().get(pk=block.survey_id)
+    _editable(survey)
+    found = Block.objects.filter(pk=block.pk).first()
+    if found is None:
+        raise ValidationError({"block": ["The block no longer exists."]})
+    return found
+
+
+@transaction.atomic
+def block_update(*, block: Block, title_en: str, title_ko: str = "") -> Block:
+    """Rename a block of a draft survey (titles are shown to participants as page headings)."""
+    block = _locked_draft_block(block)
+    block.title_en, block.title_ko = title_en.strip(), title_ko.strip()
+    block.save(update_fields=["title_en", "title_ko"])
+    return block
+
+
+@transaction.atomic
+def block_delete(*, block: Block) -> None:
+    """Remove an empty block of a draft survey; the others are numbered again."""
+    block = _locked_draft_block(block)
+    if block.questions.exists():
+        raise ValidationError({"block": ["Only an empty block can be deleted."]})
+    survey_id = block.survey_id
+    block.delete()
+    _renumber_blocks(survey_id, list(Block.objects.filter(survey_id=survey_id)))
+
+
+@transaction.atomic
+def block_move(*, block: Block, step: int) -> Block:
+    """Move a block up (-1) or down (+1): participants see blocks as pages in this order."""
+    block = _locked_draft_block(block)
+    blocks = list(Block.objects.filter(survey_id=block.survey_id).order_by("order", "id"))
+    i = next(k for k, b in enumerate(blocks) if b.pk == block.pk)
+    j = i + step
+    if step not in (-1, 1) or not 0 <= j < len(blocks):
+        raise ValidationError({"step": ["The block cannot move further that way."]})
+    blocks[i], blocks[j] = blocks[j], blocks[i]
+    _renumber_blocks(block.survey_id, blocks)
+    return blocks[j]
+
+
+def _renumber_blocks(survey_id: int, blocks: list[Block]) -> None:
+    for k, b in enumerate(blocks):
+        b.order = k
+    Block.objects.bulk_update(blocks, ["order"])
+
+
 @transaction.atomic
 def question_create(
     *,

@@ -316,6 +316,8 @@ def test_questions_of_another_survey_are_404(as_researcher, survey, study):
     question = Question.objects.get()
     assert as_researcher.post(page(survey, "question_delete", question.pk)).status_code == 404
     assert as_researcher.get(page(survey, "question_edit", question.pk)).status_code == 404
+    rename = page(survey, "block_edit", question.block_id, "rename")
+    assert as_researcher.post(rename, {"title_en": "Mine"}).status_code == 404
     assert Question.objects.count() == 1
 
 
@@ -412,3 +414,45 @@ def test_survey_settings_through_the_api(api_client, researcher, survey):
     assert refused.json() == {
         "errors": {"survey": ["Only a draft survey's wording and consent can change (title_en)."]}
     }
+
+
+def test_blocks_are_renamed_moved_and_deleted_when_empty(as_researcher, survey):
+    from surveys.services import block_create
+
+    first = block_create(survey=survey, title_en="Family")
+    second = block_create(survey=survey, title_en="Work")
+    empty = block_create(survey=survey, title_en="Spare")
+    for block, code in ((first, "fam"), (second, "job")):
+        as_researcher.post(
+            page(survey, "question_new"),
+            {"block": str(block.pk), "code": code, "kind": "text", "text_en": f"{code}?"},
+        )
+
+    def order():
+        return list(Block.objects.order_by("order").values_list("title_en", flat=True))
+
+    renamed = as_researcher.post(
+        page(survey, "block_edit", first.pk, "rename"),
+        {"title_en": "Family life", "title_ko": "가정생활"},
+    )
+    assert renamed["Location"].endswith(f"#block-{first.pk}")
+    assert Block.objects.get(pk=first.pk).title_ko == "가정생활"
+    as_researcher.post(page(survey, "block_edit", second.pk, "up"))
+    assert order() == ["Work", "Family life", "Spare"]
+    top = as_researcher.post(page(survey, "block_edit", second.pk, "up"))
+    assert "The block cannot move further that way." in flash(top)
+    full = as_researcher.post(page(survey, "block_edit", first.pk, "delete"))
+    assert "Only an empty block can be deleted." in flash(full)
+    as_researcher.post(page(survey, "block_edit", empty.pk, "delete"))
+    assert order() == ["Work", "Family life"]
+    assert list(Block.objects.order_by("order").values_list("order", flat=True)) == [0, 1]
+    html = as_researcher.get(page(survey)).text
+    assert "Move block 1 down" in html and "Move block 1 up" not in html
+    assert "Delete empty block" not in html  # both blocks hold a question
+    assert as_researcher.post(page(survey, "block_edit", first.pk, "fold")).status_code == 404
+
+    survey.status = "open"
+    survey.save()
+    late = as_researcher.post(page(survey, "block_edit", first.pk, "rename"), {"title_en": "X"})
+    assert "Only a draft survey's questionnaire can change." in flash(late)
+    assert Block.objects.get(pk=first.pk).title_en == "Family life"
