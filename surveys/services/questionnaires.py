@@ -118,19 +118,42 @@ def block_create(*, survey: Survey, title_en: str = "", title_ko: str = "") -> B
     return Block.objects.create(survey=survey, order=order, title_en=title_en, title_ko=title_ko)
 
 
-def _locked_draft_block(block: Block) -> Block:
-    survey = Survey.objects.select_for_update().get(pk=block.survey_id)
+def _locked_draft(obj: Any) -> Any:
+    """A block or question again, with its survey row locked and checked to be a draft."""
+    survey = Survey.objects.select_for_update().get(pk=obj.survey_id)
     _editable(survey)
-    found = Block.objects.filter(pk=block.pk).first()
+    model = type(obj)
+    found = model.objects.filter(pk=obj.pk).first()
     if found is None:
-        raise ValidationError({"block": ["The block no longer exists."]})
+        name = model._meta.model_name
+        raise ValidationError({name: [f"The {name} no longer exists."]})
     return found
+
+
+def _moved(rows: list[Any], target: Any, step: int) -> Any:
+    """Swap ``target`` with its neighbour ``step`` (-1 up, +1 down) in ``rows`` (in display
+    order) and number them again from 0; return the moved row."""
+    i = next(k for k, row in enumerate(rows) if row.pk == target.pk)
+    j = i + step
+    if step not in (-1, 1) or not 0 <= j < len(rows):
+        name = type(target)._meta.model_name
+        raise ValidationError({"step": [f"The {name} cannot move further that way."]})
+    rows[i], rows[j] = rows[j], rows[i]
+    _renumber(rows)
+    return rows[j]
+
+
+def _renumber(rows: list[Any]) -> None:
+    for k, row in enumerate(rows):
+        row.order = k
+    if rows:
+        type(rows[0]).objects.bulk_update(rows, ["order"])
 
 
 @transaction.atomic
 def block_update(*, block: Block, title_en: str, title_ko: str = "") -> Block:
     """Rename a block of a draft survey (titles are shown to participants as page headings)."""
-    block = _locked_draft_block(block)
+    block = _locked_draft(block)
     block.title_en, block.title_ko = title_en.strip(), title_ko.strip()
     block.save(update_fields=["title_en", "title_ko"])
     return block
@@ -139,32 +162,20 @@ def block_update(*, block: Block, title_en: str, title_ko: str = "") -> Block:
 @transaction.atomic
 def block_delete(*, block: Block) -> None:
     """Remove an empty block of a draft survey; the others are numbered again."""
-    block = _locked_draft_block(block)
+    block = _locked_draft(block)
     if block.questions.exists():
         raise ValidationError({"block": ["Only an empty block can be deleted."]})
     survey_id = block.survey_id
     block.delete()
-    _renumber_blocks(survey_id, list(Block.objects.filter(survey_id=survey_id)))
+    _renumber(list(Block.objects.filter(survey_id=survey_id).order_by("order", "id")))
 
 
 @transaction.atomic
 def block_move(*, block: Block, step: int) -> Block:
     """Move a block up (-1) or down (+1): participants see blocks as pages in this order."""
-    block = _locked_draft_block(block)
+    block = _locked_draft(block)
     blocks = list(Block.objects.filter(survey_id=block.survey_id).order_by("order", "id"))
-    i = next(k for k, b in enumerate(blocks) if b.pk == block.pk)
-    j = i + step
-    if step not in (-1, 1) or not 0 <= j < len(blocks):
-        raise ValidationError({"step": ["The block cannot move further that way."]})
-    blocks[i], blocks[j] = blocks[j], blocks[i]
-    _renumber_blocks(block.survey_id, blocks)
-    return blocks[j]
-
-
-def _renumber_blocks(survey_id: int, blocks: list[Block]) -> None:
-    for k, b in enumerate(blocks):
-        b.order = k
-    Block.objects.bulk_update(blocks, ["order"])
+    return _moved(blocks, block, step)
 
 
 @transaction.atomic
@@ -327,16 +338,6 @@ def question_update(
     return question
 
 
-def _locked_draft(question: Question) -> Question:
-    """The question, with its survey row locked and checked to be a draft."""
-    survey = Survey.objects.select_for_update().get(pk=question.survey_id)
-    _editable(survey)
-    found = Question.objects.filter(pk=question.pk).first()
-    if found is None:
-        raise ValidationError({"question": ["The question no longer exists."]})
-    return found
-
-
 @transaction.atomic
 def question_delete(*, question: Question) -> None:
     """Remove a question (with its options and reviews) from a draft survey."""
@@ -349,15 +350,7 @@ def question_move(*, question: Question, step: int) -> Question:
     numbered again from 0. Order is not wording: the review state stays."""
     question = _locked_draft(question)
     siblings = list(Question.objects.filter(block_id=question.block_id).order_by("order", "id"))
-    i = next(k for k, q in enumerate(siblings) if q.pk == question.pk)
-    j = i + step
-    if step not in (-1, 1) or not 0 <= j < len(siblings):
-        raise ValidationError({"step": ["The question cannot move further that way."]})
-    siblings[i], siblings[j] = siblings[j], siblings[i]
-    for k, sibling in enumerate(siblings):
-        sibling.order = k
-    Question.objects.bulk_update(siblings, ["order"])
-    return siblings[j]
+    return _moved(siblings, question, step)
 
 
 @transaction.atomic
