@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.urls import reverse
-from django.utils.html import format_html
 
 from annotation.models import (
     Adjudication,
@@ -14,6 +12,7 @@ from annotation.models import (
     ProjectMember,
 )
 from annotation.services import votes_export_start
+from config.admin import ShownOnlyAdmin, page_link
 
 
 class CategoryInline(admin.TabularInline):
@@ -48,10 +47,8 @@ class ProjectAdmin(admin.ModelAdmin):
 
     @admin.display(description="settings")
     def settings_page(self, project: Project) -> str:
-        if project.pk is None:
-            return "-"
-        url = reverse("annotation:settings", args=[project.pk])
-        return format_html('<a href="{}">Change k, the expert sample and the codebook</a>', url)
+        text = "Change k, the expert sample and the codebook"
+        return page_link("annotation:settings", project.pk, text)
 
     def _export(self, request, queryset, fmt: str) -> None:
         with transaction.atomic():
@@ -88,23 +85,14 @@ class ItemAdmin(admin.ModelAdmin):
         return False
 
 
-class ProvenanceAdmin(admin.ModelAdmin):
-    """Records of decisions (who, when, why): shown, never edited or added here, so the trail
-    stays what the services wrote (the dashboard excludes, lifts and adjudicates)."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-
 @admin.register(Exclusion)
-class ExclusionAdmin(ProvenanceAdmin):
+class ExclusionAdmin(ShownOnlyAdmin):
+    """A record of a decision (who, when, why): excluded and lifted from the dashboard."""
+
     list_display = ["project", "rater", "active", "reason", "created_at"]
     list_filter = ["active"]
 
 
 @admin.register(Adjudication)
-class AdjudicationAdmin(ProvenanceAdmin):
+class AdjudicationAdmin(ShownOnlyAdmin):
     list_display = ["item", "decided_by", "created_at"]

@@ -6,9 +6,8 @@ Contact details are deliberately not registered: they are read through the owner
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 
+from config.admin import ShownOnlyAdmin, page_link
 from surveys.models import (
     Answer,
     Cell,
@@ -66,19 +65,13 @@ class OptionInline(admin.TabularInline):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(ShownOnlyAdmin):
     """Read-only: a change here would skip the review (editing sends a question back to
     draft), so questions change in the survey's questionnaire editor or through the API."""
 
     list_display = ["code", "survey", "kind", "review_state", "answer_key"]
     list_filter = ["review_state", "kind"]
     inlines = [OptionInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Question._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(Survey)
@@ -98,10 +91,8 @@ class SurveyAdmin(admin.ModelAdmin):
 
     @admin.display(description="questionnaire")
     def questionnaire(self, survey: Survey) -> str:
-        if survey.pk is None:
-            return "-"
-        url = reverse("surveys:questionnaire", args=[survey.pk])
-        return format_html('<a href="{}">Questions, review, opening and closing</a>', url)
+        text = "Questions, review, opening and closing"
+        return page_link("surveys:questionnaire", survey.pk, text)
 
 
 @admin.register(QuestionReview)
