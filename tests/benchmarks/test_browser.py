@@ -27,7 +27,8 @@ def test_upload_build_browse_and_export(page, researcher, dataset, tmp_path):
     page.get_by_role("button", name="Upload vote table").click()
     expect(page.locator("#sources")).to_contain_text("votes.csv (90 votes)")
 
-    page.get_by_role("button", name="Build a new version").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Build a new version").click()
     expect(page.locator(".job-progress")).to_contain_text("Succeeded")
     page.reload()
     page.get_by_role("link", name="v1").click()
@@ -38,7 +39,12 @@ def test_upload_build_browse_and_export(page, researcher, dataset, tmp_path):
     expect(page.locator("#items tbody tr")).to_have_count(30)
     page.go_back()
 
-    page.get_by_role("button", name="Export (CSV, JSONL, Parquet, Hugging Face, Croissant)").click()
+    # The export posts and redirects back; reload only once that page has loaded, or the
+    # reload races the navigation.
+    with page.expect_navigation():
+        page.get_by_role(
+            "button", name="Export (CSV, JSONL, Parquet, Hugging Face, Croissant)"
+        ).click()
     download_link = page.locator("a.export-download")
     page.reload()
     expect(download_link).to_be_visible()
