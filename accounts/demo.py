@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts.models import Study, StudyMember, StudyRole, User
 
 DEMO_PASSWORD = "chorus-demo-2026"
 STUDY_NAME = "Demo: values and emotions"
+# The demo researcher's admin rights: to view the research apps' rows and run their export
+# actions (changes go through the pages and the API).
+ADMIN_GROUP = "Researchers (demo)"
+ADMIN_APPS = ("annotation", "surveys", "benchmarks", "jobs")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,13 @@ def load_people() -> DemoPeople:
     """Create (once) the demo researcher, two annotators, an expert and their study."""
     users = {name: _user(name, display, staff) for name, display, staff in PEOPLE}
     researcher = users["researcher"]
+    group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+    group.permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=ADMIN_APPS, codename__startswith="view_"
+        )
+    )
+    researcher.groups.add(group)
     study = Study.objects.filter(name=STUDY_NAME, created_by=researcher).first()
     if study is None:
         study = Study.objects.create(

@@ -115,6 +115,35 @@ def test_demo_people_are_idempotent():
     assert User.objects.get(username="researcher").check_password("chorus-demo-2026")
 
 
+def test_the_demo_researcher_browses_the_admin_and_exports_from_it(client):
+    """Staff with view rights on the research apps: the rows show (read-only) and the export
+    actions run; nothing can be changed there."""
+    call_command("demo", "--people-only")
+    client.force_login(User.objects.get(username="researcher"))
+    for path in (
+        "/admin/annotation/project/",
+        "/admin/surveys/survey/",
+        "/admin/benchmarks/version/",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/admin/accounts/user/").status_code == 403
+    assert client.get("/admin/annotation/project/add/").status_code == 403
+    from annotation.models import Project
+    from jobs.models import Job
+    from tests.annotation.factories import emotion_project
+
+    project = emotion_project(
+        study=Study.objects.get(), user=User.objects.get(username="researcher"), k=1
+    )
+    started = client.post(
+        "/admin/annotation/project/",
+        {"action": "export_votes_csv", "_selected_action": [project.pk]},
+    )
+    assert started.status_code == 302
+    assert Job.objects.filter(kind__contains="votes").count() == 1
+    assert Project.objects.get(pk=project.pk).name == project.name
+
+
 def test_every_korean_catalogue_passes_msgfmt_check():
     """gettext's own check (headers, plural forms, format strings), stricter than Django's."""
     import shutil
