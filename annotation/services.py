@@ -202,10 +202,7 @@ def member_remove(*, project: Project, user: User, now: datetime | None = None) 
         .filter(item__project=project, rater=user, status=AssignmentStatus.LEASED)
         .values_list("id", "item_id", "pool")
     )
-    Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
-        status=AssignmentStatus.EXPIRED, finished_at=now
-    )
-    _release_slots((item_id, pool) for _, item_id, pool in rows)
+    _leases_end(rows, now=now)
     return len(rows)
 
 
@@ -275,10 +272,7 @@ def rater_anonymise(*, user: User, now: datetime | None = None) -> str:
         .filter(rater=locked, status=AssignmentStatus.LEASED)
         .values_list("id", "item_id", "pool")
     )
-    Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
-        status=AssignmentStatus.EXPIRED, finished_at=now
-    )
-    _release_slots((item_id, pool) for _, item_id, pool in rows)
+    _leases_end(rows, now=now)
     ProjectMember.objects.filter(user=locked).delete()
     locked.username = f"rater-{voter_key(locked.pk)}"
     locked.first_name = locked.last_name = locked.email = locked.display_name = ""
@@ -483,13 +477,9 @@ def _set_slots(project: Project, item: Item) -> None:
     item.slots_total = 0 if item.is_gold else project.raters_per_item
 
 
-@transaction.atomic
-def project_set_k(*, project: Project, raters_per_item: int) -> int:
-    """Change k; items keep the ratings they have (k never drops below what is taken)."""
-    return _set_k(project=project, raters_per_item=raters_per_item)
-
-
 def _set_k(*, project: Project, raters_per_item: int) -> int:
+    """Change k on the project and every item; items keep the ratings they have (their total
+    never drops below what is taken). Returns the number of items."""
     if raters_per_item < 1:
         raise ValidationError({"raters_per_item": ["At least one rater per item."]})
     project.raters_per_item = raters_per_item
@@ -689,6 +679,17 @@ def _release_slots(pairs: Iterable[tuple[int, str]]) -> None:
             Item.objects.filter(pk=item_id).update(**{slots[0]: F(slots[0]) - n})
 
 
+def _leases_end(rows: list[tuple[int, int, str]], *, now: datetime) -> None:
+    """End leases (``(id, item_id, pool)`` rows the caller has locked): they become
+    ``expired`` and their slots go back to the pool."""
+    if not rows:
+        return
+    Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
+        status=AssignmentStatus.EXPIRED, finished_at=now
+    )
+    _release_slots((item_id, pool) for _, item_id, pool in rows)
+
+
 def leases_expire(*, project: Project, now: datetime | None = None) -> int:
     """Return abandoned items: leases past their expiry become ``expired`` and free a slot.
 
@@ -705,12 +706,7 @@ def leases_expire(*, project: Project, now: datetime | None = None) -> int:
             .select_for_update(skip_locked=True, of=("self",))
             .values_list("id", "item_id", "pool")
         )
-        if not rows:
-            return 0
-        Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
-            status=AssignmentStatus.EXPIRED, finished_at=now
-        )
-        _release_slots((item_id, pool) for _, item_id, pool in rows)
+        _leases_end(rows, now=now)
     return len(rows)
 
 

@@ -385,15 +385,6 @@ class SurveySettingsForm(SurveyTextsForm):
     def initial_for(cls, survey: Survey) -> dict[str, Any]:
         return {name: getattr(survey, name) for name in cls.base_fields}
 
-    def changed_values(self, survey: Survey) -> dict[str, Any]:
-        """Only what differs from the survey, so an open survey can change its open link
-        without the unchanged wording counting as an edit."""
-        return {
-            name: value
-            for name, value in self.cleaned_data.items()
-            if getattr(survey, name) != value
-        }
-
 
 class DrawForm(forms.Form):
     seed = forms.IntegerField(

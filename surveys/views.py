@@ -366,7 +366,7 @@ def survey_settings(request, survey_id: int):
     form = SurveySettingsForm(request.POST, prefix="settings")
     if form.is_valid():
         try:
-            services.survey_update(survey=survey, **form.changed_values(survey))
+            services.survey_update(survey=survey, **form.cleaned_data)
         except ValidationError as exc:
             form_errors_from(form, exc)
         else:

@@ -322,7 +322,7 @@ def test_adjudication_queue_and_decision_keep_provenance(study, researcher):
 
 
 def test_changing_k_never_drops_below_the_ratings_taken(study, researcher):
-    from annotation.services import project_set_k
+    from annotation.services import project_update
 
     project = emotion_project(study=study, user=researcher, k=2)
     text_items(project, 2)
@@ -330,10 +330,10 @@ def test_changing_k_never_drops_below_the_ratings_taken(study, researcher):
     answer(project, a, "joy")  # t00
     answer(project, b, "joy")  # t01
     answer(project, a, "joy")  # t01
-    assert project_set_k(project=project, raters_per_item=1) == 2
+    project_update(project=project, raters_per_item=1)
     assert list(Item.objects.order_by("id").values_list("slots_taken", "slots_total")) == [
         (1, 1),
         (2, 2),
     ]
-    project_set_k(project=project, raters_per_item=4)
+    project_update(project=project, raters_per_item=4)
     assert list(Item.objects.order_by("id").values_list("slots_total", flat=True)) == [4, 4]
