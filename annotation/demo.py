@@ -9,7 +9,10 @@
   Reduction / Other (multi-label, with an explicit "none") by two simulated experts on
   a stratified sample of fourteen passages, which the demo expert rates too.
 
-Idempotent: a project that already exists in the demo study is left alone.
+When the benchmarks app is installed, each project also becomes a benchmark dataset
+("Demo: speech emotions", "Demo: climate policy targets"), built once.
+
+Idempotent: a project or dataset that already exists in the demo study is left alone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import zipfile
 from datetime import timedelta
 
 import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -36,6 +41,9 @@ from annotation.services import (
 
 EMOTION_PROJECT = "Demo: speech emotions"
 POLICY_PROJECT = "Demo: climate policy targets"
+# The benchmark datasets made of the two projects' votes.
+EMOTION_DATASET = "Demo: speech emotions"
+POLICY_DATASET = "Demo: climate policy targets"
 
 EMOTIONS = [
     ("anger", "Anger", "Loud, tense, clipped."),
@@ -287,3 +295,55 @@ def _policy_project(people, stdout) -> None:
 def load(*, people, stdout) -> None:
     _emotion_project(people, stdout)
     _policy_project(people, stdout)
+    _dataset(people, stdout, name=EMOTION_DATASET, project_name=EMOTION_PROJECT, roles=[])
+    _dataset(people, stdout, name=POLICY_DATASET, project_name=POLICY_PROJECT, roles=[])
+
+
+def _dataset(people, stdout, *, name: str, project_name: str, roles: list[str]) -> None:
+    """The benchmark dataset of one demo project's votes, created and built once."""
+    from django.apps import apps
+
+    if not apps.is_installed("benchmarks"):
+        stdout.write(f"  {project_name}: no benchmarks app; no demo dataset")
+        return
+    from benchmarks.models import Dataset
+    from benchmarks.services import (
+        BuildError,
+        dataset_create,
+        source_annotation_create,
+        version_build,
+    )
+
+    if Dataset.objects.filter(study=people.study, name=name).exists():
+        return
+    project = Project.objects.filter(study=people.study, name=project_name).first()
+    if project is None:
+        stdout.write(f"  {project_name}: the demo project is not there; no demo dataset")
+        return
+    categories = list(project.categories.order_by("order", "id").values_list("key", flat=True))
+    with transaction.atomic():
+        try:
+            dataset = dataset_create(
+                study=people.study,
+                user=people.researcher,
+                name=name,
+                description=f"Votes of the annotation project {project_name!r}.",
+                categories=categories,
+                parameters={"tie_policy": "drop", "seed": 0, "secondary_weight": 0.5},
+                split_stratify="all_inclusive",
+            )
+            source_annotation_create(
+                dataset=dataset, project_id=project.pk, roles=roles, name=project_name
+            )
+        except ValidationError as exc:
+            stdout.write(f"  {name}: not created ({exc.messages})")
+            return
+    try:
+        version = version_build(dataset=dataset, user=people.researcher)
+    except BuildError as exc:
+        stdout.write(f"  {dataset.name}: not built ({exc})")
+        return
+    stdout.write(
+        f"  {dataset.name}: v{version.number}, {version.stats['n_items']} items, "
+        f"{version.stats['n_votes']} votes"
+    )

@@ -9,14 +9,11 @@ objects.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 from collections import Counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
@@ -39,16 +36,14 @@ from annotation.models import (
     Project,
     ProjectMember,
 )
+from sources import pseudonyms
 
 VOTE_COLUMNS = ["item", "voter", "label", "weight", "role", "group", "created", "seconds"]
 
 
 def voter_key(user_id: int) -> str:
-    """Pseudonymous, stable rater key: an HMAC of the user id under SECRET_KEY."""
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"annotation-rater:{user_id}".encode(), hashlib.sha256
-    )
-    return digest.hexdigest()[:16]
+    """Pseudonymous, stable rater key (:func:`sources.pseudonyms.voter_key` of the user id)."""
+    return pseudonyms.voter_key("annotation-rater", user_id)
 
 
 def memberships_for_user(*, user: User) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from accounts.access import access_study
 from benchmarks import aggregation, splitting
 from benchmarks.access import access_dataset, access_export, access_version
 from benchmarks.models import Dataset, DatasetSource, Version
-from benchmarks.selectors import dataset_list, version_items_page, version_list
+from benchmarks.selectors import dataset_list, version_contents, version_items_page, version_list
 from benchmarks.services import (
     STRATIFY_CHOICES,
     dataset_create,
@@ -36,7 +36,7 @@ class SourceOutputSerializer(serializers.ModelSerializer):
         model = DatasetSource
         fields = [
             "id", "kind", "name", "survey_id", "question_ids", "project_id", "item_filter",
-            "roles", "upload_format", "columns", "n_votes", "created_at",
+            "roles", "upload_format", "columns", "n_votes", "n_items", "created_at",
         ]  # fmt: skip
 
 
@@ -86,6 +86,11 @@ class VersionListSerializer(serializers.ModelSerializer):
 
 class UploadInputSerializer(StrictSerializer):
     file = serializers.FileField()
+    items = serializers.FileField(
+        required=False,
+        help_text="Optional items file (CSV, JSONL or Parquet): item, text or question, "
+        "options, option_texts_<lang>, answer_key, subject, gold, meta.<name>.",
+    )
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
@@ -143,11 +148,14 @@ def source_upload_api(request, dataset_id: int):
     data = UploadInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     upload = data.validated_data["file"]
+    items = data.validated_data.get("items")
     source = source_upload_create(
         dataset=dataset,
         file_name=upload.name,
         content=upload.read(),
         name=data.validated_data["name"],
+        items_name=items.name if items else "",
+        items_content=items.read() if items else None,
     )
     return Response(SourceOutputSerializer(source).data, status=status.HTTP_201_CREATED)
 
@@ -225,7 +233,7 @@ class ItemsPageSerializer(serializers.Serializer):
 @extend_schema(parameters=[ItemsQuerySerializer], responses=ItemsPageSerializer)
 @api_view(["GET"])
 def version_items_api(request, dataset_id: int, number: int):
-    """Items with every rule's label side by side; ``limit``/``offset`` paging."""
+    """Items with their content and every rule's label side by side; ``limit``/``offset``."""
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
     query = ItemsQuerySerializer(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
@@ -234,6 +242,8 @@ def version_items_api(request, dataset_id: int, number: int):
         version=version, offset=q["offset"], limit=q["limit"], split=q["split"]
     )
     labels = rule_labels(page, version.rules, list(version.categories))
+    contents = version_contents(version=version, items=[str(i) for i in page["item"]])
+    content = {} if contents is None else {str(r["item"]): r for r in _json_rows(contents)}
     results = [
         {
             "item": item,
@@ -243,10 +253,28 @@ def version_items_api(request, dataset_id: int, number: int):
             if pd.isna(page.at[idx, "stats.entropy"])
             else float(page.at[idx, "stats.entropy"]),
             "labels": {r: (None if pd.isna(v) else str(v)) for r, v in labels.loc[idx].items()},
+            "content": content.get(str(item)),
         }
         for idx, item in zip(page.index, page["item"], strict=True)
     ]
     return Response({"count": count, "results": results})
+
+
+def _json_rows(frame: pd.DataFrame) -> list[dict]:
+    """Rows of a content table as JSON values: lists as lists, missing and NaN as null."""
+
+    def plain(value):
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        return value
+
+    return [
+        {k: plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")
+    ]
 
 
 @extend_schema(responses=dict)

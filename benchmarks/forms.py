@@ -54,6 +54,14 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label=_("Vote table"), help_text=_("CSV, JSONL or Parquet with item, voter, label.")
     )
+    items = forms.FileField(
+        label=_("Items file"),
+        required=False,
+        help_text=_(
+            "Optional: CSV, JSONL or Parquet with one row per item of the vote table: item, "
+            "text or question, options...; metadata in columns such as meta.speaker."
+        ),
+    )
     name = forms.CharField(label=_("Name"), required=False, max_length=200)
 
 

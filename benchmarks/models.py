@@ -4,7 +4,8 @@ A :class:`Dataset` gathers vote sources (a survey, an annotation project or an u
 table) and says how to aggregate them: the ordered categories, the rules and their parameters
 and the split configuration. Building a :class:`Version` freezes all of it: the vote table (as
 Parquet, voter keys pseudonymised with the dataset's own key), the aggregated wide table with
-the split of every item, the code version, who built it and when, and a SHA-256 of the content.
+the split of every item, the items' content (text, questions and options, audio files by
+content hash), the code version, who built it and when, and a SHA-256 of the content.
 A version is never changed after it is built (see ``benchmarks.services``).
 
 Exports are ``jobs.Job`` rows of kind ``benchmark_export`` whose ``params`` name the version.
@@ -90,6 +91,9 @@ class DatasetSource(models.Model):
     # Metadata columns of an uploaded table (besides item, voter, label, weight, role).
     columns = models.JSONField(default=list, blank=True)
     n_votes = models.PositiveIntegerField(default=0)
+    # The item table of an upload (see sources.schema), normalised and stored as Parquet.
+    items_file = models.FileField(upload_to="benchmarks/uploads/%Y/%m/", blank=True)
+    n_items = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -142,6 +146,9 @@ class Version(models.Model):
     number = models.PositiveIntegerField()
     votes_file = models.FileField(upload_to="benchmarks/versions/")
     items_file = models.FileField(upload_to="benchmarks/versions/")
+    # The items' content as it was at build time (text, question wording and options, audio by
+    # content hash); empty for versions built before items were frozen.
+    contents_file = models.FileField(upload_to="benchmarks/versions/", blank=True)
     categories = models.JSONField()
     rules = models.JSONField()
     parameters = models.JSONField()

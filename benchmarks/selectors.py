@@ -1,9 +1,6 @@
-"""Reads: datasets within a study, the vote tables of sources, frozen version tables.
+"""Reads: datasets within a study, uploaded vote tables, frozen version tables.
 
-Every source is read into the same *vote table* (``item``, ``voter``, ``label``, ``weight``,
-``role`` plus metadata columns), with ``item``, ``voter``, ``label`` and ``role`` as strings.
-Survey and annotation tables come from the selectors of those apps, imported when a source of
-that kind is read, so this app works on its own.
+Surveys and annotation projects are read through :mod:`sources.registry`, never imported.
 """
 
 from __future__ import annotations
@@ -19,15 +16,11 @@ from django.db import connection
 from django.db.models import Count, Max, QuerySet
 
 from accounts.models import Study
-from benchmarks.models import EXPORT_JOB_KIND, Dataset, DatasetSource, SourceKind, Version
+from benchmarks.models import EXPORT_JOB_KIND, Dataset, DatasetSource, Version
 from jobs.models import Job
+from sources import registry, schema
 
-BASE_COLUMNS = ("item", "voter", "label", "weight", "role")
-TEXT = pd.StringDtype("pyarrow")
-
-
-class SourceUnavailable(Exception):
-    """A source refers to an app or object that is not there (yet)."""
+TEXT = schema.TEXT
 
 
 def dataset_list(*, study: Study) -> QuerySet[Dataset]:
@@ -49,43 +42,15 @@ def export_jobs(*, version: Version) -> QuerySet[Job]:
 
 
 def linkable_sources(*, study: Study) -> list[tuple[str, str]]:
-    """Surveys and annotation projects of the study, as ``("survey:<id>", title)`` choices."""
+    """What the study's datasets can link, as ``("<kind>:<id>", title)`` choices."""
     choices: list[tuple[str, str]] = []
-    try:
-        from surveys.models import Survey
-
-        for pk, title in (
-            Survey.objects.filter(study=study).order_by("id").values_list("pk", "title_en")
-        ):
-            choices.append((f"survey:{pk}", str(title)))
-    except ImportError:
-        pass
-    try:
-        from annotation.models import Project
-
-        for pk, name in (
-            Project.objects.filter(study=study).order_by("id").values_list("pk", "name")
-        ):
-            choices.append((f"annotation:{pk}", str(name)))
-    except ImportError:
-        pass
+    for kind in registry.kinds():
+        for pk, title in registry.get(kind).choices(study_id=study.pk):
+            choices.append((f"{kind}:{pk}", str(title)))
     return choices
 
 
-# --- source readers -------------------------------------------------------------------------
-
-
-def _as_vote_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Normalise a source table: string keys, default weight and role, string metadata."""
-    out = df.copy(deep=False)
-    if "weight" not in out.columns:
-        out["weight"] = 1.0
-    if "role" not in out.columns:
-        out["role"] = "primary"
-    for col in out.columns:
-        if col != "weight" and out[col].dtype != TEXT:
-            out[col] = out[col].astype(TEXT)
-    return out
+# --- uploaded votes -------------------------------------------------------------------------
 
 
 def upload_vote_table(*, source: DatasetSource) -> pd.DataFrame:
@@ -123,58 +88,7 @@ def upload_vote_table(*, source: DatasetSource) -> pd.DataFrame:
         meta = pd.DataFrame.from_records(parsed, columns=meta_cols)
         for col in meta_cols:
             df[col] = meta[col].to_numpy()
-    return _as_vote_frame(df)
-
-
-def _filter_items(df: pd.DataFrame, item_filter: dict) -> pd.DataFrame:
-    for column, wanted in (item_filter or {}).items():
-        if column not in df.columns:
-            raise SourceUnavailable(f"filter: the vote table has no column {column!r}")
-        values = wanted if isinstance(wanted, list) else [wanted]
-        df = df[df[column].astype("string").isin([str(v) for v in values])]
-    return df
-
-
-def survey_vote_table(*, source: DatasetSource) -> pd.DataFrame:
-    try:
-        from surveys import selectors as survey_selectors
-        from surveys.models import Survey
-    except ImportError as exc:
-        raise SourceUnavailable("surveys: the surveys app has no vote table yet") from exc
-    survey = Survey.objects.filter(pk=source.survey_id, study_id=source.dataset.study_id).first()
-    if survey is None:
-        raise SourceUnavailable(f"survey: no survey {source.survey_id} in this study")
-    df = survey_selectors.survey_vote_table(survey=survey)
-    if source.question_ids:
-        # Questions are named by code ("trust") or by item key ("12:trust").
-        wanted = {str(q) for q in source.question_ids}
-        wanted |= {f"{survey.pk}:{q}" for q in source.question_ids}
-        df = df[df["item"].astype("string").isin(sorted(wanted))]
-    return _as_vote_frame(df)
-
-
-def annotation_vote_table(*, source: DatasetSource) -> pd.DataFrame:
-    try:
-        from annotation import selectors as annotation_selectors
-        from annotation.models import Project
-    except ImportError as exc:
-        raise SourceUnavailable("annotation: the annotation app has no vote table yet") from exc
-    project = Project.objects.filter(pk=source.project_id, study_id=source.dataset.study_id).first()
-    if project is None:
-        raise SourceUnavailable(f"project: no annotation project {source.project_id} here")
-    df = annotation_selectors.project_vote_table(project=project)
-    df = _filter_items(df, source.item_filter)
-    if source.roles and "role" in df.columns:
-        df = df[df["role"].isin(source.roles)]
-    return _as_vote_frame(df)
-
-
-def source_vote_table(*, source: DatasetSource) -> pd.DataFrame:
-    if source.kind == SourceKind.UPLOAD:
-        return upload_vote_table(source=source)
-    if source.kind == SourceKind.SURVEY:
-        return survey_vote_table(source=source)
-    return annotation_vote_table(source=source)
+    return schema.vote_frame(df)
 
 
 # --- frozen tables --------------------------------------------------------------------------
@@ -183,6 +97,16 @@ def source_vote_table(*, source: DatasetSource) -> pd.DataFrame:
 def version_items(*, version: Version) -> pd.DataFrame:
     with version.items_file.open("rb") as fh:
         return pq.read_table(fh).to_pandas()
+
+
+def version_contents(*, version: Version, items: list[str] | None = None) -> pd.DataFrame | None:
+    """The frozen item content (one row per item), only ``items`` if given; None before
+    versions froze their items."""
+    if not version.contents_file:
+        return None
+    with version.contents_file.open("rb") as fh:
+        table = pq.read_table(fh, filters=[("item", "in", items)] if items is not None else None)
+    return table.to_pandas()
 
 
 def version_votes(*, version: Version) -> pa.Table:
@@ -219,3 +143,104 @@ def version_items_page(
     """A page of the wide table (one row per item) and the number of matching items."""
     table = version_items_table(version=version, split=split)
     return items_slice(table, offset=offset, limit=limit), table.num_rows
+
+
+# --- browsing a frozen version --------------------------------------------------------------
+
+
+def _parquet_columns(file) -> list[str]:
+    with file.open("rb") as fh:
+        return list(pq.read_schema(fh).names)
+
+
+def _read_columns(file, columns: list[str]) -> pa.Table:
+    with file.open("rb") as fh:
+        return pq.read_table(fh, columns=columns)
+
+
+def version_items_browse(
+    *, version: Version, offset: int, limit: int, split: str = "", kind: str = "", q: str = ""
+) -> tuple[pd.DataFrame, int]:
+    """A page of the wide table filtered by split, item kind and a text search, and the
+    number of matching items.
+
+    Only the narrow columns the filters need are read for every item (``item`` and ``split``
+    of the wide table; ``kind``, ``text`` and ``question`` of the content table, which is in
+    the same row order); the wide rows are then read with an Arrow filter on the page's keys.
+    ``q`` matches item keys, texts and questions (in every language), ignoring case. A
+    version built before items were frozen has no content table: ``kind`` is then ignored and
+    ``q`` matches keys only.
+    """
+    import pyarrow.compute as pc
+
+    keys = _read_columns(version.items_file, ["item", "split"])
+    conditions = []
+    if split:
+        conditions.append(pc.equal(keys.column("split"), split))
+    q = q.strip()
+    found = pc.match_substring(keys.column("item"), q, ignore_case=True) if q else None
+    if version.contents_file and (kind or q):
+        present = _parquet_columns(version.contents_file)
+        searched = [c for c in present if c in ("text", "question") or c.startswith("question_")]
+        searched = searched if q else []
+        contents = _read_columns(version.contents_file, ["kind", *searched])
+        if kind:
+            conditions.append(pc.equal(contents.column("kind"), kind))
+        for col in searched:
+            found = pc.or_(
+                found,
+                pc.fill_null(pc.match_substring(contents.column(col), q, ignore_case=True), False),
+            )
+    if found is not None:
+        conditions.append(found)
+    items = keys.column("item")
+    offset = max(0, offset)
+    if conditions:
+        mask = conditions[0]
+        for condition in conditions[1:]:
+            mask = pc.and_(mask, condition)
+        positions = pc.indices_nonzero(pc.fill_null(mask, False))
+        count = len(positions)
+        wanted = items.take(positions.slice(offset, max(0, limit)))
+    else:
+        count = len(items)
+        wanted = items.slice(offset, max(0, limit))
+    if len(wanted):
+        with version.items_file.open("rb") as fh:
+            page = pq.read_table(fh, filters=[("item", "in", wanted.to_pylist())])
+        # The filter need not keep the file's order: put the rows in the page's order.
+        order = pc.index_in(wanted, value_set=page.column("item").combine_chunks())
+        page = page.take(order)
+    else:
+        with version.items_file.open("rb") as fh:
+            page = pq.read_schema(fh).empty_table()
+    frame = page.to_pandas()
+    frame.index = pd.RangeIndex(offset, offset + len(frame))
+    return frame, count
+
+
+def version_media_type(*, version: Version, name: str) -> str | None:
+    """The media type of ``media/<name>`` when it is the audio of an item of this version
+    (``""`` when the content table does not say which), else None."""
+    if not version.contents_file:
+        return None
+    present = _parquet_columns(version.contents_file)
+    if "audio" not in present:
+        return None
+    columns = ["audio"] + (["audio_type"] if "audio_type" in present else [])
+    with version.contents_file.open("rb") as fh:
+        found = pq.read_table(fh, columns=columns, filters=[("audio", "=", f"media/{name}")])
+    if found.num_rows == 0:
+        return None
+    if "audio_type" not in present:
+        return ""
+    return str(found.column("audio_type")[0].as_py() or "")
+
+
+def version_media_open(*, name: str):
+    """Open a frozen media file (stored by the SHA-256 of its bytes, see the build)."""
+    from django.core.files.storage import default_storage
+
+    from benchmarks.services.build import MEDIA_DIR
+
+    return default_storage.open(f"{MEDIA_DIR}/{name}", "rb")

@@ -20,6 +20,11 @@ urlpatterns = [
         name="version_items",
     ),
     path(
+        "datasets/<int:dataset_id>/versions/<int:number>/media/<str:name>",
+        views.version_media,
+        name="version_media",
+    ),
+    path(
         "datasets/<int:dataset_id>/versions/<int:number>/diff/<int:other>/",
         views.version_diff_view,
         name="version_diff",

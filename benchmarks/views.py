@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import mimetypes
+import re
+from typing import Any
+
 import pandas as pd
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,6 +15,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,10 +27,12 @@ from benchmarks.models import BUILD_JOB_KIND
 from benchmarks.selectors import (
     dataset_list,
     export_jobs,
-    items_slice,
     linkable_sources,
-    version_items_table,
+    version_contents,
+    version_items_browse,
     version_list,
+    version_media_open,
+    version_media_type,
 )
 from benchmarks.services import (
     dataset_create,
@@ -37,6 +46,7 @@ from benchmarks.services import (
 )
 from config.forms import form_errors_from
 from jobs.models import Job, JobStatus
+from sources import schema
 
 ITEMS_PER_PAGE = 50
 
@@ -102,15 +112,19 @@ def source_upload(request, dataset_id: int):
     form = UploadForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
+        items = form.cleaned_data["items"]
         try:
             source_upload_create(
                 dataset=dataset,
                 file_name=upload.name,
                 content=upload.read(),
                 name=form.cleaned_data["name"],
+                items_name=items.name if items else "",
+                items_content=items.read() if items else None,
             )
         except ValidationError as exc:
-            form_errors_from(form, exc)
+            # The service names the vote table "upload"; it is the form's "file" field.
+            form_errors_from(form, exc, aliases={"upload": "file"})
         else:
             messages.success(request, _("Vote table added."))
             return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)
@@ -219,23 +233,155 @@ def version_detail(request, dataset_id: int, number: int):
     )
 
 
+TEXT_CLIP = 240
+
+
+def _cell(value: Any) -> Any:
+    """A cell of the content table as plain Python; None when missing or empty."""
+    if value is None:
+        return None
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list):
+        return value or None
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    return value
+
+
+def _question(row: dict[str, Any], lang: str, languages: list[str]) -> dict[str, Any]:
+    """A question in the interface language when the source has it, else in its first one;
+    its options with their wording in the same language and its answer shares as bars."""
+    wording, used = row.get("question"), ""
+    for code in dict.fromkeys([lang, lang.split("-")[0]]):
+        if row.get(f"question_{code}"):
+            wording, used = row[f"question_{code}"], code
+            break
+    if not used:
+        # ``question`` is in the source's first language: find which, for the option texts.
+        used = next((c for c in languages if row.get(f"question_{c}") == wording), "")
+    texts = row.get(f"option_texts_{used}") if used else None
+    if texts is None:
+        texts = next((row[c] for c in row if c.startswith("option_texts_") and row[c]), None)
+    options = row.get("options") or []
+    shares = row.get("distribution") or []
+    low = row.get("distribution_low") or []
+    high = row.get("distribution_high") or []
+
+    def at(values: list, i: int) -> Any:
+        value = values[i] if i < len(values) else None
+        return None if value is None or math.isnan(value) else value
+
+    answer_key = row.get("answer_key")
+    out = []
+    for i, code in enumerate(options):
+        share = at(shares, i) if isinstance(shares, list) else None
+        out.append(
+            {
+                "code": code,
+                "text": texts[i] if texts and i < len(texts) and texts[i] != code else "",
+                "share": None if share is None else 100 * share,
+                "width": 0 if share is None else round(min(max(100 * share, 0.0), 100.0), 1),
+                "low": None if at(low, i) is None else 100 * at(low, i),
+                "high": None if at(high, i) is None else 100 * at(high, i),
+                "is_key": answer_key is not None and str(answer_key) == str(code),
+            }
+        )
+    return {
+        "wording": wording,
+        "lang": used,
+        "options": out,
+        "has_shares": any(o["share"] is not None for o in out),
+        "subject": row.get("subject"),
+        "n": row.get("n"),
+    }
+
+
+def _item_content(
+    row: dict[str, Any], *, version, lang: str, languages: list[str], metadata: list[str]
+) -> dict[str, Any]:
+    content: dict[str, Any] = {"kind": row.get("kind") or "text", "gold": row.get("gold")}
+    text = row.get("text")
+    if text:
+        content["text"] = text
+        content["clipped"] = text[:TEXT_CLIP].rstrip() + "…" if len(text) > TEXT_CLIP else ""
+    audio = row.get("audio")
+    if audio:
+        content["audio_url"] = reverse(
+            "benchmarks:version_media",
+            args=[version.dataset_id, version.number, str(audio).removeprefix("media/")],
+        )
+        content["audio_type"] = row.get("audio_type") or ""
+        content["duration"] = row.get("duration")
+    if row.get("question") or any(row.get(f"question_{c}") for c in languages):
+        content["question"] = _question(row, lang, languages)
+    content["metadata"] = [(c, row[c]) for c in metadata if row.get(c) is not None]
+    return content
+
+
+def _shown(content: dict[str, Any]) -> bool:
+    """Whether an item has anything to show: no source may have described it."""
+    return any(content.get(k) for k in ("text", "audio_url", "question", "gold", "metadata"))
+
+
+def _page_contents(version, items: list[str]) -> dict[str, dict[str, Any]]:
+    """The content of the page's items (read with an Arrow filter), by item key."""
+    table = version_contents(version=version, items=items) if items else None
+    if table is None or not len(table):
+        return {}
+    columns = list(table.columns)
+    languages = schema.languages(columns)
+    metadata = schema.metadata_columns(columns)
+    lang = get_language() or ""
+    out = {}
+    for record in table.to_dict(orient="records"):
+        row = {k: _cell(v) for k, v in record.items()}
+        content = _item_content(
+            row, version=version, lang=lang, languages=languages, metadata=metadata
+        )
+        if _shown(content):
+            out[str(row["item"])] = content
+    return out
+
+
+def _kind_choices(version) -> list[tuple[str, str]]:
+    names = {"text": _("Text"), "audio": _("Audio"), "question": _("Question")}
+    present = version.stats.get("item_kinds") or {}
+    return [(k, str(names[k])) for k in schema.ITEM_KINDS if k in present]
+
+
 @login_required
 def version_items_view(request, dataset_id: int, number: int):
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
     split = request.GET.get("split", "")
-    table = version_items_table(version=version, split=split)
-    paginator = Paginator(range(table.num_rows), ITEMS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    chunk = items_slice(
-        table, offset=page.start_index() - 1 if table.num_rows else 0, limit=ITEMS_PER_PAGE
+    kinds = _kind_choices(version) if version.contents_file else []
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in dict(kinds) else ""
+    q = request.GET.get("q", "").strip()[:200]
+    filters = {"split": split, "kind": kind, "q": q}
+    try:
+        offset = max(0, int(request.GET.get("page", 1)) - 1) * ITEMS_PER_PAGE
+    except ValueError:
+        offset = 0
+    chunk, count = version_items_browse(
+        version=version, offset=offset, limit=ITEMS_PER_PAGE, **filters
     )
+    page = Paginator(range(count), ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    start = page.start_index() - 1 if count else 0
+    if start != offset:
+        # A page past the end shows the last one, as the paginator says.
+        chunk, count = version_items_browse(
+            version=version, offset=start, limit=ITEMS_PER_PAGE, **filters
+        )
     labels = rule_labels(chunk, version.rules, list(version.categories))
+    contents = _page_contents(version, [str(i) for i in chunk["item"]])
     rows = [
         {
             "item": item,
             "split": chunk.at[idx, "split"],
             "n_votes": int(chunk.at[idx, "stats.n_votes"]),
             "entropy": chunk.at[idx, "stats.entropy"],
+            "content": contents.get(str(item)),
             "labels": [
                 None
                 if pd.isna(v)
@@ -253,10 +399,41 @@ def version_items_view(request, dataset_id: int, number: int):
             "dataset": version.dataset,
             "rows": rows,
             "page": page,
+            "count": count,
             "split": split,
             "splits": list(version.split_config.get("fractions", {})),
+            "kind": kind,
+            "kinds": kinds,
+            "q": q,
+            "has_contents": bool(version.contents_file),
+            "n_columns": 4 + bool(version.contents_file) + len(version.rules),
         },
     )
+
+
+# Frozen media are named by the SHA-256 of their bytes and a short extension (see the build).
+MEDIA_NAME = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,10})?")
+
+
+@login_required
+def version_media(request, dataset_id: int, number: int, name: str):
+    """A frozen audio file of a version, to those who may see the dataset, and only when it
+    is the audio of one of the version's items (so a version never reveals another's)."""
+    version = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    if not MEDIA_NAME.fullmatch(name):
+        raise Http404("No such media file.")
+    media_type = version_media_type(version=version, name=name)
+    if media_type is None:
+        raise Http404("No such media file.")
+    try:
+        fh = version_media_open(name=name)
+    except (FileNotFoundError, OSError):
+        raise Http404("No such media file.") from None
+    content_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(fh, content_type=content_type)
+    # The bytes behind a name never change; only the permission check must run again.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @login_required

@@ -7,6 +7,7 @@ runs Celery tasks eagerly in the web process. Set ``DATABASE_URL`` (PostgreSQL) 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -43,6 +44,14 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "chorus-insecure-development-key-only-for-debug-mode-0123456789"
+
+# The key of voter pseudonyms (see sources/pseudonyms.py). It is its own secret so that
+# rotating SECRET_KEY leaves every voter key of every export as it was.
+PSEUDONYM_KEY = os.environ.get("PSEUDONYM_KEY", "")
+if not PSEUDONYM_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("PSEUDONYM_KEY must be set when DEBUG is off")
+    PSEUDONYM_KEY = hashlib.sha256(f"chorus-pseudonyms:{SECRET_KEY}".encode()).hexdigest()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

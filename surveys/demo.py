@@ -3,8 +3,9 @@
 A synthetic adult population (region sizes close to the 2024 resident registration, age and
 gender shares typical of Korean adults), a 20,000-person panel that over-represents the
 young, a proportional sample of 1,000 with response rates that differ by age and gender,
-answers to approved Korean/English questions, weights and weighted distributions. Seeded,
-so every run builds the same data; loading twice changes nothing.
+answers to approved Korean/English questions, weights and weighted distributions, and a
+benchmark dataset of three of its questions (built when the benchmarks app is installed).
+Seeded, so every run builds the same data; loading twice changes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from surveys.models import (
 
 TITLE = "Korean values survey 2026 (demo)"
 SEED = 2026
+# The benchmark dataset made of three agreement questions of the demo survey.
+SURVEY_DATASET = "Demo: values survey (agreement scale)"
+SURVEY_QUESTIONS = ["family_first", "work_first", "democracy"]
 
 # Thousands of residents per region (approximate, 2024).
 REGIONS = {
@@ -230,6 +234,11 @@ def _response_rate(age_index: int, male: bool) -> float:
 
 @transaction.atomic
 def load(*, people, stdout) -> None:
+    _survey(people, stdout)
+    _dataset(people, stdout)
+
+
+def _survey(people, stdout) -> None:
     study = people.study
     if Survey.objects.filter(study=study, title_en=TITLE).exists():
         stdout.write("  surveys: demo survey already loaded")
@@ -420,4 +429,55 @@ def _draft_follow_up(*, people) -> None:
         reviewer=people.expert,
         decision="reject",
         comment="Yes/no is too coarse: use the four-point agreement scale.",
+    )
+
+
+def _dataset(people, stdout) -> None:
+    """The benchmark dataset of the demo survey's agreement questions, created and built once."""
+    from django.apps import apps
+
+    if not apps.is_installed("benchmarks"):
+        stdout.write("  surveys: no benchmarks app; no demo dataset")
+        return
+    from benchmarks.models import Dataset
+    from benchmarks.services import (
+        BuildError,
+        dataset_create,
+        source_survey_create,
+        version_build,
+    )
+
+    study = people.study
+    if Dataset.objects.filter(study=study, name=SURVEY_DATASET).exists():
+        return
+    survey = Survey.objects.filter(study=study, title_en=TITLE).first()
+    if survey is None:
+        stdout.write("  surveys: the demo survey is not there; no demo dataset")
+        return
+    with transaction.atomic():
+        dataset = dataset_create(
+            study=study,
+            user=people.researcher,
+            name=SURVEY_DATASET,
+            description="Weighted answers to three agreement questions of the demo survey.",
+            categories=["1", "2", "3", "4", "5"],
+            rules=["majority", "plurality", "all_inclusive", "soft"],
+            parameters={"tie_policy": "drop", "seed": 0},
+            split_fractions={"train": 1.0},
+            split_stratify="",
+        )
+        source_survey_create(
+            dataset=dataset,
+            survey_id=survey.pk,
+            question_ids=SURVEY_QUESTIONS,
+            name=survey.title_en,
+        )
+    try:
+        version = version_build(dataset=dataset, user=people.researcher)
+    except BuildError as exc:
+        stdout.write(f"  {dataset.name}: not built ({exc})")
+        return
+    stdout.write(
+        f"  {dataset.name}: v{version.number}, {version.stats['n_items']} items, "
+        f"{version.stats['n_votes']} votes"
     )

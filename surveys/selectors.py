@@ -9,17 +9,15 @@ failed one keeps its answers (exports show the flag) but carries no weight and c
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
+from sources import pseudonyms
 from surveys import representativeness, weighting
 from surveys.models import (
     Answer,
@@ -42,12 +40,13 @@ from surveys.models import (
     Weight,
 )
 
+VOTER_NAMESPACE = "survey-response"
+
 
 def voter_key(token: str) -> str:
-    """Pseudonymous participant key: an HMAC of the response token under SECRET_KEY. Stable
-    for a response, meaningless without the secret, never a name or an email."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), token.encode(), hashlib.sha256)
-    return digest.hexdigest()[:20]
+    """Pseudonymous participant key of a response (:func:`sources.pseudonyms.voter_key` of
+    its token): stable, meaningless without the pseudonym key, never a name or an email."""
+    return pseudonyms.voter_key(VOTER_NAMESPACE, token)
 
 
 def respondents_queryset(survey: Survey):
@@ -115,7 +114,7 @@ def estimation_design(*, survey: Survey, frame: pd.DataFrame) -> weighting.Surve
         return weighting.survey_design(weights=w)
 
 
-def _choice_questions(survey: Survey) -> list[Question]:
+def choice_questions(survey: Survey) -> list[Question]:
     """Choice questions that carry a label (attention checks measure the respondent, not
     the population, so they are left out)."""
     return list(
@@ -127,17 +126,18 @@ def _choice_questions(survey: Survey) -> list[Question]:
 
 
 def survey_vote_table(*, survey: Survey) -> pd.DataFrame:
-    """The survey as votes (see docs/architecture.md): one row per chosen option of every
+    """The survey as votes (see :mod:`sources.schema`): one row per chosen option of every
     choice question by every respondent.
 
-    Columns: ``item`` ("<survey id>:<question code>"), ``voter`` (HMAC of the response
+    Columns: ``item`` ("<survey id>:<question code>"), ``voter`` (pseudonym of the response
     token), ``label`` (option code), ``weight`` (final weight, 1.0 if not computed),
-    ``role`` ("primary"), ``stratum`` (cell key), one column per stratification variable,
-    ``question`` (English text), ``question_ko``, ``subject``, ``answer_key``, ``kind``.
+    ``role`` ("primary"), ``stratum`` (cell key) and one column per stratification variable.
+    The questions' wording, options and keys are item content: see
+    :meth:`surveys.sources.SurveySource.item_table`.
     """
     frame = respondents_frame(survey=survey)
     variables = [c for c in frame.columns if c not in {"response_id", "token", "cell", "weight"}]
-    questions = {q.pk: q for q in _choice_questions(survey)}
+    questions = {q.pk: q for q in choice_questions(survey)}
     answers = list(
         Answer.objects.filter(
             response_id__in=frame["response_id"].tolist(), question_id__in=list(questions)
@@ -145,35 +145,26 @@ def survey_vote_table(*, survey: Survey) -> pd.DataFrame:
         .order_by("question_id", "response_id")
         .values_list("response_id", "question_id", "choices")
     )
-    columns = [
-        "item",
-        "voter",
-        "label",
-        "weight",
-        "role",
-        "stratum",
-        *variables,
-        "question",
-        "question_ko",
-        "subject",
-        "answer_key",
-        "kind",
-    ]
+    columns = ["item", "voter", "label", "weight", "role", "stratum", *variables]
     if not answers:
         return pd.DataFrame(columns=columns)
     by_response = frame.set_index("response_id")
-    voters = {
-        rid: voter_key(tok) for rid, tok in zip(frame["response_id"], frame["token"], strict=True)
-    }
+    voters = dict(
+        zip(
+            frame["response_id"],
+            pseudonyms.voter_keys(VOTER_NAMESPACE, frame["token"]),
+            strict=True,
+        )
+    )
     rows = []
     for response_id, question_id, choices in answers:
         for code in choices:
             rows.append((response_id, question_id, code))
     long = pd.DataFrame(rows, columns=["response_id", "question_id", "label"])
-    q = questions
+    keys = {pk: q.key for pk, q in questions.items()}
     out = pd.DataFrame(
         {
-            "item": [q[i].key for i in long["question_id"]],
+            "item": [keys[i] for i in long["question_id"]],
             "voter": [voters[r] for r in long["response_id"]],
             "label": long["label"].astype(str),
             "weight": by_response.loc[long["response_id"], "weight"].fillna(1.0).to_numpy(),
@@ -183,11 +174,6 @@ def survey_vote_table(*, survey: Survey) -> pd.DataFrame:
     )
     for v in variables:
         out[v] = by_response.loc[long["response_id"], v].to_numpy()
-    out["question"] = [q[i].text_en for i in long["question_id"]]
-    out["question_ko"] = [q[i].text_ko for i in long["question_id"]]
-    out["subject"] = [q[i].subject for i in long["question_id"]]
-    out["answer_key"] = [q[i].answer_key for i in long["question_id"]]
-    out["kind"] = [q[i].kind for i in long["question_id"]]
     return out[columns]
 
 
@@ -199,7 +185,7 @@ def survey_ground_truth(*, survey: Survey, alpha: float = 0.05) -> list[dict]:
     choice: for each option, the share of those who answered that chose it.
     """
     frame = respondents_frame(survey=survey)
-    questions = _choice_questions(survey)
+    questions = choice_questions(survey)
     if frame.empty or not questions:
         return [_empty(q) for q in questions]
     design = estimation_design(survey=survey, frame=frame)

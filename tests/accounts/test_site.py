@@ -79,6 +79,7 @@ def test_production_settings_pass_the_deploy_check():
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DEBUG": "0",
         "SECRET_KEY": "a-long-random-production-secret-key-5c1e0f5a9b7d4e2f8a6c3b1d0e9f7a5b",
+        "PSEUDONYM_KEY": "another-long-random-key-for-voter-pseudonyms-0d9c8b7a6f5e4d3c2b1a",
         "ALLOWED_HOSTS": "chorus.example.org",
         "DATABASE_URL": "sqlite:////tmp/chorus-deploy-check.sqlite3",
     }
@@ -100,6 +101,21 @@ def test_production_settings_refuse_a_missing_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_production_settings_refuse_a_missing_pseudonym_key():
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "a-long-random-production-secret-key-5c1e0f5a9b7d4e2f8a6c3b1d0e9f7a5b",
+        "PSEUDONYM_KEY": "",
+        "ALLOWED_HOSTS": "x",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "PSEUDONYM_KEY must be set when DEBUG is off" in result.stderr
 
 
 def test_demo_people_are_idempotent():

@@ -11,6 +11,7 @@ from annotation import demo
 from annotation.models import Annotation, ImportedRating, Item, Project
 from annotation.selectors import project_progress
 from annotation.services import assignment_next
+from benchmarks.models import Version
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +39,13 @@ def test_demo_projects_are_complete_and_idempotent():
     assert lease.item.external_id in {"clip-12", "clip-13", "clip-14", "clip-15", "clip-16",
                                       "clip-17"}  # fmt: skip
 
+    # Each project is also a benchmark dataset, built once.
+    versions = dict(Version.objects.values_list("dataset__name", "stats__n_items"))
+    assert versions == {demo.EMOTION_DATASET: 17, demo.POLICY_DATASET: 16}
+
     again = io.StringIO()
     demo.load(people=people, stdout=again)
     assert "already there" in again.getvalue()
     assert ImportedRating.objects.count() == pilot.count()
     assert Project.objects.count() == 2
+    assert Version.objects.count() == 2

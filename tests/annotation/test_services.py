@@ -278,7 +278,7 @@ def test_vote_table_rows_keys_metadata_and_exclusions(study, researcher):
         )
     )
     ka, kb = voter_key(a.pk), voter_key(b.pk)
-    assert ka != str(a.pk) and len(ka) == 16
+    assert ka != str(a.pk) and len(ka) == 32
     assert rows == sorted(
         [
             ("t00", ka, "joy", 1.0, "primary", "annotator", "spk0"),

@@ -14,12 +14,12 @@ from benchmarks.selectors import version_items, version_votes
 from benchmarks.services import (
     BuildError,
     dataset_create,
-    pseudonymise,
     source_upload_create,
     version_build,
     version_diff,
     version_export,
 )
+from sources import pseudonyms
 from tests.benchmarks.factories import (
     CATEGORIES,
     csv_bytes,
@@ -62,11 +62,11 @@ def test_build_freezes_votes_rules_and_splits(uploaded, researcher):
     votes = version_votes(version=version).to_pandas()
     assert list(votes.columns) == ["item", "voter", "label", "weight", "role", "split", "speaker"]
     assert len(votes) == 90
-    # Voters are pseudonymised with the dataset's key; no original key survives.
+    # Voters are pseudonymised in the upload namespace, then with the dataset's key (the
+    # scheme of sources.pseudonyms); no original key survives.
     raw = vote_frame()
-    expected = set(
-        pseudonymise(sorted(raw["voter"].unique()), secret=bytes(uploaded.pseudonym_key))
-    )
+    source_keys = pseudonyms.voter_keys("upload", sorted(raw["voter"].unique()))
+    expected = set(pseudonyms.dataset_keys(source_keys, secret=bytes(uploaded.pseudonym_key)))
     assert set(votes["voter"]) == expected
     assert not set(votes["voter"]) & set(raw["voter"])
     assert votes["voter"].str.len().eq(32).all()

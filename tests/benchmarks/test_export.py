@@ -60,7 +60,7 @@ def test_export_zip_is_loadable_by_hugging_face_datasets(exported, tmp_path, mon
     for split in loaded.values():
         assert split.features == promised
     assert list(promised) == [
-        "item", "speaker", "n_votes", "entropy", "majority", "plurality", "all_inclusive",
+        "item", "kind", "speaker", "n_votes", "entropy", "majority", "plurality", "all_inclusive",
         "all_inclusive_p", "soft", "dawid_skene", "dawid_skene_p", "votes",
     ]  # fmt: skip
 
@@ -116,7 +116,7 @@ def test_card_methodology_and_croissant(exported):
 def test_jsonl_writer_escapes_text_and_writes_null_for_missing_numbers():
     import pyarrow as pa
 
-    from benchmarks.services import _jsonl_bytes
+    from benchmarks.services.exports import _jsonl_bytes
 
     table = pa.table(
         {

@@ -1,4 +1,4 @@
-"""Survey and annotation sources: their vote tables become versions like uploads do."""
+"""Survey and annotation sources: their vote and item tables become versions like uploads do."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from benchmarks.models import DatasetSource
-from benchmarks.selectors import version_items, version_votes
+from benchmarks.selectors import version_contents, version_items, version_votes
 from benchmarks.services import (
     dataset_create,
     source_annotation_create,
@@ -50,7 +50,11 @@ def test_survey_source_gives_the_weighted_answers_of_chosen_questions(study, res
     items = version_items(version=version)
     assert list(items["item"]) == [f"{survey.pk}:family"]
     assert items.at[0, "stats.n_votes"] == 4
-    assert items.at[0, "question"] == "Family comes first."
+    content = version_contents(version=version)
+    # ``question`` is in the survey's first language (Korean here), every language beside it.
+    assert content.at[0, "question"] == content.at[0, "question_ko"] == "가족이 우선이다."
+    assert content.at[0, "question_en"] == "Family comes first."
+    assert content.at[0, "kind"] == "question"
     votes = version_votes(version=version).to_pandas()
     assert sorted(votes["label"]) == ["2", "4", "4", "5"]
     assert "stratum" in votes.columns
@@ -198,8 +202,10 @@ def test_a_keyed_survey_question_reaches_the_dataset_with_its_key(study, researc
         split_stratify="",
     )
     source_survey_create(dataset=dataset, survey_id=survey.pk, question_ids=["capital"])
-    items = version_items(version=version_build(dataset=dataset, user=researcher))
+    version = version_build(dataset=dataset, user=researcher)
+    items = version_items(version=version)
     assert list(items["item"]) == [f"{survey.pk}:capital"]
-    assert (items.at[0, "answer_key"], items.at[0, "subject"]) == ("seoul", "geography")
+    content = version_contents(version=version)
+    assert (content.at[0, "answer_key"], content.at[0, "subject"]) == ("seoul", "geography")
     assert items.at[0, "plurality.label"] == "seoul"
     assert items.at[0, "stats.n_votes"] == 3

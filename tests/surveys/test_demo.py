@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 
 from accounts.demo import load_people
+from benchmarks.models import Version
 from surveys import demo
 from surveys.models import (
     Answer,
@@ -51,5 +52,10 @@ def test_demo_is_complete_and_idempotent():
     old = Response.objects.filter(cell__values__age="60+").count()
     young = Response.objects.filter(cell__values__age="18-29").count()
     assert old > young
+    # The benchmark dataset of three agreement questions, built once.
+    version = Version.objects.get(dataset__name=demo.SURVEY_DATASET)
+    assert version.stats["n_items"] == 3
+    assert set(version.stats["agreement"]) >= {"alpha", "measure"}
     demo.load(people=people, stdout=StringIO())
     assert counts() == first
+    assert list(Version.objects.values_list("pk", flat=True)) == [version.pk]

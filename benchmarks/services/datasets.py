@@ -1,0 +1,121 @@
+"""Datasets: creation and the checks of their configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import Study, User
+from benchmarks import aggregation, splitting
+from benchmarks.models import (
+    Dataset,
+)
+
+ProgressFn = Callable[[int, str], None]
+
+# Aggregation options a dataset may set, with their types.
+PARAMETERS: dict[str, type | tuple[type, ...]] = {
+    "tie_policy": str,
+    "seed": int,
+    "secondary_weight": (int, float),
+    "all_inclusive_mode": str,
+    "epsilon": (int, float),
+    "ds_max_iter": int,
+    "cooccurrence_source": str,
+    "penalty_normalization": str,
+    "agreement_boot": int,
+}
+STRATIFY_CHOICES = ("", "majority", "plurality", "all_inclusive", "dawid_skene")
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+def _check_dataset_config(
+    *,
+    categories: Sequence[str],
+    rules: Sequence[str],
+    parameters: dict[str, Any],
+    split_fractions: dict[str, float],
+    split_stratify: str,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    cats = list(categories)
+    if not cats:
+        errors["categories"] = ["Give at least one category."]
+    elif any(not isinstance(c, str) or not c.strip() for c in cats):
+        errors["categories"] = ["Every category must be a non-empty text."]
+    elif len(set(cats)) != len(cats):
+        errors["categories"] = ["Categories must be distinct."]
+    unknown = [r for r in rules if r not in aggregation.RULES]
+    if not rules:
+        errors["rules"] = ["Choose at least one rule."]
+    elif unknown:
+        errors["rules"] = [f"Unknown rule {unknown[0]!r}; choose from {list(aggregation.RULES)}."]
+    for key, value in parameters.items():
+        kind = PARAMETERS.get(key)
+        if kind is None:
+            errors.setdefault("parameters", []).append(f"Unknown parameter {key!r}.")
+        elif not isinstance(value, kind) or isinstance(value, bool):
+            errors.setdefault("parameters", []).append(f"{key}: wrong type.")
+    if parameters.get("tie_policy", "drop") not in aggregation.TIE_POLICIES:
+        errors.setdefault("parameters", []).append(
+            f"tie_policy: choose one of {list(aggregation.TIE_POLICIES)}."
+        )
+    try:
+        values = [float(v) for v in split_fractions.values()]
+        if not split_fractions or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-9:
+            raise ValueError
+    except (TypeError, ValueError, AttributeError):
+        errors["split_fractions"] = ["Give split fractions (>= 0) that sum to 1."]
+    if split_stratify not in STRATIFY_CHOICES:
+        errors["split_stratify"] = [f"Choose one of {list(STRATIFY_CHOICES)}."]
+    elif split_stratify and split_stratify not in rules:
+        errors["split_stratify"] = [f"The rule {split_stratify!r} is not among the rules."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def dataset_create(
+    *,
+    study: Study,
+    user: User | None,
+    name: str,
+    categories: Sequence[str],
+    description: str = "",
+    rules: Sequence[str] | None = None,
+    parameters: dict[str, Any] | None = None,
+    split_fractions: dict[str, float] | None = None,
+    split_seed: int = 0,
+    split_stratify: str = "plurality",
+    split_group: str = "",
+) -> Dataset:
+    """Create a dataset; raises ``ValidationError`` naming the bad field."""
+    rules = list(rules) if rules is not None else list(aggregation.RULES)
+    parameters = dict(parameters or {"tie_policy": "drop", "seed": 0})
+    split_fractions = dict(split_fractions or splitting.DEFAULT_FRACTIONS)
+    _check_dataset_config(
+        categories=categories,
+        rules=rules,
+        parameters=parameters,
+        split_fractions=split_fractions,
+        split_stratify=split_stratify,
+    )
+    if Dataset.objects.filter(study=study, name=name).exists():
+        raise ValidationError({"name": ["This study already has a dataset with this name."]})
+    return Dataset.objects.create(
+        study=study,
+        name=name,
+        description=description,
+        categories=list(categories),
+        rules=[r for r in aggregation.RULES if r in rules],
+        parameters=parameters,
+        split_fractions=split_fractions,
+        split_seed=split_seed,
+        split_stratify=split_stratify,
+        split_group=split_group,
+        created_by=user,
+    )

@@ -1,0 +1,353 @@
+"""The sources of a dataset: uploaded tables, linked surveys and annotation projects.
+
+Surveys and projects are checked and read through :mod:`sources.registry`; this app keeps only
+their ids. An uploaded vote table (CSV, JSONL or Parquet) is stored here, with an optional
+items file that gives each item's content (see :mod:`sources.schema`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+
+from benchmarks import aggregation
+from benchmarks.models import Dataset, DatasetSource, SourceKind, UploadedVote
+from benchmarks.services.tables import BuildError, check_weights, parquet_bytes, plain_table
+from sources import registry, schema
+from sources.registry import SourceRef, SourceUnavailable
+
+UPLOAD_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+# An items file names metadata columns with this prefix, so that a misspelt content column
+# ("txt", "questoin") is refused instead of silently becoming metadata.
+META_PREFIX = "meta."
+
+
+def source_ref(source: DatasetSource) -> SourceRef:
+    """How the registry names this source: its kind, study, object and options."""
+    study_id = source.dataset.study_id
+    if source.kind == SourceKind.SURVEY:
+        return SourceRef(
+            kind="survey",
+            study_id=study_id,
+            object_id=source.survey_id,
+            options={"questions": list(source.question_ids or [])},
+        )
+    if source.kind == SourceKind.ANNOTATION:
+        return SourceRef(
+            kind="annotation",
+            study_id=study_id,
+            object_id=source.project_id,
+            options={"item_filter": dict(source.item_filter or {}), "roles": list(source.roles)},
+        )
+    return SourceRef(kind="upload", study_id=study_id, object_id=source.pk)
+
+
+def read_vote_file(raw: bytes, fmt: str) -> pd.DataFrame:
+    """Parse an uploaded vote table; keys and metadata are read as text, weights as numbers."""
+    df = _read_table(raw, fmt, "upload")
+    for col in df.columns:
+        if col == "weight":
+            numbers = pd.to_numeric(df[col], errors="coerce")
+            bad = numbers.isna() & df[col].notna()
+            if bad.any():
+                example = df[col][bad].iloc[0]
+                raise ValidationError({"upload": [f"weight: {example!r} is not a number."]})
+            df[col] = numbers.astype("float64")
+        else:
+            df[col] = df[col].astype("string")
+    return df
+
+
+def validate_vote_table(df: pd.DataFrame, categories: Sequence[str]) -> None:
+    """Raise ``BuildError`` naming the problem (column, category, weight, role, emptiness)."""
+    check_weights(df)
+    try:
+        aggregation.encode_votes(df, list(categories))
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
+
+
+def _store_votes(source: DatasetSource, df: pd.DataFrame, meta_cols: list[str]) -> None:
+    n = len(df)
+    weight = df["weight"] if "weight" in df.columns else pd.Series(np.ones(n))
+    role = df["role"].fillna("primary") if "role" in df.columns else pd.Series(["primary"] * n)
+    meta: list[str | None]
+    if meta_cols:
+        meta = df[meta_cols].to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    else:
+        meta = [None] * n
+    if connection.vendor == "postgresql":
+        table = pa.table(
+            {
+                "source_id": pa.array(np.full(n, source.pk, dtype=np.int64)),
+                "item": pa.array(df["item"].astype(str).tolist(), pa.string()),
+                "voter": pa.array(df["voter"].astype(str).tolist(), pa.string()),
+                "label": pa.array(df["label"].astype(str).tolist(), pa.string()),
+                "weight": pa.array(weight.to_numpy(dtype=np.float64)),
+                "role": pa.array(role.astype(str).tolist(), pa.string()),
+                "meta": pa.array(meta, pa.string()),
+            }
+        )
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+        sql = (
+            "COPY benchmarks_uploadedvote (source_id, item, voter, label, weight, role, meta) "
+            "FROM STDIN (FORMAT csv)"
+        )
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.write(buf.getvalue())
+        return
+    rows = zip(
+        df["item"].astype(str),
+        df["voter"].astype(str),
+        df["label"].astype(str),
+        weight.astype(float),
+        role.astype(str),
+        meta,
+        strict=True,
+    )
+    UploadedVote.objects.bulk_create(
+        (
+            UploadedVote(
+                source=source,
+                item=i,
+                voter=v,
+                label=lab,
+                weight=w,
+                role=r,
+                meta=json.loads(m) if m else None,
+            )
+            for i, v, lab, w, r, m in rows
+        ),
+        batch_size=2000,
+    )
+
+
+def _read_table(raw: bytes, fmt: str, field: str) -> pd.DataFrame:
+    """An uploaded CSV, JSONL or Parquet file with every column read as it is written."""
+    try:
+        if fmt == "csv":
+            header = next(csv.reader(io.StringIO(raw.decode("utf-8-sig").split("\n", 1)[0])), [])
+            table = pacsv.read_csv(
+                io.BytesIO(raw),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            return table.to_pandas()
+        if fmt == "jsonl":
+            return pd.read_json(io.BytesIO(raw), lines=True, dtype=False)
+        return pq.read_table(io.BytesIO(raw)).to_pandas()
+    except (pa.ArrowInvalid, ValueError, UnicodeDecodeError, OSError) as exc:
+        raise ValidationError({field: [f"Could not read the {fmt.upper()} file: {exc}"]}) from exc
+
+
+def _json_cell(column: str, value: Any) -> Any:
+    """A CSV cell of a list column holds JSON (``["1", "2"]``) or codes joined by ``|``; an
+    empty cell is no list."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValidationError(
+                {"items": [f"{column}: {value[:40]!r} is not a JSON list."]}
+            ) from None
+    return value
+
+
+def read_item_file(raw: bytes, fmt: str, *, vote_items: pd.Series) -> pd.DataFrame:
+    """Parse an uploaded items file into the item table of :mod:`sources.schema`.
+
+    Its columns are content columns (``item``, ``kind``, ``text``, ``question``,
+    ``question_<lang>``, ``options``, ``option_texts_<lang>``, ``answer_key``, ``subject``,
+    ``gold``) and metadata columns written ``meta.<name>``; any other column is refused, and
+    so is a file that misses items of the vote table or names items that have no vote.
+    """
+    df = _read_table(raw, fmt, "items")
+    unknown = [
+        c
+        for c in df.columns
+        if not schema.is_content_column(str(c)) and not str(c).startswith(META_PREFIX)
+    ]
+    if unknown:
+        raise ValidationError(
+            {
+                "items": [
+                    f"Unknown column {unknown[0]!r} in the items file: use the content columns "
+                    f"{', '.join(schema.ITEM_COLUMNS)}, question_<lang>, option_texts_<lang>, "
+                    f"or name metadata {META_PREFIX}<name>."
+                ]
+            }
+        )
+    if "audio" in df.columns and df["audio"].notna().any():
+        raise ValidationError(
+            {
+                "items": [
+                    "audio: uploaded items carry text or questions; audio comes through "
+                    "an annotation project."
+                ]
+            }
+        )
+    for col in df.columns:
+        if col in schema.LIST_COLUMNS + schema.NUMBER_LIST_COLUMNS or str(col).startswith(
+            "option_texts_"
+        ):
+            df[col] = [_json_cell(str(col), v) for v in df[col]]
+    df = df.rename(
+        columns={c: c[len(META_PREFIX) :] for c in df.columns if c.startswith(META_PREFIX)}
+    )
+    try:
+        items = schema.item_frame(df)
+    except schema.SchemaError as exc:
+        raise ValidationError({"items": [str(exc)]}) from exc
+    keys = pd.Index(items["item"].astype(str))
+    wanted = pd.Index(vote_items.astype(str).unique())
+    missing = wanted.difference(keys)
+    if len(missing):
+        shown = ", ".join(repr(k) for k in missing[:5])
+        raise ValidationError(
+            {
+                "items": [
+                    f"item: the items file misses {len(missing)} item(s) of the vote table "
+                    f"({shown}{', ...' if len(missing) > 5 else ''})."
+                ]
+            }
+        )
+    extra = keys.difference(wanted)
+    if len(extra):
+        shown = ", ".join(repr(k) for k in extra[:5])
+        raise ValidationError(
+            {
+                "items": [
+                    f"item: {len(extra)} item(s) of the items file have no vote "
+                    f"({shown}{', ...' if len(extra) > 5 else ''})."
+                ]
+            }
+        )
+    return items
+
+
+def _format_of(file_name: str, field: str) -> str:
+    fmt = UPLOAD_FORMATS.get(PurePosixPath(file_name.lower()).suffix)
+    if fmt is None:
+        what = "vote table" if field == "upload" else "items file"
+        raise ValidationError({field: [f"Upload a .csv, .jsonl or .parquet {what}."]})
+    return fmt
+
+
+@transaction.atomic
+def source_upload_create(
+    *,
+    dataset: Dataset,
+    file_name: str,
+    content: bytes,
+    name: str = "",
+    items_name: str = "",
+    items_content: bytes | None = None,
+) -> DatasetSource:
+    """Add an uploaded vote table (CSV, JSONL or Parquet) to a dataset, with its items.
+
+    The vote table is checked against the dataset's categories and the items file (when
+    given) against the vote table first; on any problem a ``ValidationError`` names it and
+    nothing is stored (no source, no votes, no file).
+    """
+    fmt = _format_of(file_name, "upload")
+    df = read_vote_file(content, fmt)
+    try:
+        validate_vote_table(df, dataset.categories)
+    except BuildError as exc:
+        raise ValidationError({"upload": [str(exc)]}) from exc
+    items = None
+    if items_content is not None:
+        items = read_item_file(
+            items_content, _format_of(items_name or "items.csv", "items"), vote_items=df["item"]
+        )
+    meta_cols = sorted(c for c in df.columns if c not in schema.VOTE_COLUMNS)
+    source = DatasetSource.objects.create(
+        dataset=dataset,
+        kind=SourceKind.UPLOAD,
+        name=name or file_name,
+        upload_format=fmt,
+        columns=meta_cols,
+        n_votes=len(df),
+        n_items=0 if items is None else len(items),
+    )
+    stored = []
+    try:
+        source.upload.save(PurePosixPath(file_name).name, ContentFile(content), save=False)
+        stored.append(source.upload)
+        if items is not None:
+            frozen = parquet_bytes(plain_table(items))
+            source.items_file.save(
+                f"source-{source.pk}-items.parquet", ContentFile(frozen), save=False
+            )
+            stored.append(source.items_file)
+        source.save(update_fields=["upload", "items_file"])
+        _store_votes(source, df, meta_cols)
+    except Exception:
+        for f in stored:
+            f.storage.delete(f.name)
+        raise
+    return source
+
+
+def _link(dataset: Dataset, ref: SourceRef, field: str) -> None:
+    try:
+        registry.get(ref.kind).check(ref=ref)
+    except SourceUnavailable as exc:
+        raise ValidationError({field: [str(exc)]}) from exc
+
+
+@transaction.atomic
+def source_survey_create(
+    *, dataset: Dataset, survey_id: int, question_ids: Sequence[Any] = (), name: str = ""
+) -> DatasetSource:
+    """Add a survey of the dataset's study (optionally only some of its questions)."""
+    ref = SourceRef(kind="survey", study_id=dataset.study_id, object_id=survey_id, options={})
+    _link(dataset, ref, "survey_id")
+    return DatasetSource.objects.create(
+        dataset=dataset,
+        kind=SourceKind.SURVEY,
+        survey_id=survey_id,
+        question_ids=list(question_ids),
+        name=name,
+    )
+
+
+@transaction.atomic
+def source_annotation_create(
+    *,
+    dataset: Dataset,
+    project_id: int,
+    item_filter: dict[str, Any] | None = None,
+    roles: Sequence[str] = (),
+    name: str = "",
+) -> DatasetSource:
+    """Add an annotation project of the dataset's study, with item and role filters."""
+    ref = SourceRef(kind="annotation", study_id=dataset.study_id, object_id=project_id)
+    _link(dataset, ref, "project_id")
+    return DatasetSource.objects.create(
+        dataset=dataset,
+        kind=SourceKind.ANNOTATION,
+        project_id=project_id,
+        item_filter=item_filter or {},
+        roles=list(roles),
+        name=name,
+    )
