@@ -23,12 +23,13 @@ PYTHON ?= $(shell \
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chorus
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: help venv install run serve demo test test-fast perf lint format messages browser clean
+.PHONY: help venv install run serve demo test test-fast perf load lint format messages browser clean
 
 help:
 	@echo "make run    - install, migrate, load the demo and serve on http://127.0.0.1:8000"
 	@echo "make test   - the whole suite (browser tests included) against PostgreSQL"
 	@echo "make perf   - the benchmarks under perf/"
+	@echo "make load   - 64 clients against gunicorn + Celery on this machine (load/run.py)"
 	@echo "make lint   - ruff, the migrations check and mypy"
 
 $(PY):
@@ -84,6 +85,11 @@ test-fast: $(STAMP)
 perf: $(STAMP)
 	@if [ -f perf/requirements.txt ]; then $(PY) perf/install.py; fi
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) perf/run.py $(PERF_ARGS)
+
+# Its own database (LOAD_DATABASE_URL, default chorus_load, dropped and made fresh), gunicorn
+# and a Celery worker (Redis db 14) on 127.0.0.1; at most 5 minutes; exit 1 on a missed target.
+load: $(STAMP)
+	$(PY) load/run.py $(LOAD_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

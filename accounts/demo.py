@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts.models import Study, StudyMember, StudyRole, User
+from accounts.services import researcher_grant
 
 DEMO_PASSWORD = "chorus-demo-2026"
 STUDY_NAME = "Demo: values and emotions"
@@ -55,6 +56,9 @@ def load_people() -> DemoPeople:
         )
     )
     researcher.groups.add(group)
+    # The demo researcher is staff only to view the admin (the group above); staff status
+    # shows no study outside the admin. Creating studies is this permission's business.
+    researcher_grant(user=researcher)
     study = Study.objects.filter(name=STUDY_NAME, created_by=researcher).first()
     if study is None:
         study = Study.objects.create(

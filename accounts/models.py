@@ -17,6 +17,18 @@ from django.utils.translation import gettext_lazy as _
 
 class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    # Set on the accounts a ratings import creates for the raters its file names: inactive,
+    # without a usable password, nobody behind them. A later import into the same study may
+    # add ratings to them; an import never touches an account without this mark (a person's).
+    imported_for = models.ForeignKey(
+        "accounts.Study",
+        verbose_name=_("imported rater of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -33,6 +45,9 @@ class Study(models.Model):
     class Meta:
         verbose_name_plural = "studies"
         ordering = ["-created_at", "id"]
+        # Granted by staff in the admin, by ``manage.py createresearcher`` or by accepting an
+        # invitation to a study; checked by :func:`accounts.access.may_create_studies`.
+        permissions = [("can_create_studies", "Can create studies")]
 
     def __str__(self) -> str:
         return self.name
@@ -58,3 +73,44 @@ class StudyMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.study} ({self.role})"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+class StudyInvitation(models.Model):
+    """An owner asked ``user`` to join ``study``; nothing changes until they accept.
+
+    Accepting makes them a member with ``role`` (and lets them create studies of their own);
+    declining leaves them out. Answered invitations stay as a record.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_invitations"
+    )
+    role = models.CharField(max_length=20, choices=StudyRole.choices, default=StudyRole.RESEARCHER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "user"],
+                condition=models.Q(status="pending"),
+                name="study_invitation_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} to {self.study} ({self.role}, {self.status})"

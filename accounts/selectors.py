@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from accounts.access import studies_visible_to
-from accounts.models import Study, User
+from accounts.models import InvitationStatus, Study, StudyInvitation, StudyMember, User
 
 
 def study_list(*, user: User) -> QuerySet[Study]:
@@ -12,3 +12,26 @@ def study_list(*, user: User) -> QuerySet[Study]:
         .annotate(member_count=Count("members", distinct=True))
         .order_by("-created_at", "-id")
     )
+
+
+def active_user_named(*, username: str) -> User | None:
+    """The active account with this username (inactive ones, such as imported raters, are
+    nobody to invite)."""
+    return User.objects.filter(username=username.strip(), is_active=True).first()
+
+
+def study_members(*, study: Study) -> QuerySet[StudyMember]:
+    return study.members.select_related("user").order_by("role", "user__username")
+
+
+def study_pending_invitations(*, study: Study) -> QuerySet[StudyInvitation]:
+    return study.invitations.filter(status=InvitationStatus.PENDING).select_related("user")
+
+
+def invitations_for(*, user: User) -> QuerySet[StudyInvitation]:
+    """The study invitations waiting for ``user``'s answer."""
+    if not user.is_authenticated:
+        return StudyInvitation.objects.none()
+    return StudyInvitation.objects.filter(
+        user=user, status=InvitationStatus.PENDING
+    ).select_related("study", "invited_by")

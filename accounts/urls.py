@@ -6,6 +6,24 @@ from accounts import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("studies/<int:study_id>/", views.study_detail, name="study_detail"),
+    path("studies/<int:study_id>/members/", views.study_members_page, name="study_members"),
+    path(
+        "studies/<int:study_id>/members/remove/",
+        views.study_member_remove_view,
+        name="study_member_remove",
+    ),
+    path(
+        "invitations/<int:invitation_id>/accept/",
+        views.invitation_answer,
+        {"answer": "accept"},
+        name="invitation_accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        views.invitation_answer,
+        {"answer": "decline"},
+        name="invitation_decline",
+    ),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

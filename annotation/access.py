@@ -1,6 +1,7 @@
 """Who may see and do what in an annotation project.
 
-* Researchers (members of the project's study, and staff) see everything of the project.
+* Researchers (members of the project's study) see everything of the project. Staff status
+  gives nothing here: staff see projects in the admin only.
 * Project members (annotators, experts, adjudicators) see the project's work pages; an
   annotator sees their own assignments and labels and nobody else's. Researcher pages answer
   them with 403; everyone else gets 404 (they may not know the project exists).
@@ -14,13 +15,14 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.access import studies_visible_to
-from accounts.models import User
+from accounts.models import InvitationStatus, User
 from annotation.models import (
     Annotation,
     Exclusion,
     Item,
     MemberRole,
     Project,
+    ProjectInvitation,
     ProjectMember,
 )
 
@@ -130,3 +132,33 @@ def access_exclusion(*, user: User, exclusion_id) -> Exclusion:
         raise Http404("No such exclusion.") from None
     access_project(user=user, project_id=exclusion.project_id)
     return exclusion
+
+
+def access_item_media(*, user: User, item_id) -> Item:
+    """An item whose media ``user`` may play, checked at every request: the project's
+    researchers, its adjudicators, and a current member the item was assigned to. A member
+    taken off the project (or whose study membership ended) gets 404 at once."""
+    try:
+        item = Item.objects.select_related("project").get(pk=item_id)
+    except (Item.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such item.") from None
+    if is_researcher(user=user, project=item.project):
+        return item
+    member = _member(user=user, project=item.project)
+    if member is not None and (
+        member.role == MemberRole.ADJUDICATOR or item.assignments.filter(rater=user).exists()
+    ):
+        return item
+    raise Http404("No such item.")
+
+
+def access_project_invitation(*, user: User, invitation_id) -> ProjectInvitation:
+    """A pending invitation addressed to ``user``; 404 for anyone else's or an answered one."""
+    if not user.is_authenticated:
+        raise Http404("No such invitation.")
+    try:
+        return ProjectInvitation.objects.select_related("project__study", "invited_by").get(
+            pk=invitation_id, user=user, status=InvitationStatus.PENDING
+        )
+    except (ProjectInvitation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such invitation.") from None

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.access import access_study
@@ -20,6 +20,7 @@ from annotation.access import (
     access_item_for_adjudication,
     access_project,
     access_project_for_work,
+    access_project_invitation,
     access_project_membership,
     access_project_viewer,
     projects_researched_by,
@@ -34,9 +35,14 @@ from annotation.models import (
     LabelMode,
     MemberRole,
     Project,
+    ProjectInvitation,
     ProjectMember,
 )
-from config.api import StrictSerializer
+from config.api import BoundedJSONParser, StrictSerializer
+from config.inputs import BIGINT_MAX, INT_MAX, SEED_MAX
+from idempotency.api import KEY_PARAMETER, IdempotencyKeyConflict, api_key, api_response
+from idempotency.keys import data_fingerprint
+from idempotency.services import IdempotencyKeyReused, Outcome, idempotent_run
 
 # --- output ----------
 
@@ -58,7 +64,8 @@ class ProjectOutput(serializers.ModelSerializer):
         fields = ["id", "study", "name", "description", "mode", "raters_per_item",
                   "expert_raters_per_item", "expert_sample_rate", "gold_rate", "guidelines",
                   "scales", "allow_comment", "allow_evidence", "lease_minutes",
-                  "disagreement_rule", "categories", "created_at"]  # fmt: skip
+                  "disagreement_rule", "media_max_bytes", "media_max_seconds", "categories",
+                  "created_at"]  # fmt: skip
 
 
 class ItemOutput(serializers.ModelSerializer):
@@ -130,6 +137,20 @@ class MemberOutput(serializers.ModelSerializer):
         fields = ["id", "username", "role", "group", "added_at"]
 
 
+class InvitationOutput(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    project_name = serializers.CharField(source="project.name")
+    study_name = serializers.CharField(source="project.study.name")
+    invited_by = serializers.CharField(source="invited_by.username", default=None)
+    role = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ProjectInvitation
+        fields = ["id", "project", "project_name", "study_name", "username", "role", "group",
+                  "invited_by", "status", "created_at", "answered_at"]  # fmt: skip
+
+
 class ExclusionOutput(serializers.ModelSerializer):
     username = serializers.CharField(source="rater.username")
 
@@ -154,19 +175,45 @@ class CategoryInput(StrictSerializer):
 class ScaleInput(StrictSerializer):
     key = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=100, required=False)
-    min = serializers.IntegerField(default=1)
-    max = serializers.IntegerField(default=7)
+    # The service also bounds the number of points (services.SCALE_POINTS_MAX).
+    min = serializers.IntegerField(
+        default=1, min_value=-services.SCALE_VALUE_BOUND, max_value=services.SCALE_VALUE_BOUND
+    )
+    max = serializers.IntegerField(
+        default=7, min_value=-services.SCALE_VALUE_BOUND, max_value=services.SCALE_VALUE_BOUND
+    )
     required = serializers.BooleanField(default=False)
 
 
-class ProjectInput(StrictSerializer):
+class MediaLimitsInput(StrictSerializer):
+    """The project's limits on each imported media file (defaults: the site's settings)."""
+
+    media_max_bytes = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Largest media file of an import, unpacked (bytes).",
+    )
+    media_max_seconds = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=INT_MAX,
+        help_text="Longest media file of an import (seconds).",
+    )
+
+
+class ProjectInput(MediaLimitsInput):
     study = serializers.IntegerField()
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     mode = serializers.ChoiceField(choices=LabelMode.choices, default=LabelMode.SINGLE)
     categories = CategoryInput(many=True)
-    raters_per_item = serializers.IntegerField(min_value=1, max_value=1000, default=3)
-    expert_raters_per_item = serializers.IntegerField(min_value=0, default=0)
+    raters_per_item = serializers.IntegerField(
+        min_value=1, max_value=services.RATERS_PER_ITEM_MAX, default=3
+    )
+    expert_raters_per_item = serializers.IntegerField(
+        min_value=0, max_value=services.EXPERTS_PER_ITEM_MAX, default=0
+    )
     expert_sample_rate = serializers.FloatField(min_value=0, max_value=1, default=0)
     gold_rate = serializers.FloatField(min_value=0, max_value=1, default=0)
     guidelines = serializers.CharField(required=False, allow_blank=True, default="")
@@ -178,9 +225,14 @@ class ProjectInput(StrictSerializer):
         choices=DisagreementRule.choices, default=DisagreementRule.NO_MAJORITY
     )
 
+    def validate_scales(self, scales: list) -> list:
+        if len(scales) > services.SCALES_MAX:
+            raise serializers.ValidationError(f"At most {services.SCALES_MAX} rating scales.")
+        return scales
+
 
 class MemberInput(StrictSerializer):
-    username = serializers.CharField()
+    username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=MemberRole.choices, default=MemberRole.ANNOTATOR)
     group = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 
@@ -197,7 +249,9 @@ class SubmitInput(StrictSerializer):
     ratings = serializers.DictField(required=False, default=dict)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     evidence = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    time_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    time_ms = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=INT_MAX
+    )
 
 
 class SkipInput(StrictSerializer):
@@ -266,7 +320,7 @@ def project_list_api(request):
     return Response(ProjectOutput(projects.order_by("-created_at"), many=True).data)
 
 
-class ProjectSettingsInput(StrictSerializer):
+class ProjectSettingsInput(MediaLimitsInput):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     guidelines = serializers.CharField(required=False, allow_blank=True)
@@ -317,8 +371,10 @@ def categories_api(request, project_id: int):
 class ExpertSampleInput(StrictSerializer):
     experts_per_item = serializers.IntegerField(min_value=0, max_value=20)
     sample_rate = serializers.FloatField(min_value=0, max_value=1)
-    stratify_by = serializers.CharField(required=False, allow_blank=True, default="")
-    seed = serializers.IntegerField(required=False, default=0)
+    stratify_by = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=SEED_MAX)
 
 
 @extend_schema(
@@ -336,23 +392,71 @@ def expert_sample_api(request, project_id: int):
     return Response({"items": n})
 
 
-@extend_schema(request=MemberInput, responses=MemberOutput(many=True))
+@extend_schema(
+    request=MemberInput,
+    responses={200: MemberOutput(many=True), 201: InvitationOutput},
+)
 @api_view(["GET", "POST"])
 def member_list_api(request, project_id: int):
+    """Researchers: the project's members (GET), or invite a person (POST): 201 with a
+    pending invitation, which changes nothing until they accept it
+    (``/api/annotation/invitations/``). POSTing a current member changes their role and group
+    at once (200 with the member)."""
     project = access_project(user=request.user, project_id=project_id)
     if request.method == "POST":
         data = MemberInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = _user_named(data.validated_data["username"])
-        member = services.member_add(
+        if not user.is_active:
+            raise serializers.ValidationError({"username": ["No such user."]})
+        outcome = services.member_invite(
             project=project,
             user=user,
             role=data.validated_data["role"],
             group=data.validated_data["group"],
+            by=request.user,
         )
-        return Response(MemberOutput(member).data, status=status.HTTP_201_CREATED)
+        if isinstance(outcome, ProjectInvitation):
+            return Response(InvitationOutput(outcome).data, status=status.HTTP_201_CREATED)
+        return Response(MemberOutput(outcome).data)
     members = project.members.select_related("user").order_by("id")
     return Response(MemberOutput(members, many=True).data)
+
+
+@extend_schema(responses=InvitationOutput(many=True))
+@api_view(["GET"])
+def project_invitation_list_api(request, project_id: int):
+    """Researchers: the project's invitations waiting for an answer."""
+    project = access_project(user=request.user, project_id=project_id)
+    pending = selectors.project_pending_invitations(project=project).select_related(
+        "project__study", "invited_by"
+    )
+    return Response(InvitationOutput(pending, many=True).data)
+
+
+@extend_schema(responses=InvitationOutput(many=True))
+@api_view(["GET"])
+def invitation_list_api(request):
+    """The project invitations waiting for your answer."""
+    pending = selectors.project_invitations_for(user=request.user)
+    return Response(InvitationOutput(pending, many=True).data)
+
+
+@extend_schema(request=None, responses=MemberOutput)
+@api_view(["POST"])
+def invitation_accept_api(request, invitation_id: int):
+    """Accept an invitation addressed to you: you become a member of the project."""
+    invitation = access_project_invitation(user=request.user, invitation_id=invitation_id)
+    member = services.project_invitation_accept(invitation=invitation)
+    return Response(MemberOutput(member).data)
+
+
+@extend_schema(request=None, responses={204: None})
+@api_view(["POST"])
+def invitation_decline_api(request, invitation_id: int):
+    invitation = access_project_invitation(user=request.user, invitation_id=invitation_id)
+    services.project_invitation_decline(invitation=invitation)
+    return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(request=None, responses={200: OpenApiResponse(description='{"leases_ended": n}')})
@@ -367,7 +471,7 @@ def member_detail_api(request, project_id: int, username: str):
 
 @extend_schema(request={"multipart/form-data": ImportInput}, responses=ItemOutput(many=True))
 @api_view(["GET", "POST"])
-@parser_classes([MultiPartParser, FormParser, JSONParser])
+@parser_classes([MultiPartParser, FormParser, BoundedJSONParser])
 def item_list_api(request, project_id: int):
     """Items of the project (researchers), or an import of CSV/JSONL plus a media zip."""
     project = access_project(user=request.user, project_id=project_id)
@@ -380,7 +484,8 @@ def item_list_api(request, project_id: int):
             project=project,
             data=upload.read(),
             filename=upload.name,
-            media_zip=media.read() if media else None,
+            # The upload itself (a file), read one media file at a time: never whole.
+            media_zip=media,
         )
         if not report.ok:
             errors = {f"rows.{r['row']}": r["errors"] for r in report.rows if r["errors"]}
@@ -435,27 +540,44 @@ def next_item_api(request, project_id: int):
     return Response(AssignmentOutput(assignment).data)
 
 
-@extend_schema(request=SubmitInput, responses={201: AnnotationOutput})
+@extend_schema(request=SubmitInput, responses={201: AnnotationOutput}, parameters=[KEY_PARAMETER])
 @api_view(["POST"])
 def submit_api(request, project_id: int):
+    """Your answer on an item leased to you. With an ``Idempotency-Key``, a retry (after a
+    timeout, say) gets the first answer's 201 back instead of "already answered"."""
     project, _ = access_project_membership(
         user=request.user, project_id=project_id, roles=(MemberRole.ANNOTATOR, MemberRole.EXPERT)
     )
+    key = api_key(request)
     data = SubmitInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
-    annotation = services.annotation_submit(
-        project=project,
-        user=request.user,
-        item_id=v["item"],
-        labels=v["labels"],
-        ratings=v["ratings"],
-        comment=v["comment"],
-        evidence=v["evidence"],
-        time_ms=v.get("time_ms"),
-    )
-    annotation = selectors.own_annotations(project=project, user=request.user).get(pk=annotation.pk)
-    return Response(AnnotationOutput(annotation).data, status=status.HTTP_201_CREATED)
+
+    def submit() -> Outcome:
+        annotation = services.annotation_submit(
+            project=project,
+            user=request.user,
+            item_id=v["item"],
+            labels=v["labels"],
+            ratings=v["ratings"],
+            comment=v["comment"],
+            evidence=v["evidence"],
+            time_ms=v.get("time_ms"),
+        )
+        own = selectors.own_annotations(project=project, user=request.user)
+        body = AnnotationOutput(own.get(pk=annotation.pk)).data
+        return Outcome(status=status.HTTP_201_CREATED, body=body)
+
+    try:
+        outcome = idempotent_run(
+            scope=f"annotation.api.submit:{request.user.pk}:{project.pk}",
+            key=key,
+            fingerprint=data_fingerprint(request.data),
+            action=submit,
+        )
+    except IdempotencyKeyReused:
+        raise IdempotencyKeyConflict from None
+    return api_response(outcome)
 
 
 @extend_schema(request=SkipInput, responses={200: AssignmentOutput})
@@ -546,6 +668,11 @@ def vote_table_api(request, project_id: int):
 
 class VotesExportInput(StrictSerializer):
     format = serializers.ChoiceField(choices=["csv", "parquet"], default="csv")
+    raw = serializers.BooleanField(
+        default=False,
+        help_text="CSV: leave cells starting with = + - @ tab or CR as they are (for programs); "
+        "by default they get a leading ' so a spreadsheet does not run them as formulas.",
+    )
 
 
 @extend_schema(
@@ -559,7 +686,10 @@ def votes_export_api(request, project_id: int):
     data = VotesExportInput(data=request.data)
     data.is_valid(raise_exception=True)
     job = services.votes_export_start(
-        project=project, user=request.user, fmt=data.validated_data["format"]
+        project=project,
+        user=request.user,
+        fmt=data.validated_data["format"],
+        raw=data.validated_data["raw"],
     )
     return Response(
         {"job": str(job.id), "url": reverse("api-job-detail", args=[job.id])},

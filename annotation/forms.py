@@ -5,7 +5,16 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from annotation.models import DisagreementRule, LabelMode, LabelRole, MemberRole, Project
+from annotation.models import (
+    DisagreementRule,
+    LabelMode,
+    LabelRole,
+    MemberRole,
+    Project,
+    default_media_max_bytes,
+    default_media_max_seconds,
+)
+from config.inputs import BIGINT_MAX, INT_MAX, SEED_MAX
 
 SKIP_REASONS = [
     ("cannot-hear", _("I cannot hear or read it properly")),
@@ -75,6 +84,22 @@ class ProjectSettingsForm(forms.Form):
     guidelines = forms.CharField(
         label=_("Guidelines (Markdown)"), widget=forms.Textarea(attrs={"rows": 8}), required=False
     )
+    media_max_bytes = forms.IntegerField(
+        label=_("Largest media file (bytes)"),
+        min_value=1,
+        max_value=BIGINT_MAX,
+        required=False,
+        initial=default_media_max_bytes,
+        help_text=_("An imported audio file that unpacks to more is refused, with its row."),
+    )
+    media_max_seconds = forms.IntegerField(
+        label=_("Longest media file (seconds)"),
+        min_value=1,
+        max_value=INT_MAX,
+        required=False,
+        initial=default_media_max_seconds,
+        help_text=_("An imported audio file that lasts longer is refused, with its row."),
+    )
 
     SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
         (_("Project"), ("name", "description")),
@@ -89,8 +114,17 @@ class ProjectSettingsForm(forms.Form):
                 "allow_evidence",
             ),
         ),
+        (_("Media limits"), ("media_max_bytes", "media_max_seconds")),
         (_("Guidelines"), ("guidelines",)),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # A media limit left empty stays as it is (or takes the site's default when new).
+        for name in ("media_max_bytes", "media_max_seconds"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         """The fields in titled groups, for a form page with one fieldset per group."""
@@ -110,7 +144,11 @@ class ExpertSampleForm(forms.Form):
     sample_rate = forms.FloatField(label=_("Share of items experts see"), min_value=0, max_value=1)
     stratify_by = forms.ChoiceField(label=_("Stratify by"), required=False)
     seed = forms.IntegerField(
-        label=_("Seed"), initial=0, help_text=_("The same seed draws the same sample.")
+        label=_("Seed"),
+        initial=0,
+        min_value=0,
+        max_value=SEED_MAX,
+        help_text=_("The same seed draws the same sample."),
     )
 
     def __init__(self, *args: Any, keys: list[str], **kwargs: Any) -> None:
@@ -201,6 +239,7 @@ class ProjectForm(ProjectSettingsForm):
                 "allow_evidence",
             ),
         ),
+        (_("Media limits"), ("media_max_bytes", "media_max_seconds")),
         (_("Guidelines"), ("guidelines",)),
     )
 
@@ -286,3 +325,4 @@ class VotesExportForm(forms.Form):
         label=_("Format"),
         choices=[("csv", _("CSV (spreadsheets)")), ("parquet", _("Parquet (pandas, Arrow, R)"))],
     )
+    raw = forms.BooleanField(label=_("raw (formulas not escaped)"), required=False)

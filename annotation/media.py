@@ -1,16 +1,27 @@
-"""Audio files checked by their content, never by their name.
+"""Audio files checked by their content, never by their name, and the zips that bring them.
 
 :func:`inspect_audio` recognises WAV, MP3, OGG and FLAC from their first bytes, parses the
 file (the stdlib ``wave`` module for WAV, ``mutagen`` for the others) and returns the media
 type and duration. A file that is not one of these, or that does not parse, raises
 ``ValueError`` with a message fit for an import report.
+
+:class:`MediaArchive` reads a media zip within limits. A zip states each file's packed and
+unpacked size; a zip bomb packs gigabytes of zeros into kilobytes. So every file is checked
+against its stated sizes before any byte is unpacked (per-file size, compression ratio, and
+the total of the files an import uses), then unpacked in chunks into a temporary file that
+spills to disk, counting the bytes as they come: memory holds one chunk, never a whole file,
+however the zip lies.
 """
 
 from __future__ import annotations
 
 import io
+import tempfile
 import wave
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import IO
 
 import mutagen
 from mutagen.flac import FLAC
@@ -39,39 +50,54 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _wav_duration(data: bytes) -> float:
+# Frames of a WAV file read at a time when checking that its audio data is all there.
+_WAV_FRAMES_PER_READ = 1 << 16
+
+
+def _wav_duration(fh: IO[bytes]) -> float:
     try:
-        with wave.open(io.BytesIO(data)) as wav:
+        with wave.open(fh, "rb") as wav:
             frames, rate = wav.getnframes(), wav.getframerate()
             width = wav.getsampwidth() * wav.getnchannels()
-            payload = wav.readframes(frames)
+            read = 0
+            while read < frames * width:
+                chunk = wav.readframes(_WAV_FRAMES_PER_READ)
+                if not chunk:
+                    break
+                read += len(chunk)
     except (wave.Error, EOFError, ValueError) as exc:
         raise ValueError(f"corrupt WAV file ({exc})") from exc
     if rate <= 0 or frames <= 0:
         raise ValueError("corrupt WAV file (no audio frames)")
-    if len(payload) < frames * width:
+    if read < frames * width:
         raise ValueError("corrupt WAV file (truncated audio data)")
     return frames / rate
 
 
-def inspect_audio(data: bytes) -> AudioInfo:
-    kind = sniff(data)
+def inspect_audio(data: bytes | IO[bytes]) -> AudioInfo:
+    """The type and duration of an audio file given as bytes or as a seekable binary file
+    (read in pieces, from its start; its position afterwards is undefined)."""
+    fh = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    fh.seek(0)
+    kind = sniff(fh.read(12))
+    fh.seek(0)
     if kind is None:
         raise ValueError("not an audio file (WAV, MP3, OGG or FLAC expected)")
     if kind == "wav":
-        return AudioInfo("audio/wav", "wav", _wav_duration(data))
+        return AudioInfo("audio/wav", "wav", _wav_duration(fh))
     try:
         if kind == "flac":
-            info = FLAC(io.BytesIO(data)).info
+            info = FLAC(fh).info
             media_type = "audio/flac"
         elif kind == "mp3":
-            info = MP3(io.BytesIO(data)).info
+            info = MP3(fh).info
             media_type = "audio/mpeg"
         else:
             try:
-                info = OggVorbis(io.BytesIO(data)).info
+                info = OggVorbis(fh).info
             except mutagen.MutagenError:
-                info = OggOpus(io.BytesIO(data)).info
+                fh.seek(0)
+                info = OggOpus(fh).info
             media_type = "audio/ogg"
     except (mutagen.MutagenError, ValueError, EOFError) as exc:
         raise ValueError(f"corrupt {kind.upper()} file ({exc})") from exc
@@ -79,6 +105,124 @@ def inspect_audio(data: bytes) -> AudioInfo:
     if duration <= 0:
         raise ValueError(f"corrupt {kind.upper()} file (no audio)")
     return AudioInfo(media_type, kind, duration)
+
+
+# --- media zips ----------
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB"
+
+
+# Small files may pack well (a short silence); the ratio limit applies from this size on.
+RATIO_FLOOR_BYTES = 1 << 20
+# Unpacked bytes copied at a time, and the part of a file kept in memory before it spills to
+# a temporary file on disk.
+CHUNK_BYTES = 1 << 20
+SPOOL_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    entry_bytes: int  # one file, unpacked
+    total_bytes: int  # the files one import uses, unpacked, together
+    ratio: int  # unpacked / packed size of one file (from RATIO_FLOOR_BYTES on)
+    entries: int  # files in the zip
+
+
+def base_name(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+class MediaArchive:
+    """A media zip whose files are found by base name and read one at a time within limits.
+
+    Opening reads only the zip's directory. :meth:`problem` checks a file's stated sizes;
+    :meth:`open` unpacks it in chunks into a temporary file, refusing it as soon as it passes
+    the per-file limit (whatever its stated size). Raises ``ValueError`` with a message fit for
+    an import report.
+    """
+
+    def __init__(self, source: bytes | IO[bytes], *, limits: ZipLimits) -> None:
+        self.limits = limits
+        fh = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+        try:
+            self._zip = zipfile.ZipFile(fh)
+            infos = [info for info in self._zip.infolist() if not info.is_dir()]
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+            raise ValueError("The media archive is not a zip file.") from None
+        if len(infos) > limits.entries:
+            raise ValueError(
+                f"The media archive holds {len(infos):,} files; the limit is {limits.entries:,}."
+            )
+        self._infos = {base_name(info.filename): info for info in infos}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._infos
+
+    def size(self, name: str) -> int:
+        """The stated unpacked size of a file."""
+        return int(self._infos[name].file_size)
+
+    def problem(self, name: str, *, max_bytes: int | None = None) -> str | None:
+        """Why a file may not be unpacked, judged by its stated sizes; None when it may."""
+        info = self._infos[name]
+        limit = min(self.limits.entry_bytes, max_bytes or self.limits.entry_bytes)
+        if info.flag_bits & 0x1:
+            return "encrypted files are not supported"
+        if info.file_size > limit:
+            return (
+                f"unpacks to {_megabytes(info.file_size)}; the limit is {_megabytes(limit)} "
+                "per file"
+            )
+        if info.file_size >= RATIO_FLOOR_BYTES and info.file_size > self.limits.ratio * max(
+            info.compress_size, 1
+        ):
+            ratio = info.file_size / max(info.compress_size, 1)
+            return (
+                f"packed {ratio:,.0f} to 1; the limit is {self.limits.ratio} to 1 "
+                "(the zip looks like a zip bomb)"
+            )
+        return None
+
+    def total_problem(self, names: Iterable[str]) -> str | None:
+        """Why these files may not be unpacked together (their stated total); None if they may."""
+        total = sum(self.size(name) for name in set(names))
+        if total > self.limits.total_bytes:
+            return (
+                f"The media files of this import unpack to {_megabytes(total)}; the limit is "
+                f"{_megabytes(self.limits.total_bytes)}."
+            )
+        return None
+
+    def open(self, name: str, *, max_bytes: int | None = None) -> IO[bytes]:
+        """The file unpacked into a temporary file (memory up to ``SPOOL_BYTES``, then disk),
+        positioned at its start. The caller closes it."""
+        problem = self.problem(name, max_bytes=max_bytes)
+        if problem:
+            raise ValueError(problem)
+        info = self._infos[name]
+        limit = min(self.limits.entry_bytes, max_bytes or self.limits.entry_bytes)
+        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned)
+        written = 0
+        try:
+            with self._zip.open(info) as entry:
+                while chunk := entry.read(CHUNK_BYTES):
+                    written += len(chunk)
+                    # zipfile stops at the stated size; this guards a reader that would not.
+                    if written > limit or written > info.file_size:
+                        raise ValueError(
+                            f"unpacks to more than {_megabytes(limit)}; the limit per file"
+                        )
+                    out.write(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+            out.close()
+            raise ValueError(f"cannot be unpacked ({exc})") from None
+        except ValueError:
+            out.close()
+            raise
+        out.seek(0)
+        return out
 
 
 def write_tone_wav(*, frequency: float, seconds: float = 1.0, rate: int = 16000) -> bytes:

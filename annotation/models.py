@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import InvitationStatus
+
 
 class LabelMode(models.TextChoices):
     SINGLE = "single", _("Single label")
@@ -27,6 +29,14 @@ class DisagreementRule(models.TextChoices):
     NO_MAJORITY = "no_majority", _("No strict majority on the primary label")
     NO_PLURALITY = "no_plurality", _("Tie at the top of the primary labels")
     NOT_UNANIMOUS = "not_unanimous", _("Raters are not unanimous")
+
+
+def default_media_max_bytes() -> int:
+    return int(settings.ANNOTATION_MEDIA_MAX_BYTES)
+
+
+def default_media_max_seconds() -> int:
+    return int(settings.ANNOTATION_MEDIA_MAX_SECONDS)
 
 
 class Project(models.Model):
@@ -53,6 +63,13 @@ class Project(models.Model):
     disagreement_rule = models.CharField(
         max_length=20, choices=DisagreementRule.choices, default=DisagreementRule.NO_MAJORITY
     )
+    # Limits on each imported media file (a file beyond either is refused with its row).
+    media_max_bytes = models.PositiveBigIntegerField(
+        _("largest media file (bytes)"), default=default_media_max_bytes
+    )
+    media_max_seconds = models.PositiveIntegerField(
+        _("longest media file (seconds)"), default=default_media_max_seconds
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -61,6 +78,10 @@ class Project(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(media_max_bytes__gte=1) & Q(media_max_seconds__gte=1),
+                name="annotation_project_media_limits_positive",
+            ),
             models.CheckConstraint(
                 condition=Q(raters_per_item__gte=1), name="annotation_project_k_positive"
             ),
@@ -129,6 +150,42 @@ class ProjectMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} ({self.role})"
+
+
+class ProjectInvitation(models.Model):
+    """A researcher asked ``user`` to join ``project``; nothing changes until they accept.
+
+    Accepting makes them a member with ``role`` and ``group``; declining leaves them out.
+    Answered invitations stay as a record.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_invitations"
+    )
+    role = models.CharField(max_length=20, choices=MemberRole.choices, default=MemberRole.ANNOTATOR)
+    group = models.CharField(_("annotator group"), max_length=100, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"],
+                condition=Q(status="pending"),
+                name="annotation_invitation_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} to {self.project} ({self.role}, {self.status})"
 
 
 class ItemKind(models.TextChoices):

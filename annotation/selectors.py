@@ -17,7 +17,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
-from accounts.models import User
+from accounts.models import InvitationStatus, User
 from annotation import agreement, bulk, quality
 from annotation.models import (
     Adjudication,
@@ -34,6 +34,7 @@ from annotation.models import (
     LabelRole,
     Pool,
     Project,
+    ProjectInvitation,
     ProjectMember,
 )
 from sources import pseudonyms
@@ -44,6 +45,19 @@ VOTE_COLUMNS = ["item", "voter", "label", "weight", "role", "group", "created", 
 def voter_key(user_id: int) -> str:
     """Pseudonymous, stable rater key (:func:`sources.pseudonyms.voter_key` of the user id)."""
     return pseudonyms.voter_key("annotation-rater", user_id)
+
+
+def project_invitations_for(*, user: User) -> QuerySet[ProjectInvitation]:
+    """The project invitations waiting for ``user``'s answer."""
+    if not user.is_authenticated:
+        return ProjectInvitation.objects.none()
+    return ProjectInvitation.objects.filter(
+        user=user, status=InvitationStatus.PENDING
+    ).select_related("project__study", "invited_by")
+
+
+def project_pending_invitations(*, project: Project) -> QuerySet[ProjectInvitation]:
+    return project.invitations.filter(status=InvitationStatus.PENDING).select_related("user")
 
 
 def memberships_for_user(*, user: User) -> list[dict[str, Any]]:

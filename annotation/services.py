@@ -9,14 +9,12 @@ more than ``slots_total`` ratings and nobody rates an item twice: the database r
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
 import math
 import re
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,16 +25,17 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import Study, User
-from annotation import bulk
+from accounts.models import InvitationStatus, Study, User
+from annotation import bulk, media
 from annotation.media import inspect_audio
 from annotation.models import (
     Adjudication,
@@ -55,8 +54,10 @@ from annotation.models import (
     MemberRole,
     Pool,
     Project,
+    ProjectInvitation,
     ProjectMember,
 )
+from config import inputs
 
 logger = logging.getLogger(__name__)
 
@@ -67,21 +68,52 @@ MAX_IMPORT_ROWS = 200_000
 # --- projects and schemas ----------
 
 
+# Rating scales: the annotator's page lists every point of every scale, so both are bounded
+# (a 0-100 scale is the widest in common use).
+SCALES_MAX = 20
+SCALE_POINTS_MAX = 101
+SCALE_VALUE_BOUND = 1000
+
+
 def _validate_scales(scales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, scale in enumerate(scales):
+        if i >= SCALES_MAX:
+            raise ValidationError({"scales": [f"At most {SCALES_MAX} rating scales."]})
         key = str(scale.get("key", ""))
-        if not key or slugify(key) != key or key in seen:
+        if not key or len(key) > 64 or slugify(key) != key or key in seen:
             raise ValidationError({f"scales.{i}.key": ["A unique slug is required."]})
         low, high = scale.get("min", 1), scale.get("max", 7)
-        if not isinstance(low, int) or not isinstance(high, int) or low >= high:
+        if (
+            not isinstance(low, int)
+            or not isinstance(high, int)
+            or isinstance(low, bool)
+            or isinstance(high, bool)
+            or low >= high
+        ):
             raise ValidationError({f"scales.{i}.max": ["min and max must be integers, min < max."]})
+        if not -SCALE_VALUE_BOUND <= low < high <= SCALE_VALUE_BOUND:
+            raise ValidationError(
+                {
+                    f"scales.{i}.max": [
+                        f"min and max must lie between -{SCALE_VALUE_BOUND} and "
+                        f"{SCALE_VALUE_BOUND}."
+                    ]
+                }
+            )
+        if high - low + 1 > SCALE_POINTS_MAX:
+            raise ValidationError(
+                {f"scales.{i}.max": [f"A scale has at most {SCALE_POINTS_MAX} points."]}
+            )
+        name = str(scale.get("name") or key.title())
+        if len(name) > 100:
+            raise ValidationError({f"scales.{i}.name": ["At most 100 characters."]})
         seen.add(key)
         out.append(
             {
                 "key": key,
-                "name": str(scale.get("name") or key.title()),
+                "name": name,
                 "min": low,
                 "max": high,
                 "required": bool(scale.get("required", False)),
@@ -109,12 +141,15 @@ def project_create(
     allow_evidence: bool = False,
     lease_minutes: int = 15,
     disagreement_rule: str = DisagreementRule.NO_MAJORITY,
+    media_max_bytes: int | None = None,
+    media_max_seconds: int | None = None,
 ) -> Project:
     """Create a project with its ordered categories.
 
     A multi-label schema always has an explicit "none" category (added when not given).
     Keyboard keys default to 1..9 then 0 in order; ``u``, ``s`` and space are reserved for undo,
-    skip and play.
+    skip and play. The media limits default to ``ANNOTATION_MEDIA_MAX_BYTES`` and
+    ``ANNOTATION_MEDIA_MAX_SECONDS``.
     """
     if mode not in LabelMode.values:
         raise ValidationError({"mode": [f"Unknown mode {mode!r}."]})
@@ -122,6 +157,21 @@ def project_create(
         raise ValidationError({"categories": ["At least one category is required."]})
     if raters_per_item < 1:
         raise ValidationError({"raters_per_item": ["At least one rater per item."]})
+    media_max_bytes = media_max_bytes or settings.ANNOTATION_MEDIA_MAX_BYTES
+    media_max_seconds = media_max_seconds or settings.ANNOTATION_MEDIA_MAX_SECONDS
+    _check_project_fields(
+        {
+            "name": name,
+            "raters_per_item": raters_per_item,
+            "expert_raters_per_item": expert_raters_per_item,
+            "gold_rate": gold_rate,
+            "expert_sample_rate": expert_sample_rate,
+            "lease_minutes": lease_minutes,
+            "disagreement_rule": disagreement_rule,
+            "media_max_bytes": media_max_bytes,
+            "media_max_seconds": media_max_seconds,
+        }
+    )
     project = Project.objects.create(
         study=study,
         name=name,
@@ -137,6 +187,8 @@ def project_create(
         allow_evidence=allow_evidence,
         lease_minutes=lease_minutes,
         disagreement_rule=disagreement_rule,
+        media_max_bytes=media_max_bytes,
+        media_max_seconds=media_max_seconds,
         created_by=user,
     )
     specs = list(categories)
@@ -149,6 +201,7 @@ def project_create(
         key = str(spec.get("key") or slugify(spec.get("name", "")))
         if not key or key in keys:
             raise ValidationError({f"categories.{order}.key": ["A unique key is required."]})
+        _check_category_lengths(order, key, spec)
         keys.add(key)
         kb = str(spec.get("keyboard_key") or next(default_keys, "")).lower()
         if kb in RESERVED_KEYS:
@@ -180,12 +233,72 @@ def project_create(
 def member_add(
     *, project: Project, user: User, role: str = MemberRole.ANNOTATOR, group: str = ""
 ) -> ProjectMember:
+    """Make ``user`` a member at once (or change their role and group). For operators (the
+    ``annotation_member`` command, fixtures), an accepted invitation and a member's new role;
+    pages and the API invite newcomers instead (:func:`member_invite`)."""
     if role not in MemberRole.values:
         raise ValidationError({"role": [f"Unknown role {role!r}."]})
     member, _ = ProjectMember.objects.update_or_create(
         project=project, user=user, defaults={"role": role, "group": group}
     )
     return member
+
+
+@transaction.atomic
+def member_invite(
+    *, project: Project, user: User, role: str = MemberRole.ANNOTATOR, group: str = "", by: User
+) -> ProjectMember | ProjectInvitation:
+    """Ask ``user`` to join ``project``: returns a pending :class:`ProjectInvitation`; they
+    become a member only by accepting it (:func:`project_invitation_accept`).
+
+    Precondition: ``by`` is a researcher of the project's study. A current member has agreed
+    to be in the project already, so their role and group change at once (the member is
+    returned). A repeated invitation updates the pending one. Inactive accounts (imported
+    raters, anonymised raters) cannot be invited: nobody could accept.
+    """
+    if role not in MemberRole.values:
+        raise ValidationError({"role": [f"Unknown role {role!r}."]})
+    if not user.is_active:
+        raise ValidationError({"username": ["No such user."]})
+    if ProjectMember.objects.filter(project=project, user=user).exists():
+        return member_add(project=project, user=user, role=role, group=group)
+    invitation, created = ProjectInvitation.objects.get_or_create(
+        project=project,
+        user=user,
+        status=InvitationStatus.PENDING,
+        defaults={"role": role, "group": group, "invited_by": by},
+    )
+    if not created and (invitation.role, invitation.group) != (role, group):
+        invitation.role, invitation.group = role, group
+        invitation.save(update_fields=["role", "group"])
+    return invitation
+
+
+def _invitation_answer(invitation: ProjectInvitation, status: str) -> None:
+    """Move a pending invitation to ``status`` by a conditional update (a double click
+    answers once); refuse one answered meanwhile."""
+    answered = ProjectInvitation.objects.filter(
+        pk=invitation.pk, status=InvitationStatus.PENDING
+    ).update(status=status, answered_at=timezone.now())
+    if answered != 1:
+        raise ValidationError({"invitation": ["This invitation was answered already."]})
+
+
+@transaction.atomic
+def project_invitation_accept(*, invitation: ProjectInvitation) -> ProjectMember:
+    """The invitee accepts: they become a member with the invited role and group."""
+    _invitation_answer(invitation, InvitationStatus.ACCEPTED)
+    return member_add(
+        project=invitation.project,
+        user=invitation.user,
+        role=invitation.role,
+        group=invitation.group,
+    )
+
+
+@transaction.atomic
+def project_invitation_decline(*, invitation: ProjectInvitation) -> None:
+    _invitation_answer(invitation, InvitationStatus.DECLINED)
 
 
 @transaction.atomic
@@ -324,31 +437,75 @@ def _read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
+                value = inputs.json_loads(line)
+            except inputs.JSONTooDeep as exc:
+                raise ValidationError({"file": [f"Line {n}: JSON {exc}."]}) from None
             except json.JSONDecodeError as exc:
                 raise ValidationError({"file": [f"Line {n} is not JSON: {exc.msg}."]}) from None
             if not isinstance(value, dict):
                 raise ValidationError({"file": [f"Line {n} is not a JSON object."]})
             rows.append(value)
         return rows
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "external_id" not in reader.fieldnames:
+    header, lines = inputs.csv_dict_rows(text)
+    if "external_id" not in header:
         raise ValidationError({"file": ["The CSV needs an external_id column."]})
-    return [dict(row) for row in reader]
+    return [row for _line, row in lines]
 
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "y"}
 
 
+def _media_archive(source: bytes | IO[bytes]) -> media.MediaArchive:
+    limits = media.ZipLimits(
+        entry_bytes=settings.ANNOTATION_ZIP_MAX_TOTAL_BYTES,
+        total_bytes=settings.ANNOTATION_ZIP_MAX_TOTAL_BYTES,
+        ratio=settings.ANNOTATION_ZIP_MAX_RATIO,
+        entries=settings.ANNOTATION_ZIP_MAX_ENTRIES,
+    )
+    try:
+        return media.MediaArchive(source, limits=limits)
+    except ValueError as exc:
+        raise ValidationError({"media_zip": [str(exc)]}) from None
+
+
+def _media_problem(
+    project: Project, archive: media.MediaArchive, name: str
+) -> tuple[str | None, media.AudioInfo | None]:
+    """Unpack one media file (in chunks, within the project's limits) and read its audio
+    header; returns (problem, info). Nothing of the file stays in memory."""
+    try:
+        with archive.open(name, max_bytes=project.media_max_bytes) as fh:
+            audio = inspect_audio(fh)
+    except ValueError as exc:
+        return f"media: {name}: {exc}", None
+    if audio.duration > project.media_max_seconds:
+        return (
+            f"media: {name}: lasts {audio.duration:,.1f} s; the project's limit is "
+            f"{project.media_max_seconds:,} s",
+            None,
+        )
+    return None, audio
+
+
 def items_import(
-    *, project: Project, data: bytes, filename: str, media_zip: bytes | None = None
+    *,
+    project: Project,
+    data: bytes,
+    filename: str,
+    media_zip: bytes | IO[bytes] | None = None,
 ) -> ImportReport:
     """Import items from CSV or JSONL (plus a zip of media files named in a ``media`` column).
 
     Columns: ``external_id`` (required), ``text``, ``media``, ``is_gold``, ``gold_label``
     (category key), ``metadata`` (JSONL: an object); any other column becomes metadata.
     Audio is checked by content (WAV, MP3, OGG, FLAC) and its duration read.
+
+    Limits: a media file may unpack to at most the project's ``media_max_bytes`` and last at
+    most its ``media_max_seconds``; the zip's files are checked by their stated sizes first
+    (per file, compression ratio, total: ``ANNOTATION_ZIP_*`` settings) and unpacked one at a
+    time in chunks (:class:`annotation.media.MediaArchive`), so memory never holds a whole
+    file. ``media_zip`` may be bytes or a seekable binary file (an upload).
 
     Idempotent: an external id already in the project is updated when its text, metadata or
     gold flags differ and left alone otherwise (media are not replaced). All rows are checked
@@ -357,30 +514,30 @@ def items_import(
     rows = _read_rows(data, filename)
     if len(rows) > MAX_IMPORT_ROWS:
         raise ValidationError({"file": [f"At most {MAX_IMPORT_ROWS} rows per import."]})
-    archive: zipfile.ZipFile | None = None
-    if media_zip is not None:
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(media_zip))
-        except zipfile.BadZipFile:
-            raise ValidationError({"media_zip": ["The media archive is not a zip file."]}) from None
-    names = {_base_name(n): n for n in archive.namelist()} if archive else {}
+    archive = _media_archive(media_zip) if media_zip is not None else None
     categories = {c.key: c for c in project.categories.all()}
     existing = {i.external_id: i for i in project.items.all()}
+    id_max = int(Item._meta.get_field("external_id").max_length or 0)
     report = ImportReport()
-    prepared: list[tuple[dict[str, Any], bytes | None, Any]] = []
+    prepared: list[tuple[dict[str, Any], str | None, Any]] = []
     seen: set[str] = set()
     for number, raw in enumerate(rows, start=1):
         errors: list[str] = []
         ext = str(raw.get("external_id") or "").strip()
         if not ext:
             errors.append("external_id: required")
+        elif len(ext) > id_max:
+            errors.append(f"external_id: {len(ext):,} characters; at most {id_max}")
         elif ext in seen:
             errors.append("external_id: repeated in this file")
         seen.add(ext)
         metadata = raw.get("metadata") or {}
         if isinstance(metadata, str):
             try:
-                metadata = json.loads(metadata) if metadata.strip() else {}
+                metadata = inputs.json_loads(metadata) if metadata.strip() else {}
+            except inputs.JSONTooDeep as exc:
+                errors.append(f"metadata: JSON {exc}")
+                metadata = {}
             except json.JSONDecodeError:
                 errors.append("metadata: not a JSON object")
                 metadata = {}
@@ -398,19 +555,18 @@ def items_import(
             if gold is None:
                 errors.append(f"gold_label: unknown category {gold_key!r}")
         media_name = str(raw.get("media") or "").strip()
-        payload: bytes | None = None
-        audio = None
+        unpack: str | None = None
         if media_name:
             if archive is None:
                 errors.append("media: a media zip is needed for this row")
-            elif media_name not in names:
-                errors.append(f"media: {media_name!r} is not in the zip")
+            elif media_name not in archive:
+                errors.append(f"media: {media_name[:200]!r} is not in the zip")
             elif ext not in existing:
-                payload = archive.read(names[media_name])
-                try:
-                    audio = inspect_audio(payload)
-                except ValueError as exc:
-                    errors.append(f"media: {media_name}: {exc}")
+                problem = archive.problem(media_name, max_bytes=project.media_max_bytes)
+                if problem:
+                    errors.append(f"media: {media_name}: {problem}")
+                else:
+                    unpack = media_name
         text = str(raw.get("text") or "")
         if not media_name and not text:
             errors.append("text: an item needs text or a media file")
@@ -422,25 +578,39 @@ def items_import(
             "is_gold": is_gold,
             "gold_label": gold,
         }
-        prepared.append((values, payload, audio))
+        prepared.append((values, unpack, None))
+    if archive is not None:
+        # Every file was checked by its stated sizes above, and their total is checked here,
+        # so a zip bomb is refused before anything unpacks.
+        total = archive.total_problem(media_file for _v, media_file, _a in prepared if media_file)
+        if total:
+            raise ValidationError({"media_zip": [total]})
+        for i, (values, media_file, _audio) in enumerate(prepared):
+            if media_file is not None:
+                problem, audio = _media_problem(project, archive, media_file)
+                if problem:
+                    report.rows[i]["errors"].append(problem)
+                prepared[i] = (values, media_file, audio)
     if not report.ok:
         for row in report.rows:
             row["status"] = "error" if row["errors"] else "not imported"
         return report
     with transaction.atomic():
-        for row, (values, payload, audio) in zip(report.rows, prepared, strict=True):
+        for row, (values, media_file, audio) in zip(report.rows, prepared, strict=True):
             item = existing.get(values["external_id"])
             if item is None:
                 item = Item(project=project, **values)
                 item.kind = ItemKind.AUDIO if audio else ItemKind.TEXT
                 _set_slots(project, item)
-                if audio is not None and payload is not None:
+                if audio is not None and media_file is not None and archive is not None:
                     item.media_type, item.duration = audio.media_type, audio.duration
-                    item.media.save(
-                        f"{slugify(values['external_id'])}.{audio.extension}",
-                        ContentFile(payload),
-                        save=False,
-                    )
+                    # Unpacked again (one file at a time), straight into the storage.
+                    with archive.open(media_file, max_bytes=project.media_max_bytes) as fh:
+                        item.media.save(
+                            f"{slugify(values['external_id'])}.{audio.extension}",
+                            File(fh),
+                            save=False,
+                        )
                 item.save()
                 row["status"] = "created"
                 report.created += 1
@@ -466,10 +636,6 @@ def items_import(
             row["status"] = "updated"
             report.updated += 1
     return report
-
-
-def _base_name(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
 
 
 def _set_slots(project: Project, item: Item) -> None:
@@ -507,6 +673,7 @@ def categories_update(*, project: Project, categories: list[dict[str, Any]]) -> 
     for i, key in enumerate(keys):
         if not key or not _SLUG_KEY.fullmatch(key):
             raise ValidationError({f"categories.{i}.key": ["A key of letters, digits, - or _."]})
+        _check_category_lengths(i, key, categories[i])
         if key in keys[:i]:
             raise ValidationError({f"categories.{i}.key": [f"The key {key!r} is given twice."]})
     missing = [key for key in existing if key not in keys]
@@ -555,6 +722,16 @@ def categories_update(*, project: Project, categories: list[dict[str, Any]]) -> 
 _SLUG_KEY = re.compile(r"[-a-zA-Z0-9_]+")
 
 
+def _check_category_lengths(index: int, key: str, spec: dict[str, Any]) -> None:
+    """A category's key and name fit their columns."""
+    if len(key) > 64:
+        raise ValidationError({f"categories.{index}.key": ["At most 64 characters."]})
+    if len(str(spec.get("name") or "")) > 200:
+        raise ValidationError({f"categories.{index}.name": ["At most 200 characters."]})
+    if len(str(spec.get("keyboard_key") or "").strip()) > 1:
+        raise ValidationError({f"categories.{index}.keyboard_key": ["One character."]})
+
+
 # What can change on a running project. The mode and the categories cannot: answers given
 # under them would no longer read the same.
 PROJECT_SETTINGS = (
@@ -567,7 +744,42 @@ PROJECT_SETTINGS = (
     "allow_comment",
     "allow_evidence",
     "disagreement_rule",
+    "media_max_bytes",
+    "media_max_seconds",
 )
+
+# Whole-number settings and their bounds (the forms and serializers use the same).
+RATERS_PER_ITEM_MAX = 1000
+EXPERTS_PER_ITEM_MAX = 20
+LEASE_MINUTES_MAX = 24 * 60
+_BOUNDS: dict[str, tuple[int, int]] = {
+    "raters_per_item": (1, RATERS_PER_ITEM_MAX),
+    "expert_raters_per_item": (0, EXPERTS_PER_ITEM_MAX),
+    "lease_minutes": (1, LEASE_MINUTES_MAX),
+    "media_max_bytes": (1, inputs.BIGINT_MAX),
+    "media_max_seconds": (1, inputs.INT_MAX),
+}
+
+
+def _check_project_fields(fields: dict[str, Any]) -> None:
+    """Refuse settings out of their range (or their column's), naming the field."""
+    if "name" in fields and not str(fields["name"]).strip():
+        raise ValidationError({"name": ["The project needs a name."]})
+    if "name" in fields and len(str(fields["name"])) > 200:
+        raise ValidationError({"name": ["At most 200 characters."]})
+    for name in ("gold_rate", "expert_sample_rate"):
+        if name in fields and not 0 <= fields[name] <= 1:
+            raise ValidationError({name: ["A share between 0 and 1."]})
+    for name, (low, high) in _BOUNDS.items():
+        value = fields.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+        ):
+            raise ValidationError({name: [f"A whole number from {low:,} to {high:,}."]})
+    if "disagreement_rule" in fields and fields["disagreement_rule"] not in DisagreementRule.values:
+        raise ValidationError(
+            {"disagreement_rule": [f"Unknown rule {fields['disagreement_rule']!r}."]}
+        )
 
 
 @transaction.atomic
@@ -577,16 +789,7 @@ def project_update(*, project: Project, **fields: Any) -> Project:
     unknown = sorted(set(fields) - set(PROJECT_SETTINGS))
     if unknown:
         raise ValidationError({name: ["This setting cannot be changed."] for name in unknown})
-    if "name" in fields and not str(fields["name"]).strip():
-        raise ValidationError({"name": ["The project needs a name."]})
-    if "gold_rate" in fields and not 0 <= fields["gold_rate"] <= 1:
-        raise ValidationError({"gold_rate": ["A share between 0 and 1."]})
-    if "lease_minutes" in fields and not 1 <= fields["lease_minutes"] <= 24 * 60:
-        raise ValidationError({"lease_minutes": ["Between 1 and 1,440 minutes."]})
-    if "disagreement_rule" in fields and fields["disagreement_rule"] not in DisagreementRule.values:
-        raise ValidationError(
-            {"disagreement_rule": [f"Unknown rule {fields['disagreement_rule']!r}."]}
-        )
+    _check_project_fields(fields)
     project = Project.objects.select_for_update().get(pk=project.pk)
     k = fields.pop("raters_per_item", project.raters_per_item)
     for name, value in fields.items():
@@ -605,6 +808,8 @@ def expert_sample_draw(*, project: Project, stratify_by: str | None = None, seed
     Strata are the values of ``metadata[stratify_by]`` (one stratum when None). Each chosen
     item wants ``expert_raters_per_item`` experts. Returns the number of items chosen.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= inputs.SEED_MAX:
+        raise ValidationError({"seed": [f"A whole number from 0 to {inputs.SEED_MAX:,}."]})
     rng = np.random.default_rng(seed)
     rows = list(
         Item.objects.filter(project=project, is_gold=False)
@@ -645,10 +850,12 @@ def expert_sample_set(
     item leaving the sample takes no new expert, one joining it opens its expert slots.
     Returns the number of items in the sample.
     """
-    if not 0 <= experts_per_item <= 20:
+    if not 0 <= experts_per_item <= EXPERTS_PER_ITEM_MAX:
         raise ValidationError({"experts_per_item": ["Between 0 and 20 experts per item."]})
     if not 0 <= sample_rate <= 1:
         raise ValidationError({"sample_rate": ["A share between 0 and 1."]})
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= inputs.SEED_MAX:
+        raise ValidationError({"seed": [f"A whole number from 0 to {inputs.SEED_MAX:,}."]})
     project = Project.objects.select_for_update().get(pk=project.pk)
     if (
         stratify_by
@@ -975,6 +1182,8 @@ def annotation_submit(
         raise ValidationError({"evidence": ["Evidence is not collected in this project."]})
     if time_ms is not None and time_ms < 0:
         raise ValidationError({"time_ms": ["Must not be negative."]})
+    if time_ms is not None and time_ms > inputs.INT_MAX:
+        raise ValidationError({"time_ms": [f"At most {inputs.INT_MAX:,} ms."]})
     annotation = Annotation.objects.create(
         assignment=assignment,
         time_ms=time_ms,
@@ -1267,54 +1476,114 @@ def _rating_copy_pieces(**kwargs: Any) -> list[bytes]:
     return bulk.rating_copy_data(**_rating_columns(**kwargs), roles=STORED_ROLES)
 
 
-def _pg_raters(cursor, names: list[str]) -> tuple[dict[str, int], int]:
-    """User ids by username, creating the missing users (inactive, no usable password)."""
+# A rater name becomes a username: letters of any script, digits and . _ @ + -, starting with
+# a letter, digit or underscore (a leading = + - @ makes a spreadsheet formula of it), with no
+# spaces, control characters or markup.
+RATER_NAME = re.compile(r"\w[\w.@+-]{0,149}")
+
+
+def _rater_rows(rows: bulk.RatingRows, names: Iterable[str]) -> list[tuple[int, str]]:
+    """The first row (as in a spreadsheet, header = row 1) of each of ``names``, in order."""
+    codes, first_index = np.unique(rows.rater.codes, return_index=True)
+    row_of = dict(zip(codes.tolist(), (first_index + 2).tolist(), strict=True))
+    wanted = set(names)
+    return sorted(
+        (row_of[code], name) for code, name in enumerate(rows.rater.values) if name in wanted
+    )
+
+
+def _check_rater_names(rows: bulk.RatingRows) -> None:
+    if any(not r or len(r) > 150 for r in rows.rater.values):
+        raise ValidationError({"rater": ["A rater is missing or longer than 150 characters."]})
+    bad = [name for name in rows.rater.values if not RATER_NAME.fullmatch(name)]
+    if bad:
+        raise ValidationError(
+            {"rater": [f"Row {row}: {name!r} is not a valid rater name. Use letters, digits "
+                       "and . _ @ + - (not as the first character), without spaces."
+                       for row, name in _rater_rows(rows, bad)[:5]]}
+        )  # fmt: skip
+
+
+def _refuse_accounts(rows: bulk.RatingRows, names: list[str]) -> None:
+    """Refuse a file naming accounts a ratings import into this study did not make: a
+    person's ratings are theirs to give (they join a project by accepting an invitation)."""
+    if names:
+        found = _rater_rows(rows, names)
+        raise ValidationError(
+            {"rater": [f"Row {row}: {name!r} is the username of an existing account. Imported "
+                       "ratings go to new pseudonymous raters only; give this rater another "
+                       "name in the file (to have the person rate, invite them to the project)."
+                       for row, name in found[:5]]}
+        )  # fmt: skip
+
+
+def _pg_raters(cursor, names: list[str], *, study_id: int) -> tuple[dict[str, int], int, list[str]]:
+    """User ids by username, creating the missing users (inactive, no usable password,
+    marked as imported raters of the study); and the names of existing accounts that are not
+    this study's imported raters (the caller refuses the file if there are any)."""
     _timed(
         cursor,
-        "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
+        "SELECT username, id, imported_for_id FROM accounts_user WHERE username = ANY(%s)",
         [names],
     )
-    users = dict(cursor.fetchall())
+    found = cursor.fetchall()
+    users = {name: pk for name, pk, _study in found}
+    foreign = [name for name, _pk, study in found if study != study_id]
     new_names = [name for name in names if name not in users]
     n_new_raters = 0
-    if new_names:
+    if new_names and not foreign:
         _timed(
             cursor,
             "INSERT INTO accounts_user (password, is_superuser, username, first_name, "
-            "last_name, email, is_staff, is_active, date_joined, display_name) "
-            "SELECT '!', false, name, '', '', '', false, false, now(), '' "
+            "last_name, email, is_staff, is_active, date_joined, display_name, imported_for_id) "
+            "SELECT '!', false, name, '', '', '', false, false, now(), '', %s "
             "FROM unnest(%s::text[]) AS name ON CONFLICT (username) DO NOTHING "
             "RETURNING username, id",
-            [new_names],
+            [study_id, new_names],
         )
         created_users = dict(cursor.fetchall())
         n_new_raters = len(created_users)
         users.update(created_users)
         if len(created_users) < len(new_names):
-            # Created by a parallel import meanwhile (the insert waited for its commit).
+            # Created meanwhile (the insert waited for that commit): by a parallel import
+            # into this study, or as someone's account.
             _timed(
                 cursor,
-                "SELECT username, id FROM accounts_user WHERE username = ANY(%s)",
+                "SELECT username, id, imported_for_id FROM accounts_user WHERE username = ANY(%s)",
                 [[name for name in new_names if name not in created_users]],
             )
-            users.update(cursor.fetchall())
-    return users, n_new_raters
+            for name, pk, study in cursor.fetchall():
+                users[name] = pk
+                if study != study_id:
+                    foreign.append(name)
+    return users, n_new_raters, foreign
 
 
-def _raters(names: list[str]) -> tuple[dict[str, int], int]:
+def _raters(names: list[str], *, study_id: int) -> tuple[dict[str, int], int, list[str]]:
     """:func:`_pg_raters` for other databases, through the ORM in chunks."""
     chunks = [names[i : i + 500] for i in range(0, len(names), 500)]
     users: dict[str, int] = {}
+    foreign: list[str] = []
     for chunk in chunks:
-        users.update(User.objects.filter(username__in=chunk).values_list("username", "id"))
+        for name, pk, study in User.objects.filter(username__in=chunk).values_list(
+            "username", "id", "imported_for_id"
+        ):
+            users[name] = pk
+            if study != study_id:
+                foreign.append(name)
     missing = [name for name in names if name not in users]
+    if foreign:
+        return users, 0, foreign
     User.objects.bulk_create(
-        [User(username=name, password="!", is_active=False) for name in missing],
+        [
+            User(username=name, password="!", is_active=False, imported_for_id=study_id)
+            for name in missing
+        ],
         ignore_conflicts=True,
     )
     for chunk in [missing[i : i + 500] for i in range(0, len(missing), 500)]:
         users.update(User.objects.filter(username__in=chunk).values_list("username", "id"))
-    return users, len(missing)
+    return users, len(missing), foreign
 
 
 def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
@@ -1323,8 +1592,13 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     Columns (header required): ``item`` (external id), ``rater`` (username), ``label``
     (category key), optional ``role`` (``primary``/``secondary``; default primary),
     ``created`` (ISO 8601 time; without an offset it is UTC; default now) and ``time_ms``. One
-    row per label; the rows of one (item, rater) form one answer. Unknown raters become
-    inactive users without a usable password and join the project as annotators.
+    row per label; the rows of one (item, rater) form one answer. Each rater becomes a new
+    pseudonymous account (inactive, without a usable password, marked as an imported rater of
+    the project's study) that joins the project as an annotator; a later import into the same
+    study reuses it. A rater named like any other account (a person's, or another study's
+    imported rater) is refused, naming the row: nobody's account gets ratings, or a
+    membership, without their say. Rater names are letters, digits and ``. _ @ + -``, not
+    starting with a formula character, without spaces or markup (:data:`RATER_NAME`).
 
     The file is read into integer arrays (:func:`annotation.bulk.read_ratings_csv`) and
     checked whole before anything is written: unknown items, categories or roles, secondary
@@ -1350,8 +1624,7 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     logger.debug("ratings_import %.2f s: read CSV", time.perf_counter() - started)
     n = rows.n
 
-    if any(not r or len(r) > 150 for r in rows.rater.values):
-        raise ValidationError({"rater": ["A rater is missing or longer than 150 characters."]})
+    _check_rater_names(rows)
     unknown_roles = [r for r in rows.role.values if r not in CSV_ROLES]
     if unknown_roles:
         raise ValidationError({"role": [f"Unknown role(s): {', '.join(unknown_roles[:5])}."]})
@@ -1419,9 +1692,12 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
         item_free = np.array([found[ext][2] for ext in rows.item.values], dtype=np.int64)
 
         if pg:
-            users, n_new_raters = _pg_raters(cursor, rows.rater.values)
+            users, n_new_raters, foreign = _pg_raters(
+                cursor, rows.rater.values, study_id=project.study_id
+            )
         else:
-            users, n_new_raters = _raters(rows.rater.values)
+            users, n_new_raters, foreign = _raters(rows.rater.values, study_id=project.study_id)
+        _refuse_accounts(rows, foreign)
         rater_ids = np.array([users[name] for name in rows.rater.values], dtype=np.int64)
         if pg:
             # The rows to be stored point at these: no deletion until commit. (SQLite runs one
@@ -1587,53 +1863,59 @@ AGREEMENT_JOB = "annotation_agreement"
 
 
 def agreement_job_start(*, project: Project, user: User, n_boot: int = 200):
-    """Queue the agreement report of a large project as a job (the task runs after commit)."""
+    """Queue the agreement report of a large project as a job (``job_start``:
+    ``BackgroundUnavailable`` when the broker is down, and then no job remains)."""
     from annotation.tasks import annotation_agreement_task
-    from jobs.services import job_create
+    from jobs.services import job_start
 
-    with transaction.atomic():
-        job = job_create(
-            kind=AGREEMENT_JOB,
-            user=user,
-            study=project.study,
-            params={"project": project.pk, "n_boot": n_boot},
-        )
-        transaction.on_commit(lambda: annotation_agreement_task.delay(str(job.id)))
-    return job
+    return job_start(
+        kind=AGREEMENT_JOB,
+        task=annotation_agreement_task,
+        user=user,
+        study=project.study,
+        params={"project": project.pk, "n_boot": n_boot},
+    )
 
 
 VOTES_EXPORT_JOB = "annotation_votes_export"
 VOTES_EXPORT_FORMATS = ("csv", "parquet")
 
 
-def votes_export_start(*, project: Project, user: User, fmt: str = "csv"):
-    """Queue an export of the project's vote table as a file (the task runs after commit)."""
+def votes_export_start(*, project: Project, user: User, fmt: str = "csv", raw: bool = False):
+    """Queue an export of the project's vote table as a file (``job_start``:
+    ``BackgroundUnavailable`` when the broker is down, and then no job remains).
+
+    ``raw`` leaves CSV cells that a spreadsheet would run as formulas unescaped.
+    """
     from annotation.tasks import annotation_votes_export_task
-    from jobs.services import job_create
+    from jobs.services import job_start
 
     if fmt not in VOTES_EXPORT_FORMATS:
         raise ValidationError(
             {"format": [f"Choose one of {', '.join(VOTES_EXPORT_FORMATS)}, not {fmt!r}."]}
         )
-    with transaction.atomic():
-        job = job_create(
-            kind=VOTES_EXPORT_JOB,
-            user=user,
-            study=project.study,
-            params={"project": project.pk, "format": fmt},
-        )
-        transaction.on_commit(lambda: annotation_votes_export_task.delay(str(job.id)))
-    return job
+    return job_start(
+        kind=VOTES_EXPORT_JOB,
+        task=annotation_votes_export_task,
+        user=user,
+        study=project.study,
+        params={"project": project.pk, "format": fmt, "raw": raw},
+    )
 
 
-def votes_export(*, project: Project, fmt: str) -> tuple[str, bytes, int]:
+def votes_export(
+    *, project: Project, fmt: str, formula_escape: bool = True
+) -> tuple[str, bytes, int]:
     """The vote table, with time on item and the item metadata, as a file.
 
     CSV is UTF-8 with a byte order mark (spreadsheets then read Korean and other scripts
-    right), times in ISO 8601 UTC; Parquet keeps the column types. Returns the file name, its
-    bytes and the number of rows. Excluded raters are left out, as everywhere.
+    right), times in ISO 8601 UTC, and text cells starting with ``= + - @``, tab or CR get a
+    leading ``'`` unless ``formula_escape`` is off (:mod:`sources.csv_escape`; numbers are
+    never touched); Parquet keeps the column types. Returns the file name, its bytes and the
+    number of rows. Excluded raters are left out, as everywhere.
     """
     from annotation.selectors import project_vote_table
+    from sources.csv_escape import escape_frame
 
     table = project_vote_table(project=project, timing=True)
     name = f"{slugify(project.name) or 'project'}-votes.{fmt}"
@@ -1644,4 +1926,6 @@ def votes_export(*, project: Project, fmt: str) -> tuple[str, bytes, int]:
     text = table.assign(
         created=table["created"].map(lambda t: t.isoformat() if pd.notna(t) else "")
     )
+    if formula_escape:
+        text = escape_frame(text)
     return name, text.to_csv(index=False).encode("utf-8-sig"), len(table)

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from jobs.services import job_run, job_succeed
+from jobs.services import JobOutput, job_run
+from jobs.tasks import JobTask
 
 
-@shared_task
+@shared_task(base=JobTask)
 def annotation_agreement_task(job_id: str) -> None:
     """Compute a project's agreement report on its job row (safe to run twice)."""
     from annotation.models import Project
@@ -22,7 +23,7 @@ def annotation_agreement_task(job_id: str) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@shared_task
+@shared_task(base=JobTask)
 def annotation_votes_export_task(job_id: str) -> None:
     """Write a project's vote table to the job's result file (safe to run twice)."""
     from annotation.models import Project
@@ -31,13 +32,13 @@ def annotation_votes_export_task(job_id: str) -> None:
     def work(job, progress):
         project = Project.objects.get(pk=job.params["project"])
         progress(10, "reading the vote table")
-        name, content, rows = votes_export(project=project, fmt=job.params["format"])
-        job_succeed(
-            job_id=job.id,
-            result={"format": job.params["format"], "rows": rows},
-            file_name=name,
-            content=content,
+        name, content, rows = votes_export(
+            project=project,
+            fmt=job.params["format"],
+            formula_escape=not job.params.get("raw", False),
         )
-        return None
+        return JobOutput(
+            result={"format": job.params["format"], "rows": rows}, file_name=name, content=content
+        )
 
     job_run(job_id=job_id, work=work)

@@ -25,4 +25,16 @@ urlpatterns = [
     path("projects/<int:project_id>/adjudication/", views.adjudication_queue, name="adjudication"),
     path("items/<int:item_id>/adjudicate/", views.adjudicate_item, name="adjudicate"),
     path("items/<int:item_id>/media/", views.media, name="media"),
+    path(
+        "invitations/<int:invitation_id>/accept/",
+        views.invitation_answer,
+        {"answer": "accept"},
+        name="invitation_accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        views.invitation_answer,
+        {"answer": "decline"},
+        name="invitation_decline",
+    ),
 ]

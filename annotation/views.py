@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +20,11 @@ from annotation.access import (
     access_adjudication,
     access_exclusion,
     access_item_for_adjudication,
+    access_item_media,
     access_project,
     access_project_for_work,
+    access_project_invitation,
     access_project_membership,
-    is_researcher,
 )
 from annotation.forms import (
     CategoryFormSet,
@@ -41,8 +42,11 @@ from annotation.forms import (
     ratings_from_post,
 )
 from annotation.markup import guidelines_html
-from annotation.models import Assignment, Item, LabelMode, MemberRole
+from annotation.models import Assignment, Item, LabelMode, MemberRole, ProjectInvitation
 from config.forms import form_errors_from
+from config.storage import StoredFileResponse, open_stored
+from idempotency.keys import form_fingerprint, new_key, page_key, page_redirect
+from idempotency.services import Outcome, idempotent_form_run
 
 
 def _errors(request, exc: ValidationError) -> None:
@@ -75,6 +79,8 @@ def annotate(request, project_id: int):
         "scales": [{**s, "choices": list(range(s["min"], s["max"] + 1))} for s in project.scales],
         "is_multi": project.mode == LabelMode.MULTI_LABEL,
         "has_secondary": project.mode == LabelMode.PRIMARY_SECONDARY,
+        # Sent back with the answer: the same form sent twice is stored once.
+        "idempotency_key": new_key(),
     }
     return render(request, "annotation/annotate.html", context)
 
@@ -97,7 +103,8 @@ def annotate_submit(request, project_id: int):
         # Without JavaScript, time on item is read from the lease.
         lease = Assignment.objects.filter(item_id=item_id, rater=request.user).first()
         elapsed = int((timezone.now() - lease.leased_at).total_seconds() * 1000) if lease else None
-    try:
+
+    def submit() -> Outcome:
         services.annotation_submit(
             project=project,
             user=request.user,
@@ -108,11 +115,26 @@ def annotate_submit(request, project_id: int):
             evidence=request.POST.get("evidence", "").strip(),
             time_ms=elapsed,
         )
+        location = reverse("annotation:annotate", args=[project.pk])
+        return Outcome(
+            status=302, location=location, body={"message": _("Saved. Press U to undo.")}
+        )
+
+    try:
+        # A second sending of the same form (Enter pressed twice, a retry after a timeout)
+        # gets the first one's answer instead of "already answered". time_ms is left out of
+        # the comparison: the page measures it again at each sending.
+        outcome = idempotent_form_run(
+            scope=f"annotation.annotate:{request.user.pk}:{project.pk}",
+            key=page_key(request),
+            fingerprint=form_fingerprint(request.POST, ignore={"time_ms"}),
+            action=submit,
+        )
     except ValidationError as exc:
         _errors(request, exc)
-    else:
-        messages.success(request, _("Saved. Press U to undo."))
-    return redirect("annotation:annotate", project_id=project.pk)
+        return redirect("annotation:annotate", project_id=project.pk)
+    messages.success(request, outcome.body["message"])
+    return page_redirect(outcome)
 
 
 @login_required
@@ -164,20 +186,18 @@ def guidelines(request, project_id: int):
 
 @login_required
 def media(request, item_id: int):
-    """An item's media file, for the raters it is assigned to and the project's staff."""
-    try:
-        item = Item.objects.select_related("project").get(pk=item_id)
-    except (Item.DoesNotExist, ValueError):
-        raise Http404 from None
-    allowed = (
-        Assignment.objects.filter(item=item, rater=request.user).exists()
-        or is_researcher(user=request.user, project=item.project)
-        or item.project.members.filter(user=request.user, role=MemberRole.ADJUDICATOR).exists()
-    )
-    if not allowed or not item.media:
+    """An item's media file, for the current members it is assigned to, the project's
+    adjudicators and its researchers (:func:`access_item_media`, checked at every request)."""
+    item = access_item_media(user=request.user, item_id=item_id)
+    if not item.media:
         raise Http404
-    response = FileResponse(item.media.open("rb"), content_type=item.media_type or None)
-    response["Cache-Control"] = "private, max-age=3600"
+    try:
+        stream = open_stored(item.media.name, storage=item.media.storage)
+    except FileNotFoundError:
+        raise Http404 from None
+    response = StoredFileResponse(stream, content_type=item.media_type or None)
+    # Revalidated at every play, so a member taken off the project loses it at once.
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -361,17 +381,48 @@ def member_add(request, project_id: int):
         for field, msgs in form.errors.items():
             for msg in msgs:
                 messages.error(request, f"{field}: {msg}")
-    elif user is None:
+    elif user is None or not user.is_active:
         messages.error(request, _("username: No such user."))
     else:
-        services.member_add(
-            project=project,
-            user=user,
-            role=form.cleaned_data["role"],
-            group=form.cleaned_data["group"],
-        )
-        messages.success(request, _("%(user)s added.") % {"user": user.username})
+        try:
+            outcome = services.member_invite(
+                project=project,
+                user=user,
+                role=form.cleaned_data["role"],
+                group=form.cleaned_data["group"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            if isinstance(outcome, ProjectInvitation):
+                text = _("%(user)s is invited; they become a member once they accept.")
+            else:
+                text = _("%(user)s's role and group are changed.")
+            messages.success(request, text % {"user": user.username})
     return redirect("annotation:project", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def invitation_answer(request, invitation_id: int, answer: str):
+    """Accept or decline a project invitation addressed to the user."""
+    invitation = access_project_invitation(user=request.user, invitation_id=invitation_id)
+    try:
+        if answer == "accept":
+            services.project_invitation_accept(invitation=invitation)
+        else:
+            services.project_invitation_decline(invitation=invitation)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        if answer == "accept":
+            messages.success(
+                request, _("You joined %(project)s.") % {"project": invitation.project.name}
+            )
+        else:
+            messages.success(request, _("Invitation declined."))
+    return redirect("home")
 
 
 @login_required
@@ -460,6 +511,7 @@ def project_detail(request, project_id: int):
             "export_form": VotesExportForm(prefix="export"),
             "export_job": selectors.latest_votes_export_job(project=project),
             "member_form": MemberForm(prefix="member"),
+            "pending_invitations": selectors.project_pending_invitations(project=project),
             "agreement_job": job,
             "live_agreement": live,
             # The queue reads every label: on large projects it has a page of its own.
@@ -482,7 +534,7 @@ def project_import(request, project_id: int):
             project=project,
             data=upload.read(),
             filename=upload.name,
-            media_zip=archive.read() if archive else None,
+            media_zip=archive,  # the upload, read one media file at a time
         )
     except ValidationError as exc:
         _errors(request, exc)
@@ -550,7 +602,10 @@ def votes_export(request, project_id: int):
         messages.error(request, _("format: Choose CSV or Parquet."))
     else:
         services.votes_export_start(
-            project=project, user=request.user, fmt=form.cleaned_data["format"]
+            project=project,
+            user=request.user,
+            fmt=form.cleaned_data["format"],
+            raw=form.cleaned_data["raw"],
         )
         messages.success(request, _("The vote table is being exported; download it below."))
     return redirect(reverse("annotation:project", args=[project.pk]) + "#export-title")

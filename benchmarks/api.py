@@ -28,6 +28,7 @@ from benchmarks.services import (
 )
 from benchmarks.views import export_file_response
 from config.api import StrictSerializer
+from config.inputs import BIGINT_MAX, SEED_MAX
 from jobs.api import JobOutputSerializer
 
 
@@ -58,11 +59,15 @@ class DatasetInputSerializer(StrictSerializer):
     )
     parameters = serializers.DictField(required=False)
     split_fractions = serializers.DictField(child=serializers.FloatField(), required=False)
-    split_seed = serializers.IntegerField(required=False, default=0, min_value=0)
+    split_seed = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=SEED_MAX
+    )
     split_stratify = serializers.ChoiceField(
         choices=list(STRATIFY_CHOICES), required=False, default="plurality", allow_blank=True
     )
-    split_group = serializers.CharField(required=False, allow_blank=True, default="")
+    split_group = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=100
+    )
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):
@@ -96,11 +101,11 @@ class UploadInputSerializer(StrictSerializer):
 
 class LinkInputSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=["survey", "annotation"])
-    survey_id = serializers.IntegerField(required=False, min_value=1)
+    survey_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     question_ids = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, default=list
     )
-    project_id = serializers.IntegerField(required=False, min_value=1)
+    project_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     item_filter = serializers.DictField(required=False, default=dict)
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=["primary", "secondary"]),
@@ -242,7 +247,10 @@ def version_items_api(request, dataset_id: int, number: int):
         version=version, offset=q["offset"], limit=q["limit"], split=q["split"]
     )
     labels = rule_labels(page, version.rules, list(version.categories))
-    contents = version_contents(version=version, items=[str(i) for i in page["item"]])
+    # An empty page (an offset past the end) reads no content: pyarrow cannot filter on an
+    # empty value set (it has no type).
+    wanted = [str(i) for i in page["item"]]
+    contents = version_contents(version=version, items=wanted) if wanted else None
     content = {} if contents is None else {str(r["item"]): r for r in _json_rows(contents)}
     results = [
         {
@@ -285,12 +293,24 @@ def version_diff_api(request, dataset_id: int, number: int, other: int):
     return Response(version_diff(old=old, new=new))
 
 
-@extend_schema(request=None, responses=JobOutputSerializer)
+class VersionExportInput(StrictSerializer):
+    raw = serializers.BooleanField(
+        default=False,
+        help_text="CSV files: leave cells starting with = + - @ tab or CR as they are (for "
+        "programs); by default they get a leading ' so a spreadsheet does not run them.",
+    )
+
+
+@extend_schema(request=VersionExportInput, responses=JobOutputSerializer)
 @api_view(["POST"])
 def version_export_api(request, dataset_id: int, number: int):
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    data = VersionExportInput(data=request.data)
+    data.is_valid(raise_exception=True)
     with transaction.atomic():
-        job = version_export_start(version=version, user=request.user)
+        job = version_export_start(
+            version=version, user=request.user, raw=data.validated_data["raw"]
+        )
     job.refresh_from_db()
     return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from benchmarks import aggregation
 from benchmarks.services import STRATIFY_CHOICES
+from config.inputs import SEED_MAX
 
 RULE_CHOICES = [
     ("majority", _("Majority")),
@@ -32,7 +33,9 @@ class DatasetForm(forms.Form):
         choices=[(p, p) for p in aggregation.TIE_POLICIES],
         initial="drop",
     )
-    split_seed = forms.IntegerField(label=_("Split seed"), initial=0, min_value=0)
+    split_seed = forms.IntegerField(
+        label=_("Split seed"), initial=0, min_value=0, max_value=SEED_MAX
+    )
     split_stratify = forms.ChoiceField(
         label=_("Stratify splits by"),
         choices=[(c, c or _("nothing")) for c in STRATIFY_CHOICES],

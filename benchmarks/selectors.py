@@ -238,9 +238,10 @@ def version_media_type(*, version: Version, name: str) -> str | None:
 
 
 def version_media_open(*, name: str):
-    """Open a frozen media file (stored by the SHA-256 of its bytes, see the build)."""
-    from django.core.files.storage import default_storage
-
+    """Open a frozen media file (stored by the SHA-256 of its bytes, see the build) to send it:
+    streamed from an object store (``config.storage.open_stored``). ``FileNotFoundError`` if
+    it is not stored."""
     from benchmarks.services.build import MEDIA_DIR
+    from config.storage import open_stored
 
-    return default_storage.open(f"{MEDIA_DIR}/{name}", "rb")
+    return open_stored(f"{MEDIA_DIR}/{name}")

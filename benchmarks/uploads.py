@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.models import DatasetSource, SourceKind
@@ -45,8 +45,10 @@ class UploadSource:
         source = self._source(ref)
         df = upload_vote_table(source=source)
         codes, uniques = pd.factorize(df["voter"])
-        keys = np.asarray(pseudonyms.voter_keys("upload", uniques), dtype=object)
-        df["voter"] = keys[codes]
+        # Arrow's take, not a numpy object array: no Python string per vote.
+        keys = pa.array(pseudonyms.voter_keys("upload", uniques), pa.string())
+        taken = keys.take(pa.array(codes))
+        df["voter"] = pd.Series(pd.array(taken, dtype=schema.TEXT), index=df.index)
         return schema.vote_frame(df)
 
     def item_table(self, *, ref: SourceRef) -> pd.DataFrame:

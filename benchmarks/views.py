@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -45,6 +45,7 @@ from benchmarks.services import (
     version_export_start,
 )
 from config.forms import form_errors_from
+from config.storage import StoredFileResponse, open_stored
 from jobs.models import Job, JobStatus
 from sources import schema
 
@@ -80,6 +81,8 @@ def dataset_list_view(request, study_id: int):
         request,
         "benchmarks/dataset_list.html",
         {"study": study, "datasets": dataset_list(study=study), "form": form},
+        # A refused form is a 400, as on the other setup pages.
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -430,9 +433,10 @@ def version_media(request, dataset_id: int, number: int, name: str):
     except (FileNotFoundError, OSError):
         raise Http404("No such media file.") from None
     content_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = FileResponse(fh, content_type=content_type)
-    # The bytes behind a name never change; only the permission check must run again.
-    response["Cache-Control"] = "private, max-age=86400"
+    response = StoredFileResponse(fh, content_type=content_type)
+    # The browser asks again every time, so the permission check runs again: a member
+    # removed from the study cannot replay the file from their cache.
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -456,18 +460,25 @@ def version_diff_view(request, dataset_id: int, number: int, other: int):
 @require_POST
 def version_export_view(request, dataset_id: int, number: int):
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
+    # "raw" (a checkbox by the button): CSV cells that look like formulas are left as they are.
+    raw = request.POST.get("raw") in ("1", "on", "true")
     with transaction.atomic():
-        version_export_start(version=version, user=request.user)
+        version_export_start(version=version, user=request.user, raw=raw)
     messages.info(request, _("Export started."))
     return redirect("benchmarks:version_detail", dataset_id=dataset_id, number=number)
 
 
-def export_file_response(job) -> FileResponse:
+def export_file_response(job) -> StoredFileResponse:
+    """The export's zip, streamed from the storage (call after the access checks)."""
     if job.status != JobStatus.SUCCEEDED or not job.result_file:
         raise Http404("The export is not ready.")
     name = job.result.get("file") or "export.zip"
-    return FileResponse(
-        job.result_file.open("rb"),
+    try:
+        stream = open_stored(job.result_file.name, storage=job.result_file.storage)
+    except FileNotFoundError:
+        raise Http404("The export's file is gone.") from None
+    return StoredFileResponse(
+        stream,
         as_attachment=True,
         filename=name,
         content_type="application/zip",

@@ -16,11 +16,24 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.inputs import json_depth_exceeds, json_max_depth
+from jobs.services import RETRY_AFTER_SECONDS, BackgroundUnavailable
+
 NON_FIELD = "non_field_errors"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """503: a job could not be started because background work (the broker) is unavailable."""
+
+    status_code = 503
+    default_detail = "Service unavailable; try again later."
+    default_code = "service_unavailable"
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -56,9 +69,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, BackgroundUnavailable):
+        exc = ServiceUnavailable(gettext(exc.message))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, ServiceUnavailable):
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
     else:
@@ -80,3 +97,22 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, refusing a body nested deeper than ``JSON_MAX_DEPTH`` with a 400.
+
+    Python's parser raises ``RecursionError`` (a 500) at about 1,000 levels, and a value just
+    below that breaks any later recursive walk of it (serializers, ``json.dumps``).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = json_max_depth()
+        message = f"JSON parse error - nested more than {limit} levels deep."
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(message) from None
+        if json_depth_exceeds(data, limit):
+            raise exceptions.ParseError(message)
+        return data

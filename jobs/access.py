@@ -13,15 +13,19 @@ if TYPE_CHECKING:
 
 
 def access_job(*, user: User, job_id: UUID | str) -> Job:
-    """A job is visible to the person who started it, members of its study, and staff."""
+    """A study's job (and its result file) is visible to the study's members, checked at
+    every request: someone removed from the study loses the jobs they started at once. A job
+    of no study (an admin diagnostic) is visible to the person who started it. Staff status
+    grants nothing here; staff see jobs in the admin."""
     try:
         job = Job.objects.select_related("study").get(pk=job_id)
     except (Job.DoesNotExist, ValueError, TypeError):
         raise Http404("No such job.") from None
-    if user.is_authenticated and (
-        user.is_staff
-        or job.created_by_id == user.pk
-        or (job.study is not None and is_study_member(user=user, study=job.study))
-    ):
+    if not user.is_authenticated:
+        raise Http404("No such job.")
+    if job.study is not None:
+        if is_study_member(user=user, study=job.study):
+            return job
+    elif job.created_by_id == user.pk:
         return job
     raise Http404("No such job.")

@@ -1,20 +1,26 @@
 from django.contrib import admin, messages
-from django.db import transaction
 
 from jobs.models import Job
-from jobs.services import job_create
+from jobs.services import job_start
 from jobs.tasks import job_selftest
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["kind", "status", "progress", "message", "created_by", "created_at"]
+    list_display = [
+        "kind",
+        "status",
+        "progress",
+        "attempts",
+        "message",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in Job._meta.fields]
     actions = ["start_selftest"]
 
     @admin.action(description="Start a diagnostic job (checks that a worker runs jobs)")
     def start_selftest(self, request, queryset):
-        job = job_create(kind="selftest", user=request.user)
-        transaction.on_commit(lambda: job_selftest.delay(str(job.id)))
+        job = job_start(kind="selftest", task=job_selftest, user=request.user)
         messages.info(request, f"Started diagnostic job {job.id}.")

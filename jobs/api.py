@@ -12,18 +12,24 @@ from jobs.models import Job
 
 class JobOutputSerializer(serializers.ModelSerializer):
     result_url = serializers.SerializerMethodField()
+    stale = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = [
             "id", "kind", "status", "progress", "message", "result",
             "result_url", "created_at", "started_at", "finished_at",
+            "attempts", "heartbeat_at", "stale",
         ]  # fmt: skip
 
     def get_result_url(self, job: Job) -> str | None:
         if not job.result_file:
             return None
         return reverse("jobs:download", kwargs={"job_id": job.id})
+
+    def get_stale(self, job: Job) -> bool:
+        """Running, but its worker has stopped reporting (it will be restarted or failed)."""
+        return job.is_stale
 
 
 @extend_schema(responses=JobOutputSerializer)

@@ -3,14 +3,20 @@
 A Celery task claims its row (``PENDING -> RUNNING`` by a conditional update, so a redelivered
 task does no harm), reports progress on it and finishes it with a result. Pages show the row
 as a live progress bar (``templates/jobs/partials/progress.html``).
+
+While a job runs, its worker touches ``heartbeat_at`` every few seconds. A running job whose
+heartbeat stopped lost its worker: a redelivered task or the sweeper (``jobs_sweep``) takes it
+over, and ``attempts`` (one per claim) bounds how often that happens (see docs/jobs.md).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,6 +49,12 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task that runs the job (its registered name), so the sweeper can queue it again.
+    task = models.CharField(max_length=200, blank=True)
+    # Claims so far: the first run is attempt 1, each takeover after a lost worker one more.
+    # A run writes on the row only while the row still carries its attempt number.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -51,6 +63,7 @@ class Job(models.Model):
                 condition=models.Q(progress__lte=100), name="job_progress_at_most_100"
             ),
         ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
@@ -58,3 +71,12 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {JobStatus.SUCCEEDED, JobStatus.FAILED}
+
+    @property
+    def is_stale(self) -> bool:
+        """Running, but its worker has not touched the row for ``JOB_STALE_SECONDS``."""
+        if self.status != JobStatus.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+        return last is None or last < cutoff

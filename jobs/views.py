@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import render
 
+from config.storage import StoredFileResponse, open_stored
 from jobs.access import access_job
 
 
@@ -24,10 +25,15 @@ def job_detail(request, job_id):
 def job_download(request, job_id):
     """The job's result file, for the same people who may see the job.
 
-    Media files are not served publicly: every download goes through the job's access check.
+    Media files are not served publicly: every download goes through the job's access check
+    and is streamed from the storage (a local folder or an object store).
     """
     job = access_job(user=request.user, job_id=job_id)
     if not job.result_file:
         raise Http404("This job has no result file.")
     name = (job.result_file.name or "result").rsplit("/", 1)[-1]
-    return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=name)
+    try:
+        stream = open_stored(job.result_file.name, storage=job.result_file.storage)
+    except FileNotFoundError:
+        raise Http404("This job's result file is gone.") from None
+    return StoredFileResponse(stream, as_attachment=True, filename=name)

@@ -10,11 +10,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response as ApiResponse
 
 from accounts.access import access_study
-from config.api import StrictSerializer
+from config.api import BoundedJSONParser, StrictSerializer
+from config.inputs import SEED_MAX
 from surveys import selectors, services
 from surveys.access import (
     access_design,
@@ -42,7 +43,7 @@ from surveys.models import (
 from surveys.models import Response as SurveyResponse
 from surveys.views import start_export, start_weights
 
-PARSERS = [JSONParser, MultiPartParser, FormParser]
+PARSERS = [BoundedJSONParser, MultiPartParser, FormParser]
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -290,12 +291,17 @@ def panel_contacts_api(request, panel_id: int):
 _SIZE = services.SIZE_DEFAULTS
 
 
+def _size_field(name: str, **kwargs) -> serializers.FloatField:
+    low, high = services.SIZE_BOUNDS[name]
+    return serializers.FloatField(min_value=low, max_value=high, **kwargs)
+
+
 class SizeIn(StrictSerializer):
-    margin = serializers.FloatField()
-    confidence = serializers.FloatField(required=False, default=_SIZE["confidence"])
-    p = serializers.FloatField(required=False, default=_SIZE["p"])
-    deff = serializers.FloatField(required=False, default=_SIZE["deff"])
-    response_rate = serializers.FloatField(required=False, default=_SIZE["response_rate"])
+    margin = _size_field("margin")
+    confidence = _size_field("confidence", required=False, default=_SIZE["confidence"])
+    p = _size_field("p", required=False, default=_SIZE["p"])
+    deff = _size_field("deff", required=False, default=_SIZE["deff"])
+    response_rate = _size_field("response_rate", required=False, default=_SIZE["response_rate"])
     fpc = serializers.BooleanField(required=False, default=True)
 
 
@@ -303,7 +309,7 @@ class DesignIn(StrictSerializer):
     population = serializers.IntegerField()
     panel = serializers.IntegerField(required=False, allow_null=True)
     name = serializers.CharField(max_length=200, required=False, default="Sample design")
-    n = serializers.IntegerField(required=False, min_value=1)
+    n = serializers.IntegerField(required=False, min_value=1, max_value=services.N_MAX)
     size = SizeIn(required=False)
     allocation = serializers.ChoiceField(choices=Allocation.choices, default="proportional")
     parameters = serializers.DictField(required=False, default=dict)
@@ -365,9 +371,9 @@ def design_detail_api(request, design_id: int):
 
 
 class DrawIn(StrictSerializer):
-    seed = serializers.IntegerField()
+    seed = serializers.IntegerField(min_value=0, max_value=SEED_MAX)
     replacement = serializers.BooleanField(required=False, default=False)
-    cells = serializers.ListField(child=serializers.CharField(), required=False)
+    cells = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
 
 
 @extend_schema(request=DrawIn, responses=OpenApiTypes.OBJECT)
@@ -403,7 +409,9 @@ class SurveyIn(StrictSerializer):
     open_link_enabled = serializers.BooleanField(required=False, default=False)
     randomize_questions = serializers.BooleanField(required=False, default=False)
     randomize_options = serializers.BooleanField(required=False, default=False)
-    reservation_minutes = serializers.IntegerField(required=False, default=60, min_value=1)
+    reservation_minutes = serializers.IntegerField(
+        required=False, default=60, min_value=1, max_value=services.RESERVATION_MINUTES_MAX
+    )
 
 
 @extend_schema(request=SurveyIn, responses=SurveyOut(many=True))
@@ -433,7 +441,9 @@ class SurveyUpdateIn(StrictSerializer):
     open_link_enabled = serializers.BooleanField(required=False)
     randomize_questions = serializers.BooleanField(required=False)
     randomize_options = serializers.BooleanField(required=False)
-    reservation_minutes = serializers.IntegerField(required=False, min_value=1)
+    reservation_minutes = serializers.IntegerField(
+        required=False, min_value=1, max_value=services.RESERVATION_MINUTES_MAX
+    )
 
 
 @extend_schema(methods=["GET"], responses=SurveyDetailOut)
@@ -466,6 +476,10 @@ def block_create_api(request, survey_id: int):
     return ApiResponse(BlockOut(block).data, status=status.HTTP_201_CREATED)
 
 
+# Reviewers needed to approve a question (the editor's form offers 1 to 10).
+APPROVALS_MAX = 10
+
+
 class OptionIn(StrictSerializer):
     code = serializers.CharField(max_length=60)
     text_en = serializers.CharField(max_length=300)
@@ -481,11 +495,15 @@ class QuestionIn(StrictSerializer):
     required = serializers.BooleanField(required=False, default=True)
     min_value = serializers.FloatField(required=False, allow_null=True, default=None)
     max_value = serializers.FloatField(required=False, allow_null=True, default=None)
-    required_approvals = serializers.IntegerField(required=False, default=1, min_value=1)
-    answer_key = serializers.CharField(required=False, default="", allow_blank=True)
-    subject = serializers.CharField(required=False, default="", allow_blank=True)
+    required_approvals = serializers.IntegerField(
+        required=False, default=1, min_value=1, max_value=APPROVALS_MAX
+    )
+    answer_key = serializers.CharField(required=False, default="", allow_blank=True, max_length=60)
+    subject = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
     is_attention_check = serializers.BooleanField(required=False, default=False)
-    expected_option = serializers.CharField(required=False, default="", allow_blank=True)
+    expected_option = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=60
+    )
     options = OptionIn(many=True, required=False, default=list)
 
 
@@ -510,11 +528,13 @@ class QuestionUpdateIn(StrictSerializer):
     required = serializers.BooleanField(required=False)
     min_value = serializers.FloatField(required=False, allow_null=True)
     max_value = serializers.FloatField(required=False, allow_null=True)
-    required_approvals = serializers.IntegerField(required=False, min_value=1)
-    answer_key = serializers.CharField(required=False, allow_blank=True)
-    subject = serializers.CharField(required=False, allow_blank=True)
+    required_approvals = serializers.IntegerField(
+        required=False, min_value=1, max_value=APPROVALS_MAX
+    )
+    answer_key = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=100)
     is_attention_check = serializers.BooleanField(required=False)
-    expected_option = serializers.CharField(required=False, allow_blank=True)
+    expected_option = serializers.CharField(required=False, allow_blank=True, max_length=60)
     options = OptionIn(many=True, required=False)
 
 
@@ -629,6 +649,11 @@ def weights_api(request, survey_id: int):
 
 class ExportIn(StrictSerializer):
     format = serializers.ChoiceField(choices=list(services.EXPORT_FORMATS))
+    raw = serializers.BooleanField(
+        default=False,
+        help_text="CSV: leave cells starting with = + - @ tab or CR as they are (for programs); "
+        "by default they get a leading ' so a spreadsheet does not run them as formulas.",
+    )
 
 
 @extend_schema(request=ExportIn, responses=OpenApiTypes.OBJECT)
@@ -637,7 +662,14 @@ def export_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
     data = ExportIn(data=request.data)
     data.is_valid(raise_exception=True)
-    return _job(start_export(survey=survey, user=request.user, fmt=data.validated_data["format"]))
+    return _job(
+        start_export(
+            survey=survey,
+            user=request.user,
+            fmt=data.validated_data["format"],
+            raw=data.validated_data["raw"],
+        )
+    )
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)

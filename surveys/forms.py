@@ -3,6 +3,7 @@ setup page (populations, panels, sample designs and surveys)."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, cast
 
@@ -10,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Study
+from config.inputs import SEED_MAX
 from surveys.models import (
     Allocation,
     Block,
@@ -21,7 +23,7 @@ from surveys.models import (
     SampleDesign,
     Survey,
 )
-from surveys.services import SIZE_DEFAULTS
+from surveys.services import N_MAX, SIZE_BOUNDS, SIZE_DEFAULTS
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
@@ -85,7 +87,7 @@ def parse_sd(text: str) -> dict[str, float]:
             number_value = float(value)
         except ValueError:
             number_value = -1.0
-        if not sep or not key or not number_value >= 0:
+        if not sep or not key or not number_value >= 0 or not math.isfinite(number_value):
             raise forms.ValidationError(
                 _("Line %(n)d: write a cell and its standard deviation, e.g. Seoul|F = 0.4.")
                 % {"n": number}
@@ -113,23 +115,44 @@ class DesignForm(forms.Form):
     n = forms.IntegerField(
         label=_("Sample size (n)"),
         min_value=1,
+        max_value=N_MAX,
         required=False,
         help_text=_("Give n, or a margin of error to compute it."),
     )
     margin = forms.FloatField(
         label=_("Margin of error"),
         required=False,
+        min_value=SIZE_BOUNDS["margin"][0],
+        max_value=SIZE_BOUNDS["margin"][1],
         help_text=_("A proportion, e.g. 0.03 for ±3 points."),
     )
     confidence = forms.FloatField(
-        label=_("Confidence level"), required=False, initial=SIZE_DEFAULTS["confidence"]
+        label=_("Confidence level"),
+        required=False,
+        initial=SIZE_DEFAULTS["confidence"],
+        min_value=SIZE_BOUNDS["confidence"][0],
+        max_value=SIZE_BOUNDS["confidence"][1],
     )
     p = forms.FloatField(
-        label=_("Expected proportion (p)"), required=False, initial=SIZE_DEFAULTS["p"]
+        label=_("Expected proportion (p)"),
+        required=False,
+        initial=SIZE_DEFAULTS["p"],
+        min_value=SIZE_BOUNDS["p"][0],
+        max_value=SIZE_BOUNDS["p"][1],
     )
-    deff = forms.FloatField(label=_("Design effect"), required=False, initial=SIZE_DEFAULTS["deff"])
+    deff = forms.FloatField(
+        label=_("Design effect"),
+        required=False,
+        initial=SIZE_DEFAULTS["deff"],
+        min_value=SIZE_BOUNDS["deff"][0],
+        max_value=SIZE_BOUNDS["deff"][1],
+    )
     response_rate = forms.FloatField(
-        label=_("Expected response rate"), required=False, initial=SIZE_DEFAULTS["response_rate"]
+        label=_("Expected response rate"),
+        required=False,
+        initial=SIZE_DEFAULTS["response_rate"],
+        min_value=SIZE_BOUNDS["response_rate"][0],
+        max_value=SIZE_BOUNDS["response_rate"][1],
     )
     fpc = forms.BooleanField(label=_("Finite population correction"), required=False, initial=True)
     allocation = forms.ChoiceField(
@@ -138,6 +161,7 @@ class DesignForm(forms.Form):
     minimum = forms.IntegerField(
         label=_("Minimum per cell"),
         min_value=0,
+        max_value=N_MAX,
         required=False,
         initial=1,
         help_text=_("For the allocation 'minimum per cell, then proportional'."),
@@ -173,7 +197,7 @@ class DesignForm(forms.Form):
         if population is not None and panel is not None and panel.population_id != population.pk:
             self.add_error("panel", _("The panel is drawn from another population."))
         n, margin = data.get("n"), data.get("margin")
-        if n is None and margin is None and "n" not in self.errors:
+        if n is None and margin is None and not {"n", "margin"} & set(self.errors):
             self.add_error("n", _("Give n, or a margin of error to compute it."))
         elif n is not None and margin is not None:
             self.add_error("n", _("Give n or a margin of error, not both."))
@@ -388,5 +412,9 @@ class SurveySettingsForm(SurveyTextsForm):
 
 class DrawForm(forms.Form):
     seed = forms.IntegerField(
-        label=_("Seed"), initial=1, help_text=_("The same seed draws the same people.")
+        label=_("Seed"),
+        initial=1,
+        min_value=0,
+        max_value=SEED_MAX,
+        help_text=_("The same seed draws the same people."),
     )

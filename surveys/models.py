@@ -484,9 +484,15 @@ class QuotaReservation(models.Model):
     quota = models.ForeignKey(QuotaCell, on_delete=models.CASCADE, related_name="reservations")
     response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="reservation")
     expires_at = models.DateTimeField()
+    # A keyed hash of the address an open-link hold was taken from (never the address itself),
+    # so that one address can hold only QUOTA_HOLDS_PER_ADDRESS places at once; "" otherwise.
+    holder = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
-        indexes = [models.Index(fields=["quota", "expires_at"])]
+        indexes = [
+            models.Index(fields=["quota", "expires_at"]),
+            models.Index(fields=["holder", "expires_at"], name="survey_quota_hold_holder_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"reservation {self.pk}"

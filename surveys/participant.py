@@ -5,19 +5,32 @@ open-link token. The page shown follows the response's state: consent -> screene
 links) -> one page per block -> completion (or the screened-out page). Answers are saved page
 by page, so the same link resumes where the participant left. Plain HTML forms; no
 JavaScript needed. Language: ``?lang=ko|en`` or the choice on the consent page.
+
+Forms carry a key made for each rendering (``idempotency_key``): a form sent twice (a double
+click, a retry after a timeout) gets the first sending's redirect and writes nothing twice.
+Open links are rate limited per address: starts per minute, and quota places held at once
+(``RATE_LIMITS``, ``QUOTA_HOLDS_PER_ADDRESS``); so are failed token look-ups. Past a limit the
+participant gets a friendly page with 429.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 from django.views.decorators.cache import never_cache
 
+from config.throttling import OpenLinkStartThrottle, TokenMissThrottle, client_address
+from idempotency.keys import form_fingerprint, new_key, page_key, page_redirect
+from idempotency.selectors import stored_outcome
+from idempotency.services import IdempotencyKeyReused, Outcome, idempotent_form_run
 from surveys import services
 from surveys.models import (
     Invitation,
@@ -27,7 +40,7 @@ from surveys.models import (
     Survey,
     SurveyStatus,
 )
-from surveys.services.responses import SurveyNotOpen
+from surveys.services.responses import QuotaHoldLimit, SurveyNotOpen
 
 LANGUAGES = ("ko", "en")
 SESSION_KEY = "surveys_open_responses"
@@ -62,6 +75,38 @@ def _render(request, template: str, context: dict, language: str, status: int = 
         return render(request, f"surveys/participant/{template}", context, status=status)
 
 
+def _too_many(request, survey: Survey, language: str, retry_after: int) -> HttpResponse:
+    page = _render(request, "too_many.html", {"survey": survey}, language, status=429)
+    page["Retry-After"] = str(retry_after)
+    return page
+
+
+def _holder(request) -> str:
+    """Where an open-link participant came from: a keyed hash of their address."""
+    address = client_address(request)
+    return salted_hmac("surveys.quota-holder", address, algorithm="sha256").hexdigest()[:32]
+
+
+def _stored(request, scope: str) -> Outcome | None:
+    """The outcome of this form's first sending, when this is a second one."""
+    try:
+        return stored_outcome(
+            scope=scope, key=page_key(request), fingerprint=form_fingerprint(request.POST)
+        )
+    except IdempotencyKeyReused:
+        return None
+
+
+def _once(request, scope: str, action: Callable[[], Outcome]) -> Outcome:
+    """Run a form's submit once per form key."""
+    return idempotent_form_run(
+        scope=scope,
+        key=page_key(request),
+        fingerprint=form_fingerprint(request.POST),
+        action=action,
+    )
+
+
 def _resolve(token: str):
     response = Response.objects.select_related("survey", "cell").filter(token=token).first()
     if response is not None:
@@ -79,7 +124,16 @@ def _resolve(token: str):
 
 @never_cache
 def participant(request, token: str):
-    survey, response, invitation = _resolve(token)
+    misses = TokenMissThrottle()
+    if misses.blocked(request):
+        page = render(request, "429.html", status=429)
+        page["Retry-After"] = str(misses.retry_after())
+        return page
+    try:
+        survey, response, invitation = _resolve(token)
+    except Http404:
+        misses.record(request)
+        raise
     language = _language(request, survey, response)
     if response is None:
         if invitation is None:
@@ -88,6 +142,13 @@ def participant(request, token: str):
             if mine:
                 return HttpResponseRedirect(_link(mine, lang=request.GET.get("lang")))
         return _consent(request, survey, invitation, language)
+    if request.method == "POST":
+        # Before the state checks: a page sent again after it completed the response gets
+        # the same redirect as the first time; so does an invitation's consent sent again
+        # (the invitation's link now leads to the response).
+        for scope in (_answers_scope(response), _start_scope(survey, response.invitation_id)):
+            if replay := _stored(request, scope):
+                return page_redirect(replay)
     if request.GET.get("lang") in LANGUAGES and response.language != language:
         Response.objects.filter(pk=response.pk).update(language=language)
     if response.status == ResponseStatus.SCREENED_OUT:
@@ -107,19 +168,37 @@ def _consent(request, survey: Survey, invitation: Invitation | None, language: s
     error = ""
     if request.method == "POST":
         if request.POST.get("consent") == "yes":
-            try:
+            scope = _start_scope(survey, invitation.pk if invitation else None)
+            outcome = _stored(request, scope)
+            if outcome is None and invitation is None:
+                throttle = OpenLinkStartThrottle()
+                if not throttle.allow_request(request, None):
+                    return _too_many(request, survey, language, throttle.retry_after())
+
+            def start() -> Outcome:
                 response = services.response_start(
                     survey=survey, invitation=invitation, language=language
                 )
-            except SurveyNotOpen:
-                return _render(request, "closed.html", {"survey": survey}, language)
+                token = response.token
+                return Outcome(status=302, location=_link(token), body={"token": token})
+
+            if outcome is None:
+                try:
+                    outcome = _once(request, scope, start)
+                except SurveyNotOpen:
+                    return _render(request, "closed.html", {"survey": survey}, language)
             if invitation is None:
                 started = request.session.get(SESSION_KEY, {})
-                started[str(survey.pk)] = response.token
+                started[str(survey.pk)] = outcome.body["token"]
                 request.session[SESSION_KEY] = started
-            return HttpResponseRedirect(_link(response.token))
+            return page_redirect(outcome)
         error = "consent"
-    context = {"survey": survey, "intro": survey.intro(language), "error": error}
+    context = {
+        "survey": survey,
+        "intro": survey.intro(language),
+        "error": error,
+        "idempotency_key": new_key(),
+    }
     return _render(request, "consent.html", context, language, status=400 if error else 200)
 
 
@@ -134,8 +213,14 @@ def _screener(request, survey: Survey, response: Response, language: str):
     errors: dict = {}
     chosen = {v: request.POST.get(v, "") for v in variables}
     if request.method == "POST":
+        holder = _holder(request) if response.invitation_id is None else ""
+        max_holds = settings.QUOTA_HOLDS_PER_ADDRESS if settings.RATE_LIMITS_ENABLED else 0
         try:
-            response = services.response_screen(response=response, values=chosen)
+            response = services.response_screen(
+                response=response, values=chosen, holder=holder, max_holds=max_holds
+            )
+        except QuotaHoldLimit:
+            return _too_many(request, survey, language, retry_after=60)
         except SurveyNotOpen:
             return _render(request, "closed.html", {"survey": survey}, language)
         except ValidationError as exc:
@@ -188,17 +273,34 @@ def _questions(request, survey: Survey, response: Response, language: str):
         answers = {
             code: (values if len(values) != 1 else values[0]) for code, values in submitted.items()
         }
+
+        def record() -> Outcome:
+            services.answers_record(response=response, answers=answers, questions=shown)
+            if number < len(blocks):
+                return Outcome(status=302, location=_link(response.token, page=number + 1))
+            try:
+                services.response_complete(response=response)
+            except ValidationError as exc:
+                # The page's answers stay saved; the key is not kept, so sending the page
+                # again tries to complete again.
+                closed = isinstance(exc, SurveyNotOpen)
+                body = {"errors": exc.message_dict, "closed": closed}
+                return Outcome(status=400, body=body, keep=False)
+            return Outcome(status=302, location=_link(response.token))
+
         try:
             with translation.override(language):
-                services.answers_record(response=response, answers=answers, questions=shown)
-                if number < len(blocks):
-                    return HttpResponseRedirect(_link(response.token, page=number + 1))
-                services.response_complete(response=response)
-            return HttpResponseRedirect(_link(response.token))
+                outcome = _once(request, _answers_scope(response), record)
         except SurveyNotOpen:
             return _render(request, "closed.html", {"survey": survey}, language)
         except ValidationError as exc:
             errors = exc.message_dict
+        else:
+            if outcome.status == 302:
+                return page_redirect(outcome)
+            if outcome.body["closed"]:
+                return _render(request, "closed.html", {"survey": survey}, language)
+            errors = outcome.body["errors"]
     items = []
     for q in shown:
         answer = answered.get(q.pk)
@@ -244,8 +346,17 @@ def _questions(request, survey: Survey, response: Response, language: str):
         "errors": errors,
         "general_errors": general,
         "token": response.token,
+        "idempotency_key": new_key(),
     }
     return _render(request, "questions.html", context, language, status=400 if errors else 200)
+
+
+def _answers_scope(response: Response) -> str:
+    return f"surveys.answers:{response.pk}"
+
+
+def _start_scope(survey: Survey, invitation_id: int | None) -> str:
+    return f"surveys.start:{survey.pk}:{invitation_id or 'open'}"
 
 
 def _page_number(raw, pages: int) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from jobs.services import job_run, job_succeed
+from jobs.services import JobOutput, job_run
+from jobs.tasks import JobTask
 
 
-@shared_task
+@shared_task(base=JobTask)
 def send_invitations_task(job_id: str) -> None:
     from surveys.models import Survey
     from surveys.services.invitations import invitations_send_now
@@ -21,7 +22,7 @@ def send_invitations_task(job_id: str) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@shared_task
+@shared_task(base=JobTask)
 def compute_weights_task(job_id: str) -> None:
     from surveys.models import Survey
     from surveys.services.weights import weights_compute
@@ -33,18 +34,19 @@ def compute_weights_task(job_id: str) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@shared_task
+@shared_task(base=JobTask)
 def export_responses_task(job_id: str) -> None:
     from surveys.models import Survey
     from surveys.services.exports import responses_export
 
     def work(job, progress):
         survey = Survey.objects.get(pk=job.params["survey_id"])
-        name, content = responses_export(survey=survey, fmt=job.params["format"])
-        job_succeed(
-            job_id=job.id, result={"format": job.params["format"]}, file_name=name, content=content
+        name, content = responses_export(
+            survey=survey,
+            fmt=job.params["format"],
+            formula_escape=not job.params.get("raw", False),
         )
-        return None
+        return JobOutput(result={"format": job.params["format"]}, file_name=name, content=content)
 
     job_run(job_id=job_id, work=work)
 

@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,8 +19,9 @@ from django.views.decorators.http import require_POST
 from accounts.access import access_study
 from accounts.models import Study
 from config.forms import form_errors_from
+from config.inputs import SEED_MAX
 from jobs.models import Job
-from jobs.services import job_create
+from jobs.services import job_start
 from surveys import selectors, services
 from surveys.access import access_question, access_survey
 from surveys.forms import (
@@ -135,7 +135,9 @@ def sample_draw(request, survey_id: int, kind: str):
         raise Http404("Unknown draw.")
     form = DrawForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give a whole number as the seed."))
+        messages.error(
+            request, _("Give a whole number from 0 to %(max)s as the seed.") % {"max": SEED_MAX}
+        )
         return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#fieldwork")
     seed = form.cleaned_data["seed"]
     try:
@@ -174,7 +176,9 @@ def export_start(request, survey_id: int, fmt: str):
     survey = access_survey(user=request.user, survey_id=survey_id)
     if fmt not in services.EXPORT_FORMATS:
         raise Http404("Unknown format.")
-    job = start_export(survey=survey, user=request.user, fmt=fmt)
+    # "raw" (a checkbox by the CSV button): formulas are left unescaped, for programs.
+    raw = request.POST.get("raw") in ("1", "on", "true")
+    job = start_export(survey=survey, user=request.user, fmt=fmt, raw=raw)
     return redirect("jobs:detail", job_id=job.id)
 
 
@@ -186,25 +190,27 @@ def weights_start(request, survey_id: int):
     return redirect("surveys:dashboard", survey_id=survey.pk)
 
 
-def start_export(*, survey, user, fmt: str) -> Job:
-    with transaction.atomic():
-        job = job_create(
-            kind="surveys.export",
-            user=user,
-            study=survey.study,
-            params={"survey_id": survey.pk, "format": fmt},
-        )
-        transaction.on_commit(lambda: export_responses_task.delay(str(job.id)))
-    return job
+def start_export(*, survey, user, fmt: str, raw: bool = False) -> Job:
+    """Queue an export; ``raw`` leaves CSV cells that look like formulas unescaped.
+    ``BackgroundUnavailable`` when the broker is down (``job_start``; no job remains)."""
+    return job_start(
+        kind="surveys.export",
+        task=export_responses_task,
+        user=user,
+        study=survey.study,
+        params={"survey_id": survey.pk, "format": fmt, "raw": raw},
+    )
 
 
 def start_weights(*, survey, user) -> Job:
-    with transaction.atomic():
-        job = job_create(
-            kind="surveys.weights", user=user, study=survey.study, params={"survey_id": survey.pk}
-        )
-        transaction.on_commit(lambda: compute_weights_task.delay(str(job.id)))
-    return job
+    """Queue the weighting (``BackgroundUnavailable`` when the broker is down)."""
+    return job_start(
+        kind="surveys.weights",
+        task=compute_weights_task,
+        user=user,
+        study=survey.study,
+        params={"survey_id": survey.pk},
+    )
 
 
 # --- the questionnaire editor --------------------------------------------------------------

@@ -39,11 +39,34 @@ def _media_in_tmp(settings, tmp_path_factory):
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Tests run from one address at machine speed: the request rate limits are off unless a
+    test turns them on (``rate_limits``). The log-in lock-out stays on; it counts failures
+    only."""
+    settings.RATE_LIMITS_ENABLED = False
+
+
+@pytest.fixture
+def rate_limits(settings):
+    """Turn the rate limits on with a clean history; returns ``settings`` to set rates on."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.RATE_LIMITS_ENABLED = True
+    yield settings
+    cache.clear()
+
+
 @pytest.fixture
 def researcher(db):
+    """A researcher: may create studies (``can_create_studies``)."""
+    from accounts.services import researcher_grant
     from tests.accounts.factories import UserFactory
 
-    return UserFactory(username="rosa")
+    user = UserFactory(username="rosa")
+    researcher_grant(user=user)
+    return user
 
 
 @pytest.fixture

@@ -15,3 +15,9 @@ def annotation_work(user):
     if not user.is_authenticated:
         return []
     return selectors.memberships_for_user(user=user)
+
+
+@register.simple_tag
+def annotation_invitations(user):
+    """The project invitations waiting for the user's answer."""
+    return list(selectors.project_invitations_for(user=user))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
@@ -47,7 +47,7 @@ from benchmarks.services.tables import (
     sorted_codes,
 )
 from jobs.models import Job
-from jobs.services import job_create
+from jobs.services import job_start
 from sources import pseudonyms, registry, schema
 from sources.registry import SourceRef, SourceUnavailable
 
@@ -112,7 +112,8 @@ def _load_items(
     allitems = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     allitems = allitems.drop_duplicates("item", keep="first").set_index("item")
     keys = pd.Index(item_keys.to_pandas(), name="item").astype(schema.TEXT)
-    found = keys.isin(allitems.index)
+    # get_indexer, not isin: isin on Arrow strings makes a Python object per key.
+    found = allitems.index.get_indexer(keys) >= 0
     items = allitems.reindex(keys)
     items["kind"] = items["kind"].fillna("text")
     if "audio" in items.columns:
@@ -205,6 +206,27 @@ def _agreement(
     return result
 
 
+def _matrices(frame: pd.DataFrame, categories: list[str], params: dict[str, Any]) -> dict[str, Any]:
+    """Category co-occurrence (within and across raters) and penalty matrices, for the export.
+
+    Computed here from the codes the build already has, so an export only writes them.
+    """
+    try:
+        enc = aggregation.encode_votes(frame, categories)
+        cooc = aggregation.category_cooccurrence(
+            enc,
+            source=params.get("cooccurrence_source", "both"),
+            normalization=params.get("penalty_normalization", "max"),
+        )
+    except ValueError as exc:
+        return {"error": str(exc)}
+    return {
+        "within": cooc.within.to_numpy().tolist(),
+        "across": cooc.across.to_numpy().tolist(),
+        "penalty": cooc.penalty.to_numpy().tolist(),
+    }
+
+
 def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     categories = list(dataset.categories)
     params = dict(dataset.parameters or {})
@@ -265,6 +287,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     agreement = pool.submit(
         _agreement, agreement_votes, agreement_boot, int(dataset.split_seed), categories
     )
+    matrices = pool.submit(_matrices, frame, categories, params)
     pool.shutdown(wait=False)
 
     secondary = (
@@ -397,6 +420,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         "vote_columns": meta_cols,
         "dawid_skene": {"n_iter": ds.n_iter, "converged": ds.converged} if ds else None,
         "agreement": agreement.result(),
+        "matrices": matrices.result(),
     }
     return {
         "long": long_bytes,
@@ -445,7 +469,11 @@ def _source_snapshot(sources: list[DatasetSource], refs: list[SourceRef]) -> lis
 
 
 def version_build(
-    *, dataset: Dataset, user: User | None, progress: ProgressFn | None = None
+    *,
+    dataset: Dataset,
+    user: User | None,
+    progress: ProgressFn | None = None,
+    checkpoint: Callable[[Version], None] | None = None,
 ) -> Version:
     """Freeze the dataset's current votes as a new version.
 
@@ -453,6 +481,8 @@ def version_build(
     read, see ``_freeze_media``); only then are the three tables stored and the row
     inserted, in one transaction under a lock on the dataset row (so two builds get distinct
     numbers). On any failure the stored files are removed: a failed build leaves nothing.
+    ``checkpoint(version)`` runs inside that transaction (a job records the version on its
+    row, so a re-run of the job does not build it twice); if it raises, nothing is kept.
     Raises ``BuildError`` for bad input.
     """
     progress = progress or noop
@@ -488,6 +518,8 @@ def version_build(
             )
             stored.append(version.contents_file)
             version.save()
+            if checkpoint is not None:
+                checkpoint(version)
     except Exception:
         for f in stored:
             f.storage.delete(f.name)
@@ -496,14 +528,17 @@ def version_build(
 
 
 def version_build_start(*, dataset: Dataset, user: User) -> Job:
-    """Create the build job and enqueue it once the transaction commits."""
+    """Create the build job and queue it (``job_start``: ``BackgroundUnavailable`` when the
+    broker is down, and then no job remains)."""
     from benchmarks.tasks import version_build_task
 
-    job = job_create(
-        kind=BUILD_JOB_KIND, user=user, study=dataset.study, params={"dataset_id": dataset.pk}
+    return job_start(
+        kind=BUILD_JOB_KIND,
+        task=version_build_task,
+        user=user,
+        study=dataset.study,
+        params={"dataset_id": dataset.pk},
     )
-    transaction.on_commit(lambda: version_build_task.delay(str(job.id)))
-    return job
 
 
 # --- diff -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from benchmarks import aggregation, splitting
 from benchmarks.models import (
     Dataset,
 )
+from config.inputs import SEED_MAX
 
 ProgressFn = Callable[[int, str], None]
 
@@ -27,6 +28,15 @@ PARAMETERS: dict[str, type | tuple[type, ...]] = {
     "cooccurrence_source": str,
     "penalty_normalization": str,
     "agreement_boot": int,
+}
+# Ranges of the numeric options (a seed is kept to what every tool replays; the counts of
+# iterations and resamples bound the work of a build).
+PARAMETER_BOUNDS: dict[str, tuple[float, float]] = {
+    "seed": (0, SEED_MAX),
+    "secondary_weight": (0, 1000),
+    "epsilon": (0, 1),
+    "ds_max_iter": (1, 10_000),
+    "agreement_boot": (0, 10_000),
 }
 STRATIFY_CHOICES = ("", "majority", "plurality", "all_inclusive", "dawid_skene")
 
@@ -60,15 +70,23 @@ def _check_dataset_config(
             errors.setdefault("parameters", []).append(f"Unknown parameter {key!r}.")
         elif not isinstance(value, kind) or isinstance(value, bool):
             errors.setdefault("parameters", []).append(f"{key}: wrong type.")
+        elif key in PARAMETER_BOUNDS:
+            low, high = PARAMETER_BOUNDS[key]
+            if not low <= float(value) <= high:  # type: ignore[arg-type]  # refuses NaN too
+                errors.setdefault("parameters", []).append(f"{key}: from {low:,} to {high:,}.")
     if parameters.get("tie_policy", "drop") not in aggregation.TIE_POLICIES:
         errors.setdefault("parameters", []).append(
             f"tie_policy: choose one of {list(aggregation.TIE_POLICIES)}."
         )
     try:
         values = [float(v) for v in split_fractions.values()]
-        if not split_fractions or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-9:
+        if (
+            not split_fractions
+            or any(not 0 <= v <= 1 for v in values)  # also refuses NaN
+            or abs(sum(values) - 1) > 1e-9
+        ):
             raise ValueError
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError):
         errors["split_fractions"] = ["Give split fractions (>= 0) that sum to 1."]
     if split_stratify not in STRATIFY_CHOICES:
         errors["split_stratify"] = [f"Choose one of {list(STRATIFY_CHOICES)}."]
@@ -94,6 +112,13 @@ def dataset_create(
     split_group: str = "",
 ) -> Dataset:
     """Create a dataset; raises ``ValidationError`` naming the bad field."""
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int):
+        raise ValidationError({"split_seed": ["A whole number."]})
+    if not 0 <= split_seed <= SEED_MAX:
+        raise ValidationError({"split_seed": [f"A whole number from 0 to {SEED_MAX:,}."]})
+    for field, value, limit in (("name", name, 200), ("split_group", split_group, 100)):
+        if len(value) > limit:
+            raise ValidationError({field: [f"At most {limit} characters."]})
     rules = list(rules) if rules is not None else list(aggregation.RULES)
     parameters = dict(parameters or {"tie_policy": "drop", "seed": 0})
     split_fractions = dict(split_fractions or splitting.DEFAULT_FRACTIONS)

@@ -14,13 +14,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.core.files.storage import default_storage
-from django.db import transaction
 
 from accounts.models import User
 from benchmarks import aggregation
@@ -29,7 +27,8 @@ from benchmarks.services.build import MEDIA_DIR
 from benchmarks.services.card import croissant, dataset_card
 from benchmarks.services.tables import ProgressFn, noop, parquet_bytes
 from jobs.models import Job
-from jobs.services import job_create
+from jobs.services import job_start
+from sources.csv_escape import escape_table
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -48,9 +47,14 @@ def _flat_for_csv(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def _csv_bytes(table: pa.Table) -> bytes:
+def _csv_bytes(table: pa.Table, *, formula_escape: bool = True) -> bytes:
+    """The table as CSV. With ``formula_escape``, text cells starting with ``= + - @``, tab or
+    CR get a leading ``'`` so spreadsheets do not run them (vectorised; numbers untouched)."""
+    flat = _flat_for_csv(table)
+    if formula_escape:
+        flat = escape_table(flat)
     buf = io.BytesIO()
-    pacsv.write_csv(_flat_for_csv(table), buf)
+    pacsv.write_csv(flat, buf)
     return buf.getvalue()
 
 
@@ -183,10 +187,11 @@ def _hf_split_table(
         else:
             cols[rule] = items.column(f"{rule}.label").combine_chunks()
     # Votes are sorted by item like the items, so each item's votes are one contiguous run.
-    counts = np.bincount(
-        pd.Index(items.column("item").to_pandas()).get_indexer(votes.column("item").to_pandas()),
-        minlength=n,
-    )
+    positions = pc.index_in(
+        votes.column("item").combine_chunks().cast(pa.string()),
+        value_set=items.column("item").combine_chunks(),
+    ).to_numpy(zero_copy_only=False)
+    counts = np.bincount(positions, minlength=n)
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
     nested = pa.StructArray.from_arrays(
         [votes.column(c).combine_chunks() for c in ("voter", "label", "weight", "role")],
@@ -233,7 +238,19 @@ def _matrix_csv(categories: list[str], matrix: list[list[Any]]) -> bytes:
 
 
 def _cooccurrence_files(version: Version, votes: pa.Table) -> dict[str, bytes]:
-    """Co-occurrence (within and across raters) and penalty matrices of the frozen votes."""
+    """Co-occurrence (within and across raters) and penalty matrices of the frozen votes: as
+    the build computed them, or (versions built before it did) from the votes."""
+    cats = list(version.categories)
+    stored = version.stats.get("matrices") or {}
+    if "penalty" in stored:
+        return {
+            f"matrices/{name}.csv": _matrix_csv(cats, stored[key])
+            for name, key in (
+                ("cooccurrence_within", "within"),
+                ("cooccurrence_across", "across"),
+                ("penalty", "penalty"),
+            )
+        }
     params = version.parameters or {}
     columns = ["item", "voter", "label", "weight", "role"]
     enc = aggregation.encode_votes(votes.select(columns).to_pandas(), list(version.categories))
@@ -242,7 +259,6 @@ def _cooccurrence_files(version: Version, votes: pa.Table) -> dict[str, bytes]:
         source=params.get("cooccurrence_source", "both"),
         normalization=params.get("penalty_normalization", "max"),
     )
-    cats = list(version.categories)
     return {
         "matrices/cooccurrence_within.csv": _matrix_csv(cats, cooc.within.to_numpy().tolist()),
         "matrices/cooccurrence_across.csv": _matrix_csv(cats, cooc.across.to_numpy().tolist()),
@@ -297,12 +313,17 @@ def item_export_table(items: pa.Table, contents: pa.Table | None) -> pa.Table:
 
 
 def version_export_files(
-    *, version: Version, progress: ProgressFn | None = None, only: str = "all"
+    *,
+    version: Version,
+    progress: ProgressFn | None = None,
+    only: str = "all",
+    formula_escape: bool = True,
 ) -> dict[str, bytes]:
     """Every file of the export, by path. Depends only on the version's frozen content.
 
     ``only`` limits the files to one format (``csv``, ``jsonl``, ``parquet``: the item and
     vote tables with the media) or to the Hugging Face folder (``hf``); ``all`` is the zip's.
+    ``formula_escape`` off leaves the CSV cells that look like formulas as they are.
     """
     progress = progress or noop
     votes_raw = _read(version.votes_file)
@@ -319,8 +340,8 @@ def version_export_files(
         files["items.parquet"] = parquet_bytes(items)
     if only in ("all", "csv"):
         progress(10, "CSV")
-        files["votes.csv"] = _csv_bytes(votes)
-        files["items.csv"] = _csv_bytes(items)
+        files["votes.csv"] = _csv_bytes(votes, formula_escape=formula_escape)
+        files["items.csv"] = _csv_bytes(items, formula_escape=formula_escape)
     if only in ("all", "jsonl"):
         progress(30, "JSONL")
         files["votes.jsonl"] = _jsonl_bytes(votes)
@@ -358,7 +379,12 @@ def _slug(version: Version) -> str:
 
 
 def version_export_write(
-    *, version: Version, fmt: str, out: Path, progress: ProgressFn | None = None
+    *,
+    version: Version,
+    fmt: str,
+    out: Path,
+    progress: ProgressFn | None = None,
+    formula_escape: bool = True,
 ) -> list[Path]:
     """Write an export into the folder ``out``: the zip (``zip``), the Hugging Face folder
     (``hf``), or the item and vote tables of one format with the media. Returns the paths."""
@@ -366,11 +392,15 @@ def version_export_write(
         raise ValueError(f"format: choose one of {', '.join(EXPORT_FORMATS)}")
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "zip":
-        name, content = version_export(version=version, progress=progress)
+        name, content = version_export(
+            version=version, progress=progress, formula_escape=formula_escape
+        )
         target = out / name
         target.write_bytes(content)
         return [target]
-    files = version_export_files(version=version, progress=progress, only=fmt)
+    files = version_export_files(
+        version=version, progress=progress, only=fmt, formula_escape=formula_escape
+    )
     written = []
     for name, content in sorted(files.items()):
         target = out / name
@@ -380,20 +410,24 @@ def version_export_write(
     return written
 
 
-def version_export(*, version: Version, progress: ProgressFn | None = None) -> tuple[str, bytes]:
+def version_export(
+    *, version: Version, progress: ProgressFn | None = None, formula_escape: bool = True
+) -> tuple[str, bytes]:
     """The export zip of a version: (file name, bytes). The same version gives the same bytes."""
-    files = version_export_files(version=version, progress=progress)
+    files = version_export_files(version=version, progress=progress, formula_escape=formula_escape)
     return f"{_slug(version)}.zip", zip_bytes(files)
 
 
-def version_export_start(*, version: Version, user: User | None) -> Job:
+def version_export_start(*, version: Version, user: User | None, raw: bool = False) -> Job:
+    """Queue the export zip; ``raw`` leaves CSV cells that look like formulas unescaped.
+
+    ``BackgroundUnavailable`` when the broker is down (see ``job_start``; no job remains)."""
     from benchmarks.tasks import version_export_task
 
-    job = job_create(
+    return job_start(
         kind=EXPORT_JOB_KIND,
+        task=version_export_task,
         user=user,
         study=version.dataset.study,
-        params={"version_id": version.pk, "dataset_id": version.dataset_id},
+        params={"version_id": version.pk, "dataset_id": version.dataset_id, "raw": raw},
     )
-    transaction.on_commit(lambda: version_export_task.delay(str(job.id)))
-    return job

@@ -7,7 +7,6 @@ items file that gives each item's content (see :mod:`sources.schema`).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from django.db import connection, transaction
 from benchmarks import aggregation
 from benchmarks.models import Dataset, DatasetSource, SourceKind, UploadedVote
 from benchmarks.services.tables import BuildError, check_weights, parquet_bytes, plain_table
+from config import inputs
 from sources import registry, schema
 from sources.registry import SourceRef, SourceUnavailable
 
@@ -140,7 +140,9 @@ def _read_table(raw: bytes, fmt: str, field: str) -> pd.DataFrame:
     """An uploaded CSV, JSONL or Parquet file with every column read as it is written."""
     try:
         if fmt == "csv":
-            header = next(csv.reader(io.StringIO(raw.decode("utf-8-sig").split("\n", 1)[0])), [])
+            # The header through our CSV reader: its field limit is a setting (the csv
+            # module's own, 131,072 characters, raised a bare csv.Error).
+            header, _rows = inputs.csv_rows(raw.decode("utf-8-sig").split("\n", 1)[0], field=field)
             table = pacsv.read_csv(
                 io.BytesIO(raw),
                 convert_options=pacsv.ConvertOptions(
@@ -149,12 +151,43 @@ def _read_table(raw: bytes, fmt: str, field: str) -> pd.DataFrame:
                     quoted_strings_can_be_null=False,
                 ),
             )
-            return table.to_pandas()
-        if fmt == "jsonl":
-            return pd.read_json(io.BytesIO(raw), lines=True, dtype=False)
-        return pq.read_table(io.BytesIO(raw)).to_pandas()
+            df = table.to_pandas()
+        elif fmt == "jsonl":
+            df = pd.read_json(io.BytesIO(raw), lines=True, dtype=False)
+        else:
+            df = pq.read_table(io.BytesIO(raw)).to_pandas()
     except (pa.ArrowInvalid, ValueError, UnicodeDecodeError, OSError) as exc:
         raise ValidationError({field: [f"Could not read the {fmt.upper()} file: {exc}"]}) from exc
+    long = [str(c) for c in df.columns if len(str(c)) > KEY_MAX]
+    if long:
+        raise ValidationError(
+            {field: [f"A column name of {len(long[0]):,} characters; at most {KEY_MAX}."]}
+        )
+    return df
+
+
+# Item, voter and label keys are stored in columns of 200 characters (UploadedVote); column
+# names become metadata keys and are held to the same length.
+KEY_MAX = 200
+
+
+def _check_key_lengths(df: pd.DataFrame, fmt: str) -> None:
+    """Refuse keys longer than their column, naming the column, the count and the first row
+    (counted as a spreadsheet shows a CSV: the header is row 1)."""
+    problems = []
+    for col in ("item", "voter", "label", "role"):
+        if col not in df.columns:
+            continue
+        limit = 16 if col == "role" else KEY_MAX
+        too_long = (df[col].astype("string").str.len() > limit).fillna(False).to_numpy()
+        if too_long.any():
+            first = int(too_long.argmax()) + (2 if fmt == "csv" else 1)
+            problems.append(
+                f"{col}: {int(too_long.sum())} value(s) longer than {limit} characters "
+                f"(row {first})."
+            )
+    if problems:
+        raise ValidationError({"upload": problems})
 
 
 def _json_cell(column: str, value: Any) -> Any:
@@ -164,7 +197,7 @@ def _json_cell(column: str, value: Any) -> Any:
         return None
     if isinstance(value, str) and value.startswith("["):
         try:
-            return json.loads(value)
+            return inputs.json_loads(value)  # refuses deep nesting as a ValueError
         except ValueError:
             raise ValidationError(
                 {"items": [f"{column}: {value[:40]!r} is not a JSON list."]}
@@ -270,6 +303,7 @@ def source_upload_create(
     """
     fmt = _format_of(file_name, "upload")
     df = read_vote_file(content, fmt)
+    _check_key_lengths(df, fmt)
     try:
         validate_vote_table(df, dataset.categories)
     except BuildError as exc:
@@ -283,7 +317,7 @@ def source_upload_create(
     source = DatasetSource.objects.create(
         dataset=dataset,
         kind=SourceKind.UPLOAD,
-        name=name or file_name,
+        name=name or file_name[:200],
         upload_format=fmt,
         columns=meta_cols,
         n_votes=len(df),

@@ -1,10 +1,11 @@
 // Live progress bars: every element with data-job-progress is refreshed from its fragment
-// URL once a second until the job has finished. Without JavaScript the page still shows the
-// state it was rendered with and a refresh link.
+// URL once a second until the job has finished, or until its worker has stopped reporting
+// (data-stale: the fragment then says so and offers a reload). Without JavaScript the page
+// still shows the state it was rendered with and a refresh link.
 (function () {
   "use strict";
   function poll(el) {
-    if (el.dataset.finished === "1") return;
+    if (el.dataset.finished === "1" || el.dataset.stale === "1") return;
     window.setTimeout(function () {
       fetch(el.dataset.jobProgress, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })

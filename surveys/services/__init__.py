@@ -6,6 +6,8 @@ Split by topic; import from here: ``from surveys.services import population_impo
 from __future__ import annotations
 
 from surveys.services.designs import (
+    N_MAX,
+    SIZE_BOUNDS,
     SIZE_DEFAULTS,
     design_create,
     design_preview,
@@ -17,6 +19,7 @@ from surveys.services.exports import EXPORT_FORMATS, responses_export
 from surveys.services.imports import panel_import, panel_import_named, population_import
 from surveys.services.invitations import invitations_send, invitations_send_now
 from surveys.services.questionnaires import (
+    RESERVATION_MINUTES_MAX,
     block_create,
     block_delete,
     block_move,
@@ -46,6 +49,9 @@ from surveys.services.weights import weights_compute
 
 __all__ = [
     "EXPORT_FORMATS",
+    "N_MAX",
+    "RESERVATION_MINUTES_MAX",
+    "SIZE_BOUNDS",
     "SIZE_DEFAULTS",
     "answers_record",
     "block_create",

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from accounts.models import Study
+from config.inputs import INT_MAX, SEED_MAX
 from surveys import sampling
 from surveys.models import (
     Allocation,
@@ -31,6 +32,22 @@ from surveys.models import (
 
 # The defaults of a sample size from a margin of error, shared by the API and the setup page.
 SIZE_DEFAULTS = {"confidence": 0.95, "p": 0.5, "deff": 1.0, "response_rate": 1.0}
+# Sensible ranges of Cochran's inputs (the forms and the API use the same): a margin below
+# 0.1 point or a design effect above 100 would ask for more people than any panel holds.
+SIZE_BOUNDS = {
+    "margin": (0.001, 0.5),
+    "confidence": (0.5, 0.9999),
+    "p": (0.0001, 0.9999),
+    "deff": (0.01, 100.0),
+    "response_rate": (0.001, 1.0),
+}
+# A sample size is stored as a whole number column (target_n, quota targets).
+N_MAX = INT_MAX
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ValidationError({"seed": [f"A whole number from 0 to {SEED_MAX:,}."]})
 
 
 def design_sample_size(
@@ -44,10 +61,18 @@ def design_sample_size(
     fpc: bool = True,
 ) -> int:
     """Sample size for a margin of error (Cochran; see :func:`surveys.sampling.sample_size`),
-    with the finite population correction for the population's total when ``fpc``."""
+    with the finite population correction for the population's total when ``fpc``.
+
+    Each input must lie in its ``SIZE_BOUNDS`` range, and the size must fit ``N_MAX``."""
+    given = {"margin": margin, "confidence": confidence, "p": p, "deff": deff}
+    given["response_rate"] = response_rate
+    for name, value in given.items():
+        low, high = SIZE_BOUNDS[name]
+        if not low <= value <= high:  # also refuses NaN
+            raise ValidationError({name: [f"Between {low:g} and {high:g}."]})
     total = sum(c.count for c in population.cells.all())
     try:
-        return sampling.sample_size(
+        n = sampling.sample_size(
             margin,
             confidence=confidence,
             p=p,
@@ -57,6 +82,11 @@ def design_sample_size(
         )
     except ValueError as exc:
         raise ValidationError({"non_field_errors": [str(exc)]}) from None
+    if n > N_MAX:
+        raise ValidationError(
+            {"margin": [f"These inputs ask for {n:,} people; at most {N_MAX:,}."]}
+        )
+    return n
 
 
 def _capacity(population: Population, panel: Panel | None) -> dict[str, int] | None:
@@ -87,7 +117,12 @@ def design_preview(
     minimum = 0
     sd = None
     if allocation == Allocation.MINIMUM:
-        method, minimum = "proportional", int(parameters.get("minimum", 1))
+        method = "proportional"
+        minimum = parameters.get("minimum", 1)
+        if isinstance(minimum, str) and minimum.strip().isdigit():
+            minimum = int(minimum)
+        if isinstance(minimum, bool) or not isinstance(minimum, int) or not 0 <= minimum <= N_MAX:
+            raise ValidationError({"parameters": [f"minimum: a whole number from 0 to {N_MAX:,}."]})
     elif allocation == Allocation.NEYMAN:
         sd = parameters.get("sd")
         if not isinstance(sd, dict):
@@ -131,6 +166,8 @@ def design_create(
         if "margin" not in size_parameters:
             raise ValidationError({"n": ["Give n, or a margin of error to compute it."]})
         n = design_sample_size(population=population, **size_parameters)
+    if not 1 <= n <= N_MAX:
+        raise ValidationError({"n": [f"A whole number from 1 to {N_MAX:,}."]})
     quotas = design_preview(
         population=population, n=n, allocation=allocation, parameters=parameters, panel=panel
     )
@@ -181,6 +218,7 @@ def sample_draw(*, survey: Survey, seed: int) -> Draw:
     The same seed and panel give the same people (the frame is ordered by external id). A
     survey is drawn once; later additions are replacement draws.
     """
+    _check_seed(seed)
     design = _check_survey(survey)
     Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.draws.filter(kind=DrawKind.INITIAL).exists():
@@ -203,6 +241,7 @@ NON_RESPONSE = (InvitationStatus.PENDING, InvitationStatus.SENT)
 def sample_replace(*, survey: Survey, seed: int, cells: list[str] | None = None) -> Draw:
     """Draw one replacement, from the same cell, for each invitee who has not responded
     (optionally only in ``cells``). No one is invited twice."""
+    _check_seed(seed)
     design = _check_survey(survey)
     Survey.objects.select_for_update().get(pk=survey.pk)
     missing = (

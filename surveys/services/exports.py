@@ -15,6 +15,7 @@ import tempfile
 import pandas as pd
 import pyreadstat
 
+from sources.csv_escape import escape_frame
 from surveys.models import Answer, QuestionKind, Response, ResponseStatus, Survey
 from surveys.selectors import voter_key
 
@@ -122,13 +123,20 @@ def _coded(frame: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame, dict]
     return frame, numeric_labels
 
 
-def responses_export(*, survey: Survey, fmt: str) -> tuple[str, bytes]:
-    """The export file's name and bytes in ``fmt`` (csv, parquet, sav or dta)."""
+def responses_export(*, survey: Survey, fmt: str, formula_escape: bool = True) -> tuple[str, bytes]:
+    """The export file's name and bytes in ``fmt`` (csv, parquet, sav or dta).
+
+    In CSV, text cells that a spreadsheet would run as a formula (``=HYPERLINK(...)`` in a
+    text answer) get a leading ``'`` unless ``formula_escape`` is off (files for programs);
+    see :mod:`sources.csv_escape`. The other formats keep their cells as they are.
+    """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}")
     frame, labels, value_labels = responses_frame(survey=survey)
     name = f"survey-{survey.pk}-responses.{fmt}"
     if fmt == "csv":
+        if formula_escape:
+            frame = escape_frame(frame)
         return name, frame.to_csv(index=False).encode("utf-8-sig")
     if fmt == "parquet":
         buffer = io.BytesIO()

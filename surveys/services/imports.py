@@ -6,22 +6,34 @@ nothing and reports each bad row by its line number in the file.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Study
+from config import inputs
 from surveys.models import Cell, Panel, Panelist, PanelistContact, Population, cell_key
 
 COUNT_COLUMN = "count"
 ID_COLUMN = "external_id"
 CONTACT_COLUMNS = ("email", "phone")
 MAX_ERRORS = 200
+
+
+# Column lengths (surveys.models): a value that does not fit is a bad row, not a 500.
+def _max_length(model: type[models.Model], name: str) -> int:
+    return int(getattr(model._meta.get_field(name), "max_length", 0) or 0)
+
+
+CELL_KEY_MAX = _max_length(Cell, "key")
+PANELIST_ID_MAX = _max_length(Panelist, "external_id")
+CONTACT_MAX = {
+    "email": _max_length(PanelistContact, "email"),
+    "phone": _max_length(PanelistContact, "phone"),
+}
 
 
 def _read(text: str | bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -31,17 +43,20 @@ def _read(text: str | bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]
         except UnicodeDecodeError:
             raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
     text = text.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # Cells longer than IMPORT_CSV_FIELD_MAX_CHARS are refused with their line and column.
+    raw_header, cells = inputs.csv_rows(text)
+    header = [h.strip() for h in raw_header]
     if not header:
         raise ValidationError({"file": ["The file is empty."]})
-    reader.fieldnames = header
     rows = []
-    for row in reader:
-        if None in row:  # more cells than header columns
-            rows.append((reader.line_num, {"__extra__": "1"}))
+    for line, values in cells:
+        if not values:
             continue
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
+        if len(values) > len(header):  # more cells than header columns
+            rows.append((line, {"__extra__": "1"}))
+            continue
+        padded = values + [""] * (len(header) - len(values))
+        rows.append((line, {k: v.strip() for k, v in zip(header, padded, strict=True)}))
     return header, rows
 
 
@@ -85,13 +100,20 @@ def population_import(*, study: Study, name: str, csv_text: str | bytes) -> Popu
         try:
             count = int(raw)
         except ValueError:
-            problems.append(f"count {raw!r} is not a whole number")
+            problems.append(f"count {raw[:40]!r} is not a whole number")
             count = 0
         else:
             if count < 0:
                 problems.append(f"count {count} is negative")
+            elif count > inputs.BIGINT_MAX:
+                problems.append(f"count {count} is larger than {inputs.BIGINT_MAX}")
         key = cell_key([values[v] for v in variables])
-        if not empty and key in seen:
+        if len(key) > CELL_KEY_MAX:
+            problems.append(
+                f"the values of {', '.join(variables)} take {len(key):,} characters together "
+                f"(with separators); at most {CELL_KEY_MAX}"
+            )
+        elif not empty and key in seen:
             problems.append(f"cell {key} repeats row {seen[key]}")
         seen.setdefault(key, line)
         if problems:
@@ -145,6 +167,10 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
         external_id = row.get(ID_COLUMN, "")
         if not external_id:
             problems.append("missing external_id")
+        elif len(external_id) > PANELIST_ID_MAX:
+            problems.append(
+                f"external_id of {len(external_id):,} characters; at most {PANELIST_ID_MAX}"
+            )
         elif external_id in seen:
             problems.append(f"external_id {external_id} repeats row {seen[external_id]}")
         else:
@@ -155,7 +181,10 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
         if cell is None:
             problems.append(f"no cell {key} in population {population.name}")
         contact = {c: row.get(c, "") for c in CONTACT_COLUMNS if c in header}
-        if contact.get("email"):
+        for name, value in contact.items():
+            if len(value) > CONTACT_MAX[name]:
+                problems.append(f"{name} of {len(value):,} characters; at most {CONTACT_MAX[name]}")
+        if contact.get("email") and len(contact["email"]) <= CONTACT_MAX["email"]:
             try:
                 validate_email(contact["email"])
             except ValidationError:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, mailers
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import Job
-from jobs.services import ProgressFn, job_create
+from jobs.services import ProgressFn, job_start
 from surveys.models import Invitation, InvitationStatus, Survey, SurveyStatus
 
 MAX_REMINDERS = 3
@@ -41,19 +40,18 @@ def invitations_send(*, survey: Survey, user, reminder: bool = False) -> Job:
     """Queue the sending of invitations (or reminders) for ``survey``; returns the job.
 
     Only an open survey sends: a link to a survey that is not open yet would show its
-    participants a closed page."""
-    _check_open(survey)
-    with transaction.atomic():
-        job = job_create(
-            kind="surveys.reminders" if reminder else "surveys.invitations",
-            user=user,
-            study=survey.study,
-            params={"survey_id": survey.pk, "reminder": reminder},
-        )
-        from surveys.tasks import send_invitations_task
+    participants a closed page. ``BackgroundUnavailable`` when the broker is down (see
+    ``job_start``; no job remains)."""
+    from surveys.tasks import send_invitations_task
 
-        transaction.on_commit(lambda: send_invitations_task.delay(str(job.id)))
-    return job
+    _check_open(survey)
+    return job_start(
+        kind="surveys.reminders" if reminder else "surveys.invitations",
+        task=send_invitations_task,
+        user=user,
+        study=survey.study,
+        params={"survey_id": survey.pk, "reminder": reminder},
+    )
 
 
 def invitations_send_now(

@@ -53,6 +53,8 @@ def survey_create(
 ) -> Survey:
     if design is not None and design.study_id != study.pk:
         raise ValidationError({"design": ["The sample design belongs to another study."]})
+    if not 1 <= reservation_minutes <= RESERVATION_MINUTES_MAX:
+        raise ValidationError({"reservation_minutes": ["Between 1 minute and 7 days."]})
     return Survey.objects.create(
         study=study,
         title_en=title_en,
@@ -81,6 +83,7 @@ SURVEY_DRAFT_FIELDS = {
     "randomize_options",
 }
 SURVEY_ANYTIME_FIELDS = {"open_link_enabled", "reservation_minutes"}
+RESERVATION_MINUTES_MAX = 7 * 24 * 60
 
 
 @transaction.atomic
@@ -102,7 +105,9 @@ def survey_update(*, survey: Survey, **fields: Any) -> Survey:
         languages = list(fields["languages"])
         if not languages or set(languages) - {"ko", "en"} or len(set(languages)) < len(languages):
             raise ValidationError({"languages": ["Choose Korean, English or both, once each."]})
-    if "reservation_minutes" in fields and not 1 <= fields["reservation_minutes"] <= 7 * 24 * 60:
+    if "reservation_minutes" in fields and not (
+        1 <= fields["reservation_minutes"] <= RESERVATION_MINUTES_MAX
+    ):
         raise ValidationError({"reservation_minutes": ["Between 1 minute and 7 days."]})
     for name, value in fields.items():
         setattr(survey, name, value)
@@ -291,6 +296,16 @@ def _check_options(kind: str, options: list[tuple[str, str, str]]) -> list[str]:
     codes = [o[0] for o in options]
     if len(set(codes)) != len(codes):
         raise ValidationError({"options": ["Option codes must be unique."]})
+    for number, (code, text_en, text_ko) in enumerate(options, start=1):
+        for what, value, limit in (
+            ("code", code, 60),
+            ("text", text_en, 300),
+            ("text", text_ko, 300),
+        ):
+            if len(value) > limit:
+                raise ValidationError(
+                    {"options": [f"Option {number}: a {what} of at most {limit} characters."]}
+                )
     return codes
 
 

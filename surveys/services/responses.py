@@ -44,6 +44,10 @@ class SurveyNotOpen(ValidationError):
     pass
 
 
+class QuotaHoldLimit(Exception):
+    """One address already holds as many quota places as it may (``response_screen``)."""
+
+
 def _check_open(survey: Survey) -> None:
     if survey.status != SurveyStatus.OPEN:
         raise SurveyNotOpen({"survey": [_("This survey is not open.")]})
@@ -84,7 +88,7 @@ def _quota_for(survey: Survey, cell: Cell) -> QuotaCell | None:
     return QuotaCell.objects.filter(design_id=survey.design_id, cell=cell).first()
 
 
-def _reserve(*, response: Response, quota: QuotaCell) -> bool:
+def _reserve(*, response: Response, quota: QuotaCell, holder: str = "") -> bool:
     """Hold a place of ``quota`` for ``response``; False when the cell is full.
 
     Call inside the caller's transaction, last: the quota row stays locked from the
@@ -101,6 +105,7 @@ def _reserve(*, response: Response, quota: QuotaCell) -> bool:
         quota=quota,
         response=response,
         expires_at=timezone.now() + timedelta(minutes=response.survey.reservation_minutes),
+        holder=holder,
     )
     return True
 
@@ -158,10 +163,17 @@ def response_start(
         return response
 
 
-def response_screen(*, response: Response, values: dict[str, str]) -> Response:
+def response_screen(
+    *, response: Response, values: dict[str, str], holder: str = "", max_holds: int = 0
+) -> Response:
     """Place an open-link participant in the cell given by their screener answers and hold
     a place there; screened out when the cell has no place left (or no quota at all).
 
+    ``holder`` names where the participant came from (a keyed hash of their address); with
+    ``max_holds``, a holder who already holds that many unexpired places gets
+    :class:`QuotaHoldLimit` and nothing changes (they may screen again later). The count is
+    read, not locked: simultaneous screens from one address may overshoot by the few that
+    race, which the per-address start limit keeps small.
     Locks the response row only (``of=("self",)``: other participants are not held up).
     """
     with transaction.atomic():
@@ -190,9 +202,15 @@ def response_screen(*, response: Response, values: dict[str, str]) -> Response:
         if quota is None:
             _screen_out(response)
             return response
+        if holder and max_holds:
+            held = QuotaReservation.objects.filter(
+                holder=holder, expires_at__gte=timezone.now()
+            ).count()
+            if held >= max_holds:
+                raise QuotaHoldLimit(holder)
         response.cell = quota.cell
         response.save(update_fields=["cell", "screener"])
-        if not _reserve(response=response, quota=quota):
+        if not _reserve(response=response, quota=quota, holder=holder):
             _screen_out(response)
     return response
 

@@ -37,3 +37,34 @@ def test_switching_to_korean(page):
     page.select_option("#language-select", "ko")
     page.click(".language-switch button")
     expect(page.locator("h1")).to_have_text("Chorus에 로그인")
+
+
+def test_an_invitation_is_accepted_from_the_home_page(page, live_server):
+    """An owner invites Ana on the study's members page; Ana sees the invitation on her home
+    page, accepts it and lands on the study; the owner sees her among the members."""
+    from accounts.models import StudyMember
+    from accounts.services import researcher_grant, study_create
+    from tests.accounts.factories import UserFactory
+    from tests.conftest import browser_login
+
+    owner = UserFactory(username="rosa")
+    researcher_grant(user=owner)
+    study = study_create(user=owner, name="Values 2026")
+    ana = UserFactory(username="ana")
+
+    browser_login(page, owner)
+    page.goto(f"/studies/{study.pk}/members/")
+    page.fill("#id_invite-username", "ana")
+    page.click("#invite-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("ana is invited")
+    page.click("nav form button")  # log out
+
+    browser_login(page, ana)
+    invitation = page.locator("section.invitations li")
+    expect(invitation).to_contain_text("Values 2026")
+    invitation.get_by_role("button", name="Accept").click()
+    expect(page.locator("h1")).to_have_text("Values 2026")
+    expect(page.locator(".messages")).to_contain_text("You joined Values 2026.")
+    assert StudyMember.objects.get(study=study, user=ana).role == "researcher"
+    page.goto("/")
+    expect(page.locator("section.invitations")).to_have_count(0)

@@ -60,11 +60,13 @@ def test_token_authentication_works_for_the_api(api_client, study, researcher, o
     assert api_client.get(f"/api/studies/{study.id}/").status_code == 404
 
 
-def test_staff_see_every_study(client, study, outsider):
-    outsider.is_staff = True
+def test_staff_see_no_study_they_are_not_a_member_of(client, study, outsider):
+    """Staff see studies in the admin only (see test_who_may_do_what for the whole story)."""
+    outsider.is_staff = outsider.is_superuser = True
     outsider.save()
     client.force_login(outsider)
-    assert client.get(f"/studies/{study.id}/").status_code == 200
+    assert client.get(f"/studies/{study.id}/").status_code == 404
+    assert "Values 2026" not in client.get("/").content.decode()
 
 
 def test_study_list_has_a_fixed_number_of_queries(api_as, researcher, django_assert_num_queries):

@@ -324,9 +324,10 @@ def test_researcher_sets_up_a_project_in_the_browser(page, study, researcher, tm
     page.locator("#id_member-username").fill("ana")
     page.locator("#id_member-role").select_option("annotator")
     page.locator("#id_member-group").fill("native")
-    page.get_by_role("button", name="Add", exact=True).click()
-    expect(page.locator(".messages")).to_contain_text("ana added.")
-    assert ProjectMember.objects.get(project=project, user__username="ana").group == "native"
+    page.get_by_role("button", name="Invite", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("ana is invited")
+    expect(page.locator("#pending-invitations")).to_contain_text("ana, as Annotator")
+    assert not ProjectMember.objects.filter(project=project, user__username="ana").exists()
 
     if connection.vendor == "postgresql":
         ratings = tmp_path / "ratings.csv"

@@ -182,7 +182,8 @@ def test_guidelines_markdown_keeps_code_and_drops_raw_html_and_script_links():
     assert "<code>&lt;b&gt;</code>" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>" not in html
     assert '<a href="https://example.org">https://example.org</a>' in html
-    assert '<a href="#">bad</a>' in html
+    # The cleaner drops a refused target (the anchor stays, as text): no href at all.
+    assert "<a>bad</a>" in html and "javascript" not in html
     assert '<a href="https://example.org/x">good</a>' in html
     assert '<a href="/help">local</a>' in html
     assert "if x &lt; 3: pass" in html

@@ -233,12 +233,10 @@ def test_erasing_a_rater_while_a_file_imports_their_ratings_keeps_the_slots_true
         pytest.skip("the race test needs PostgreSQL")
     project = emotion_project(study=study, user=researcher, k=3)
     text_items(project, 10)
-    (rater,) = raters(project, 1, prefix="earlier-")
-    lease = assignment_next(project=project, user=rater)
-    annotation_submit(
-        project=project, user=rater, item_id=lease.item_id, labels=[{"category": "joy"}]
-    )
-    text = "item,rater,label\n" + "".join(f"t{i:02d},earlier-0,fear\n" for i in range(10))
+    # The rater is one an earlier import made (imports only ever add to such accounts).
+    ratings_import(project=project, source=io.BytesIO(b"item,rater,label\nt00,earlier-0,joy\n"))
+    rater = User.objects.get(username="earlier-0")
+    text = "item,rater,label\n" + "".join(f"t{i:02d},earlier-0,fear\n" for i in range(1, 10))
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -289,9 +287,12 @@ def test_an_import_that_read_a_rater_just_erased_is_refused(study, researcher):
 
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")
+    from accounts.models import User
+
     project = emotion_project(study=study, user=researcher, k=3)
     text_items(project, 2)
-    (rater,) = raters(project, 1, prefix="gone-")
+    ratings_import(project=project, source=io.BytesIO(b"item,rater,label\nt01,gone-0,joy\n"))
+    rater = User.objects.get(username="gone-0")
     erased = threading.Event()
     errors: list[BaseException] = []
 

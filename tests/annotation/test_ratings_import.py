@@ -29,6 +29,7 @@ from annotation.services import (
     exclusion_create,
     ratings_import,
 )
+from tests.accounts.factories import UserFactory
 from tests.annotation.factories import emotion_project, policy_project, raters, text_items
 
 pytestmark = pytest.mark.django_db
@@ -210,19 +211,83 @@ def test_imported_ratings_count_against_k_for_live_raters(project):
     assert assignment_next(project=project, user=ana).item.external_id == "t01"
 
 
-def test_a_rater_never_gets_an_item_they_have_an_imported_rating_for(study, researcher):
+def test_ratings_are_never_attributed_to_someone_elses_account(study, researcher):
+    """Defect 3: an import naming existing accounts (here two live annotators) used to attach
+    the ratings to them and make them members. It is refused whole, naming the rows."""
     _needs_postgresql()
     project = emotion_project(study=study, user=researcher, k=3)
     text_items(project, 2)
-    ana, bo = raters(project, 2, prefix="live")
-    # Bo answers t00 here first: the import skips Bo's row on t00 and keeps Ana's.
-    lease = assignment_next(project=project, user=bo)
-    assert lease.item.external_id == "t00"
-    annotation_submit(project=project, user=bo, item_id=lease.item_id, labels=[{"category": "joy"}])
-    report = run(project, "item,rater,label\nt00,live0,anger\nt00,live1,fear\n")
-    assert (report["answers"], report["skipped_rows"]) == (1, 1)
-    assert assignment_next(project=project, user=ana).item.external_id == "t01"
-    assert Item.objects.get(external_id="t00").slots_taken == 2
+    raters(project, 2, prefix="live")
+    stranger = UserFactory(username="stranger")
+    with pytest.raises(ValidationError) as refused:
+        run(project, "item,rater,label\nt00,fresh,joy\nt00,live0,anger\nt01,stranger,fear\n")
+    assert refused.value.message_dict == {
+        "rater": [
+            f"Row {row}: '{name}' is the username of an existing account. Imported ratings go "
+            "to new pseudonymous raters only; give this rater another name in the file (to "
+            "have the person rate, invite them to the project)."
+            for row, name in [(3, "live0"), (4, "stranger")]
+        ]
+    }
+    assert ImportedRating.objects.count() == 0
+    assert not User.objects.filter(username="fresh").exists()
+    assert not ProjectMember.objects.filter(user=stranger).exists()
+    assert set(Item.objects.values_list("slots_taken", flat=True)) == {0}
+
+
+def test_imported_raters_are_new_inactive_accounts_of_the_study(study, researcher):
+    """Each rater of a file becomes an inactive account without a password, marked as an
+    imported rater of the study, so a second import into the study (the same file, or
+    another project's) reuses it; another study may not."""
+    from accounts.services import study_create
+
+    _needs_postgresql()
+    project = emotion_project(study=study, user=researcher, k=3)
+    text_items(project, 2)
+    run(project, "item,rater,label\nt00,ext-1,joy\n")
+    ext = User.objects.get(username="ext-1")
+    assert (ext.is_active, ext.has_usable_password(), ext.imported_for_id) == (
+        False, False, study.pk,
+    )  # fmt: skip
+    other_project = emotion_project(study=study, user=researcher, name="Second")
+    Item.objects.create(project=other_project, external_id="t00", text="T", slots_total=3)
+    assert run(other_project, "item,rater,label\nt00,ext-1,fear\n")["new_raters"] == 0
+    elsewhere = emotion_project(study=study_create(user=researcher, name="Other"), user=researcher)
+    Item.objects.create(project=elsewhere, external_id="t00", text="T", slots_total=3)
+    with pytest.raises(ValidationError) as refused:
+        run(elsewhere, "item,rater,label\nt00,ext-1,joy\n")
+    assert refused.value.message_dict["rater"][0].startswith("Row 2: 'ext-1' is the username")
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("<b>x</b>", "'<b>x</b>'"),
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)'"),
+        ("+1", "'+1'"),
+        ("-1", "'-1'"),
+        ("@sum", "'@sum'"),
+        ("two words", "'two words'"),
+        ('"a\tb"', "'a\\tb'"),
+        ("semi;colon", "'semi;colon'"),
+    ],
+)
+def test_rater_names_are_validated_naming_the_row(project, name, shown):
+    """Defect 10: names became accounts whatever they held (markup, formulas, spaces)."""
+    with pytest.raises(ValidationError) as refused:
+        run(project, f"item,rater,label\nt00,ok-1,joy\nt01,{name},joy\n")
+    assert refused.value.message_dict == {
+        "rater": [
+            f"Row 3: {shown} is not a valid rater name. Use letters, digits and . _ @ + - "
+            "(not as the first character), without spaces."
+        ]
+    }
+    assert not User.objects.filter(username__in=["ok-1", name]).exists()
+
+
+def test_rater_names_in_any_script_are_accepted(project):
+    report = run(project, "item,rater,label\nt00,평가자_1,joy\nt01,r.o+s@a,joy\n")
+    assert report["new_raters"] == 2
 
 
 def test_imported_ratings_count_in_progress_distribution_quality_and_adjudication(
@@ -521,3 +586,20 @@ def test_a_rater_made_anonymous_keeps_their_ratings_under_the_same_key(project):
     slots_after = dict(Item.objects.values_list("id", "slots_taken"))
     assert slots_after[open_lease.item_id] == slots_before[open_lease.item_id] - 1
     assert ana.username in out.getvalue()
+
+
+def test_accounts_of_earlier_imports_are_marked_by_the_data_migration(project, study):
+    """Raters imported before ``User.imported_for`` existed are marked, so importing the same
+    file again still skips what is there; a person's account is not."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("annotation.migrations.0006_mark_imported_raters")
+    run(project, GOOD)
+    User.objects.update(imported_for=None)
+    (_ana,) = raters(project, 1, prefix="ana")
+    migration.mark(apps, None)
+    marked = dict(User.objects.values_list("username", "imported_for_id"))
+    assert marked == {"rosa": None, "ext-1": study.pk, "ext-2": study.pk, "ana0": None}
+    assert run(project, GOOD)["answers"] == 0

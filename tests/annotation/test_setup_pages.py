@@ -92,20 +92,34 @@ def test_only_study_members_create_projects(client, study, annotator, outsider):
     assert not Project.objects.exists()
 
 
-def test_members_are_added_from_the_dashboard(client, study, researcher):
+def test_members_are_invited_from_the_dashboard_and_join_by_accepting(client, study, researcher):
+    from annotation.models import ProjectInvitation
+
     project = emotion_project(study=study, user=researcher)
     ana = UserFactory(username="ana")
     client.force_login(researcher)
     url = f"/annotation/projects/{project.pk}/members/"
     body = {"member-username": "ana", "member-role": "expert", "member-group": "native"}
-    assert client.post(url, body).status_code == 302
-    member = ProjectMember.objects.get(project=project, user=ana)
-    assert (member.role, member.group) == ("expert", "native")
+    page = client.post(url, body, follow=True).content.decode()
+    assert "ana is invited; they become a member once they accept." in page
+    assert not ProjectMember.objects.filter(project=project).exists()
+    invitation = ProjectInvitation.objects.get(project=project, user=ana)
+    assert (invitation.role, invitation.group, invitation.status) == ("expert", "native", "pending")
     page = client.post(url, {**body, "member-username": "nobody"}, follow=True)
     assert "username: No such user." in page.content.decode()
-    assert ProjectMember.objects.filter(project=project).count() == 1
+    assert ProjectInvitation.objects.filter(project=project).count() == 1
     client.force_login(ana)
+    assert client.post(url, {**body, "member-username": "ana"}).status_code == 404
+    assert client.post(f"/annotation/invitations/{invitation.pk}/accept/").status_code == 302
+    member = ProjectMember.objects.get(project=project, user=ana)
+    assert (member.role, member.group) == ("expert", "native")
+    # Now a member, Ana gets a 403 on the researchers' form.
     assert client.post(url, {**body, "member-username": "ana"}).status_code == 403
+    # A member's role changes at once, without a new invitation.
+    client.force_login(researcher)
+    client.post(url, {**body, "member-role": "adjudicator"})
+    assert ProjectMember.objects.get(project=project, user=ana).role == "adjudicator"
+    assert ProjectInvitation.objects.filter(project=project, status="pending").count() == 0
 
 
 def test_existing_ratings_are_imported_from_the_dashboard(client, study, researcher):

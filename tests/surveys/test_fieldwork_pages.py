@@ -44,7 +44,7 @@ def test_draw_send_remind_and_replace_from_the_dashboard(
     again = client.post(url(draft, "sample_draw", "initial"), {"seed": "12"})
     assert flash(again) == "This survey's sample is already drawn."
     bad_seed = client.post(url(draft, "sample_draw", "initial"), {"seed": "x"})
-    assert flash(bad_seed) == "Give a whole number as the seed."
+    assert flash(bad_seed) == "Give a whole number from 0 to 4294967295 as the seed."
     assert Draw.objects.count() == 1
 
     # A draft survey sends nothing.

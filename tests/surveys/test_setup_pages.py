@@ -465,7 +465,7 @@ def test_minimum_and_neyman_allocations_store_their_parameters(as_researcher, st
         ),
         (
             {"margin": "1.5"},
-            {"__all__": ["margin must be between 0 and 1 (exclusive), got 1.5"]},
+            {"margin": ["Ensure this value is less than or equal to 0.5."]},
         ),
     ],
 )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -22,15 +23,17 @@ class Command(BaseCommand):
         target = Project.objects.filter(pk=project).first()
         if target is None:
             raise CommandError(f"No project {project}.")
-        try:
-            report = items_import(
-                project=target,
-                data=file.read_bytes(),
-                filename=file.name,
-                media_zip=media.read_bytes() if media else None,
-            )
-        except ValidationError as exc:
-            raise CommandError(json.dumps(exc.message_dict)) from None
+        # The zip is read from the disk one file at a time, never loaded whole.
+        with media.open("rb") if media else nullcontext() as archive:
+            try:
+                report = items_import(
+                    project=target,
+                    data=file.read_bytes(),
+                    filename=file.name,
+                    media_zip=archive,
+                )
+            except ValidationError as exc:
+                raise CommandError(json.dumps(exc.message_dict)) from None
         self.stdout.write(json.dumps(report.as_dict(), indent=2))
         if not report.ok:
             raise CommandError("Nothing was imported: see the rows with errors above.")

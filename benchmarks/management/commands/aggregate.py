@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from benchmarks import aggregation
 from benchmarks.services import UPLOAD_FORMATS, read_vote_file
+from sources.csv_escape import escape_frame
 
 
 class Command(BaseCommand):
@@ -33,6 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="for --tie-policy random")
         parser.add_argument("--epsilon", type=float, default=0.0, help="soft label smoothing")
         parser.add_argument("--secondary-weight", type=float, default=0.0)
+        parser.add_argument(
+            "--raw",
+            action="store_true",
+            help="CSV output: leave cells starting with = + - @ as they are (by default a ' is "
+            "put in front, so spreadsheets do not run them as formulas)",
+        )
 
     def handle(self, *args, **options):
         path = Path(options["votes"])
@@ -65,7 +72,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         table = result.table.reset_index()
         if out_fmt == "csv":
-            table.to_csv(out, index=False)
+            (table if options["raw"] else escape_frame(table)).to_csv(out, index=False)
         elif out_fmt == "jsonl":
             table.to_json(out, orient="records", lines=True, force_ascii=False)
         else:

@@ -31,8 +31,23 @@ class Command(BaseCommand):
         parser.add_argument("--version", type=int, default=None, help="version number")
         parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt")
         parser.add_argument("--out", required=True, help="output folder (created if needed)")
+        parser.add_argument(
+            "--raw",
+            action="store_true",
+            help="CSV files: leave cells starting with = + - @ as they are (by default a ' is "
+            "put in front, so spreadsheets do not run them as formulas)",
+        )
 
-    def handle(self, *args, dataset_id: int, version: int | None, fmt: str, out: str, **kw):
+    def handle(
+        self,
+        *args,
+        dataset_id: int,
+        version: int | None,
+        fmt: str,
+        out: str,
+        raw: bool = False,
+        **kw,
+    ):
         dataset = Dataset.objects.filter(pk=dataset_id).first()
         if dataset is None:
             raise CommandError(f"dataset_id: no dataset {dataset_id}")
@@ -51,7 +66,7 @@ class Command(BaseCommand):
         target = Path(out)
         if target.exists() and not target.is_dir():
             raise CommandError(f"--out: {target} is a file, not a folder")
-        written = version_export_write(version=chosen, fmt=fmt, out=target)
+        written = version_export_write(version=chosen, fmt=fmt, out=target, formula_escape=not raw)
         self.stdout.write(
             f"{dataset.name} v{chosen.number} ({fmt}): {len(written)} file(s) in {target}"
         )

@@ -1,0 +1,45 @@
+"""The last word on an unhandled exception: ``handler500`` for the whole site.
+
+DRF's exception handler (``config.api``) only sees the errors it knows; anything else (a bug,
+the database going away) leaves the view as an exception and ends here. API callers get the
+documented JSON body, people get a branded page; nothing of the exception reaches the answer
+(Django has already logged it, with its traceback, before calling this view).
+
+With the database unreachable the answer is 503 with ``Retry-After``: the request may work a
+moment later, and a load balancer or client can tell "down" from "broken". This view must not
+touch the database itself (no session, no user, no context processors).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+from config.api import NON_FIELD
+
+API_PREFIX = "/api/"
+INTERNAL_ERROR = "Internal error; it has been logged."
+UNAVAILABLE = "The service is unavailable for a moment; try again shortly."
+RETRY_AFTER_SECONDS = 30
+
+
+def _database_unavailable() -> bool:
+    # Called by Django inside its ``except`` block, so the exception is still the current one.
+    return isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    unavailable = _database_unavailable()
+    status = 503 if unavailable else 500
+    if request.path_info.startswith(API_PREFIX):
+        message = UNAVAILABLE if unavailable else INTERNAL_ERROR
+        response: HttpResponse = JsonResponse({"errors": {NON_FIELD: [message]}}, status=status)
+    else:
+        template = loader.get_template("503.html" if unavailable else "500.html")
+        response = HttpResponse(template.render(), status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -1,0 +1,254 @@
+"""Uploaded predictions: parsed, checked against the frozen version, stored with their run.
+
+A predictions file (CSV or JSONL) has an ``item`` column and the model's answer in one of
+these forms:
+
+- ``label``: one category (or, for a survey question, the chosen option code; ``option`` is
+  accepted as its other name);
+- ``labels``: a set of categories (JSON list, or categories joined by ``|``);
+- ``probs``: a probability per category (JSON list in the dataset's category order, or a
+  JSON object by category; for a question, by option), or one column ``p.<category>`` each.
+
+Unknown items and columns, categories or options that do not exist, probability rows that are
+negative or do not sum to 1 (within 0.001) and repeated items are refused with the row at
+fault, and nothing is stored; items the file leaves out are counted and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import PurePosixPath
+from typing import Any
+
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from benchmarks.models import Dataset, Version
+from benchmarks.selectors import version_contents, version_items
+from evaluation.models import Prediction, Run, RunKind, RunStatus
+
+PREDICTION_FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
+ANSWER_COLUMNS = ("label", "option", "labels", "probs")
+PROB_PREFIX = "p."
+PROB_TOLERANCE = 1e-3
+MAX_LIST = 200
+
+
+class PredictionError(ValidationError):
+    pass
+
+
+def _fail(message: str) -> PredictionError:
+    return PredictionError({"file": [message]})
+
+
+def _read(raw: bytes, fmt: str) -> list[dict[str, Any]]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _fail(f"The file is not UTF-8 text ({exc.reason}).") from exc
+    if fmt == "csv":
+        try:
+            return list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise _fail(f"Could not read the CSV file: {exc}.") from exc
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise _fail(f"Line {number}: not JSON ({exc.msg}).") from exc
+        if not isinstance(row, dict):
+            raise _fail(f"Line {number}: each line must be a JSON object.")
+        rows.append(row)
+    return rows
+
+
+def _as_list(value: Any, row: int, column: str) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        value = value.strip()
+        if value.startswith("["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                raise _fail(f"Row {row}: {column} is not a JSON list.") from None
+            if isinstance(parsed, list):
+                return parsed
+        return [v for v in value.split("|") if v]
+    raise _fail(f"Row {row}: {column} must be a list.")
+
+
+def _probabilities(value: Any, names: list[str], row: int) -> list[float]:
+    """A probability per name, from a list in their order or an object keyed by name."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _fail(f"Row {row}: probs is not JSON (a list or an object).") from None
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise _fail(f"Row {row}: probs names {unknown[0]!r}, which is not one of {names}.")
+        value = [value.get(n, 0.0) for n in names]
+    if not isinstance(value, list) or len(value) != len(names):
+        raise _fail(f"Row {row}: probs must give {len(names)} numbers ({', '.join(names)}).")
+    try:
+        probs = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise _fail(f"Row {row}: probs must be numbers.") from None
+    if any(not math.isfinite(p) or p < 0 for p in probs):
+        raise _fail(f"Row {row}: probabilities must be finite and non-negative.")
+    total = sum(probs)
+    if abs(total - 1.0) > PROB_TOLERANCE:
+        raise _fail(f"Row {row}: the probabilities sum to {total:.6g}, not 1.")
+    return probs
+
+
+def parse_predictions(
+    *, version: Version, raw: bytes, file_name: str
+) -> tuple[list[Prediction], dict[str, Any]]:
+    """Check a predictions file against a version; returns unsaved rows and a report."""
+    fmt = PREDICTION_FORMATS.get(PurePosixPath(file_name.lower()).suffix)
+    if fmt is None:
+        raise _fail("Upload a .csv or .jsonl predictions file.")
+    rows = _read(raw, fmt)
+    if not rows:
+        raise _fail("The file has no predictions.")
+    categories = list(version.categories)
+    columns = set().union(*(r.keys() for r in rows))
+    prob_cols = sorted(c for c in columns if str(c).startswith(PROB_PREFIX))
+    unknown = sorted(
+        str(c) for c in columns if c not in ("item", *ANSWER_COLUMNS) and c not in prob_cols
+    )
+    if unknown:
+        raise _fail(
+            f"Unknown column {unknown[0]!r}: use item, label (or option), labels, probs "
+            f"or {PROB_PREFIX}<category>."
+        )
+    if "item" not in columns:
+        raise _fail("The file needs an 'item' column.")
+    if not (columns & set(ANSWER_COLUMNS)) and not prob_cols:
+        raise _fail("Give each item's answer: label, option, labels, probs or p.<category>.")
+    bad_prob = [c for c in prob_cols if c[len(PROB_PREFIX) :] not in categories]
+    if bad_prob:
+        raise _fail(f"{bad_prob[0]}: {bad_prob[0][len(PROB_PREFIX) :]!r} is not a category.")
+
+    keys = version_items(version=version)["item"].astype(str).tolist()
+    known = set(keys)
+    contents = version_contents(version=version)
+    options: dict[str, list[str]] = {}
+    if contents is not None and "options" in contents.columns:
+        for key, opts in zip(contents["item"], contents["options"], strict=True):
+            if opts is not None and len(opts):
+                options[str(key)] = [str(o) for o in opts]
+
+    predictions: list[Prediction] = []
+    seen: set[str] = set()
+    unknown_items: list[str] = []
+    for number, row in enumerate(rows, start=1):
+        item = str(row.get("item") or "").strip()
+        if not item:
+            raise _fail(f"Row {number}: item is empty.")
+        if item not in known:
+            unknown_items.append(item)
+            continue
+        if item in seen:
+            raise _fail(f"Row {number}: item {item!r} is given twice.")
+        seen.add(item)
+        names = options.get(item, categories)
+        label = str(row.get("label") or row.get("option") or "").strip()
+        if label and label not in names:
+            what = "option" if item in options else "category"
+            raise _fail(f"Row {number}: {label!r} is not a {what} of item {item!r} ({names}).")
+        labels = None
+        if row.get("labels") not in (None, ""):
+            labels = [str(v) for v in _as_list(row["labels"], number, "labels")][:MAX_LIST]
+            wrong = [v for v in labels if v not in names]
+            if wrong:
+                raise _fail(f"Row {number}: {wrong[0]!r} is not a category of item {item!r}.")
+        probs = None
+        if row.get("probs") not in (None, ""):
+            probs = _probabilities(row["probs"], names, number)
+        elif prob_cols and any(row.get(c) not in (None, "") for c in prob_cols):
+            given = {c[len(PROB_PREFIX) :]: row.get(c) or 0.0 for c in prob_cols}
+            probs = _probabilities(given, names, number)
+        if not label and probs is not None and labels is None:
+            label = names[max(range(len(probs)), key=probs.__getitem__)]
+        if not label and labels is None:
+            raise _fail(f"Row {number}: item {item!r} has no answer.")
+        predictions.append(Prediction(item=item, label=label, labels=labels, probs=probs))
+    if unknown_items:
+        shown = ", ".join(repr(k) for k in unknown_items[:5])
+        more = ", ..." if len(unknown_items) > 5 else ""
+        raise _fail(
+            f"{len(unknown_items)} item(s) are not in version {version.number}: {shown}{more}."
+        )
+    missing = [k for k in keys if k not in seen]
+    report = {
+        "n_items": len(keys),
+        "n_predicted": len(predictions),
+        "n_missing": len(missing),
+        "missing": missing[:20],
+    }
+    return predictions, report
+
+
+def run_upload(
+    *,
+    dataset: Dataset,
+    version: Version,
+    user: User | None,
+    name: str,
+    raw: bytes,
+    file_name: str,
+) -> Run:
+    """Store uploaded predictions as a run and score it, in one transaction.
+
+    Raises ``ValidationError`` (``name`` or ``file``) and stores nothing on bad input.
+    """
+    from evaluation.services.scoring import score_predictions
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Name the model."]})
+    if Run.objects.filter(version=version, name=name).exists():
+        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
+    predictions, report = parse_predictions(version=version, raw=raw, file_name=file_name)
+    with transaction.atomic():
+        run = Run.objects.create(
+            dataset=dataset,
+            version=version,
+            name=name[:200],
+            kind=RunKind.UPLOAD,
+            status=RunStatus.DONE,
+            n_items=report["n_items"],
+            n_predicted=report["n_predicted"],
+            created_by=user,
+        )
+        for p in predictions:
+            p.run = run
+        Prediction.objects.bulk_create(predictions, batch_size=2000)
+        run.scores = score_predictions(version=version, predictions=_frame(predictions))
+        run.scores["report"] = report
+        run.save(update_fields=["scores"])
+    return run
+
+
+def _frame(predictions: list[Prediction]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "item": [p.item for p in predictions],
+            "label": [p.label or None for p in predictions],
+            "labels": [p.labels for p in predictions],
+            "probs": [p.probs for p in predictions],
+        }
+    )

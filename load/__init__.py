@@ -1,0 +1,1 @@
+"""The load harness: see load/run.py."""

@@ -1,0 +1,102 @@
+"""Survey versions: the alignment score, representativeness and whose answers a model sides
+with, group by group; the held-out human reference."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.selectors import version_contents
+from benchmarks.services import dataset_create, source_survey_create, version_build
+from evaluation import metrics
+from evaluation.services import reference_from_held_out, run_upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def survey_version(study, researcher, colleague):
+    from surveys.services import design_create, response_start, sample_draw
+    from tests.surveys import factories
+
+    population = factories.make_population(study)
+    panel = factories.make_panel(study, population, per_cell=10)
+    design = design_create(study=study, population=population, panel=panel, name="Main", n=20)
+    survey = factories.make_survey(study, design, reviewer=colleague)
+    draw = sample_draw(survey=survey, seed=1)
+    # Seoul agrees with family-first, Busan does not.
+    for invitation in draw.invitations.order_by("id"):
+        region = invitation.panelist.attributes["region"]
+        family = "5" if region == "Seoul" else "1"
+        response = response_start(survey=survey, invitation=invitation, language="en")
+        factories.complete(response, {**factories.GOOD_ANSWERS, "family": family})
+    dataset = dataset_create(
+        study=study,
+        user=researcher,
+        name="Values",
+        categories=["1", "2", "3", "4", "5", "seoul", "busan"],
+        rules=["plurality", "soft"],
+        split_fractions={"train": 1.0},
+        split_stratify="",
+    )
+    source_survey_create(dataset=dataset, survey_id=survey.pk, question_ids=["family", "capital"])
+    return version_build(dataset=dataset, user=researcher), survey
+
+
+def test_alignment_per_group_shows_whose_answers_the_model_sides_with(survey_version, researcher):
+    version, survey = survey_version
+    contents = version_contents(version=version).set_index("item")
+    family, capital = f"{survey.pk}:family", f"{survey.pk}:capital"
+    lines = [
+        json.dumps({"item": family, "option": "5", "probs": [0, 0, 0, 0, 1]}),
+        json.dumps({"item": capital, "option": "seoul"}),
+    ]
+    run = run_upload(
+        dataset=version.dataset,
+        version=version,
+        user=researcher,
+        name="agrees",
+        raw="\n".join(lines).encode(),
+        file_name="p.jsonl",
+    )
+    survey_part = run.scores["survey"]
+    shares = {
+        key: dict(zip(contents.at[key, "options"], contents.at[key, "distribution"], strict=True))
+        for key in (family, capital)
+    }
+    expected = (shares[family]["5"] + shares[capital]["seoul"]) / 2
+    assert survey_part["alignment"]["estimate"] == pytest.approx(expected)
+    assert run.scores["headline"]["metric"] == "alignment"
+    regions = survey_part["groups"]["region"]["values"]
+    # Everyone in Seoul chose 5, nobody in Busan did; everyone answered Seoul to the capital.
+    assert regions["Seoul"]["alignment"]["estimate"] == pytest.approx(1.0)
+    assert regions["Busan"]["alignment"]["estimate"] == pytest.approx(0.5)
+    assert survey_part["accuracy_by_subject"] == {"geography": {"accuracy": 1.0, "n": 1}}
+
+
+def test_representativeness_needs_probabilities_for_every_question(survey_version, researcher):
+    version, survey = survey_version
+    contents = version_contents(version=version).set_index("item")
+    family = f"{survey.pk}:family"
+    model = [0.2, 0.2, 0.2, 0.2, 0.2]
+    run = run_upload(
+        dataset=version.dataset,
+        version=version,
+        user=researcher,
+        name="uniform",
+        raw=json.dumps({"item": family, "probs": model}).encode(),
+        file_name="p.jsonl",
+    )
+    people = np.asarray(contents.at[family, "distribution"], dtype=float)
+    expected = metrics.representativeness([model], [people / people.sum()])
+    assert run.scores["survey"]["representativeness"]["estimate"] == pytest.approx(expected)
+
+
+def test_held_out_reference_is_the_median_respondents_alignment(survey_version):
+    version, _ = survey_version
+    reference = reference_from_held_out(dataset=version.dataset, version=version)
+    assert reference.metric == "alignment"
+    assert 0 < reference.value <= 1
+    assert reference.source == "held_out_human"

@@ -1,0 +1,275 @@
+"""Hostile values on the survey side: each is a 400 naming the field, and nothing is stored.
+
+Each of these was a 500 (a csv.Error, a DataError from PostgreSQL, a ZeroDivisionError)
+before the bounds: a CSV field over 128 KB, a stratum value or a panelist id or a phone
+longer than its column, a census count or a seed beyond its integer column, a reservation of
+10^12 minutes, a margin of error of 1e-300.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from surveys.models import Cell, Draw, Panelist, PanelistContact, Population, SampleDesign, Survey
+
+pytestmark = pytest.mark.django_db
+
+AT_MOST = "Ensure this value is less than or equal to {}."
+AT_LEAST = "Ensure this value is greater than or equal to {}."
+
+
+def post_population(api, study, csv: str):
+    return api.post(
+        "/api/surveys/populations/", {"study": study.pk, "name": "P", "csv": csv}, format="json"
+    )
+
+
+def test_csv_field_over_128_kb_is_read_and_its_row_reported(api_as, researcher, study):
+    """Python's csv module stops at 131,072 characters with a bare csv.Error (a 500); the
+    limit is raised, and a 200,000-character stratum value is a bad row (it cannot be a cell
+    key of at most 300 characters)."""
+    response = post_population(api_as(researcher), study, f"region,count\n{'x' * 200_000},5\n")
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "rows": [
+                "Row 2: the values of region take 200,000 characters together (with "
+                "separators); at most 300."
+            ]
+        }
+    }
+    assert Population.objects.count() == 0
+
+
+def test_csv_field_beyond_the_set_maximum_names_its_line_and_column(
+    api_as, researcher, study, settings
+):
+    assert settings.IMPORT_CSV_FIELD_MAX_CHARS == 2**20
+    csv = f"region,count\nSeoul,1\n{'x' * (2**20 + 1)},5\n"
+    response = post_population(api_as(researcher), study, csv)
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "file": ["Line 3, column 'region': a value of 1,048,577 characters; the limit is "
+                     "1,048,576."]
+        }
+    }  # fmt: skip
+    settings.IMPORT_CSV_FIELD_MAX_CHARS = 10
+    response = post_population(
+        api_as(researcher), study, "region,count\nSeoul,1\nBusan,12345678901\n"
+    )
+    assert response.json() == {
+        "errors": {"file": ["Line 3, column 'count': a value of 11 characters; the limit is 10."]}
+    }
+    assert Population.objects.count() == 0
+
+
+def test_population_value_longer_than_its_column(api_as, researcher, study):
+    response = post_population(
+        api_as(researcher), study, f"region,gender,count\nSeoul,F,1\n{'r' * 299},F,2\n"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "rows": [
+                "Row 3: the values of region, gender take 301 characters together (with "
+                "separators); at most 300."
+            ]
+        }
+    }
+    assert (Population.objects.count(), Cell.objects.count()) == (0, 0)
+
+
+def test_population_count_beyond_its_column(api_as, researcher, study):
+    response = post_population(api_as(researcher), study, f"region,count\nSeoul,{10**20}\n")
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"rows": [f"Row 2: count {10**20} is larger than {2**63 - 1}."]}
+    }
+    assert Population.objects.count() == 0
+    # The largest count the column holds is fine.
+    response = post_population(api_as(researcher), study, f"region,count\nSeoul,{2**63 - 1}\n")
+    assert response.status_code == 201
+    assert Cell.objects.get().count == 2**63 - 1
+
+
+def test_panel_id_and_phone_longer_than_their_columns(api_as, researcher, panel):
+    before = (Panelist.objects.count(), PanelistContact.objects.count())
+    csv = (
+        "external_id,region,gender,phone\n"
+        f"{'p' * 101},Seoul,F,010\n"
+        f"P1,Seoul,F,{'1' * 41}\n"
+        f"P2,Seoul,F,{'1' * 40}\n"
+    )
+    response = api_as(researcher).post(
+        f"/api/surveys/panels/{panel.pk}/import/", {"csv": csv}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "rows": [
+                "Row 2: external_id of 101 characters; at most 100.",
+                "Row 3: phone of 41 characters; at most 40.",
+            ]
+        }
+    }
+    assert (Panelist.objects.count(), PanelistContact.objects.count()) == before
+
+
+def test_email_longer_than_its_column(api_as, researcher, panel):
+    email = f"{'a' * 60}@{'b' * 190}.org"  # 255 characters
+    csv = f"external_id,region,gender,email\nP1,Seoul,F,{email}\n"
+    response = api_as(researcher).post(
+        f"/api/surveys/panels/{panel.pk}/import/", {"csv": csv}, format="json"
+    )
+    assert response.json() == {"errors": {"rows": ["Row 2: email of 255 characters; at most 254."]}}
+
+
+def test_reservation_minutes_beyond_its_column(api_as, researcher, study):
+    api = api_as(researcher)
+    body = {"study": study.pk, "title_en": "S", "reservation_minutes": 10**12}
+    response = api.post("/api/surveys/surveys/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"reservation_minutes": [AT_MOST.format(10080)]}}
+    assert Survey.objects.count() == 0
+
+
+def test_reservation_minutes_on_update(api_as, researcher, survey):
+    response = api_as(researcher).patch(
+        f"/api/surveys/surveys/{survey.pk}/", {"reservation_minutes": 10**12}, format="json"
+    )
+    assert response.json() == {"errors": {"reservation_minutes": [AT_MOST.format(10080)]}}
+    survey.refresh_from_db()
+    assert survey.reservation_minutes == 60
+
+
+@pytest.mark.parametrize(
+    ("seed", "message"),
+    [
+        (10**30, AT_MOST.format(2**32 - 1)),
+        (2**63, AT_MOST.format(2**32 - 1)),
+        (-1, AT_LEAST.format(0)),
+    ],
+)
+def test_draw_seed_beyond_range(api_as, researcher, survey, seed, message):
+    response = api_as(researcher).post(
+        f"/api/surveys/surveys/{survey.pk}/draws/", {"seed": seed}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"seed": [message]}}
+    assert Draw.objects.count() == 0
+
+
+def test_draw_seed_on_the_page_and_in_the_service(client, researcher, survey):
+    from django.core.exceptions import ValidationError
+
+    from surveys.services import sample_draw
+
+    client.force_login(researcher)
+    response = client.post(
+        reverse("surveys:sample_draw", args=[survey.pk, "initial"]), {"seed": str(10**30)}
+    )
+    assert response.status_code == 302
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Give a whole number from 0 to 4294967295 as the seed."]
+    with pytest.raises(ValidationError) as err:
+        sample_draw(survey=survey, seed=2**63)
+    assert err.value.message_dict == {"seed": ["A whole number from 0 to 4,294,967,295."]}
+    assert Draw.objects.count() == 0
+    # The largest seed draws.
+    assert sample_draw(survey=survey, seed=2**32 - 1).seed == 2**32 - 1
+
+
+def test_design_margin_of_1e_300(api_as, researcher, population):
+    api = api_as(researcher)
+    body = {"population": population.pk, "name": "D", "size": {"margin": 1e-300}}
+    for url in ("/api/surveys/designs/", "/api/surveys/designs/preview/"):
+        response = api.post(url, body, format="json")
+        assert response.status_code == 400
+        assert response.json() == {"errors": {"size.margin": [AT_LEAST.format(0.001)]}}
+    assert SampleDesign.objects.count() == 0
+
+
+def test_design_inputs_that_ask_for_more_people_than_a_column_holds(api_as, researcher, study):
+    from tests.surveys import factories
+
+    population = factories.make_population(study, {("Seoul", "F"): 10**15})
+    api = api_as(researcher)
+    body = {"population": population.pk, "name": "D", "n": 2**31}
+    response = api.post("/api/surveys/designs/", body, format="json")
+    assert response.json() == {"errors": {"n": [AT_MOST.format(2**31 - 1)]}}
+    # Each input within its range, together too many: named on the margin. Cochran:
+    # 1.959964² · 0.25 / 0.001² · 100 / 0.001 = 96,036,470,518 (rounded up).
+    size = {"margin": 0.001, "deff": 100, "response_rate": 0.001, "fpc": False}
+    response = api.post(
+        "/api/surveys/designs/", {"population": population.pk, "size": size}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"margin": ["These inputs ask for 96,036,470,518 people; at most 2,147,483,647."]}
+    }
+    body = {"population": population.pk, "n": 5, "allocation": "minimum",
+            "parameters": {"minimum": "lots"}}  # fmt: skip
+    response = api.post("/api/surveys/designs/", body, format="json")
+    assert response.json() == {
+        "errors": {"parameters": ["minimum: a whole number from 0 to 2,147,483,647."]}
+    }
+    assert SampleDesign.objects.count() == 0
+
+
+def test_design_margin_on_the_setup_page(client, researcher, study, population):
+    client.force_login(researcher)
+    response = client.post(
+        reverse("surveys:setup_design", args=[study.pk]),
+        {
+            "design-population": population.pk,
+            "design-name": "D",
+            "design-margin": "1e-300",
+            "design-allocation": "proportional",
+        },
+    )
+    assert response.status_code == 400
+    form = response.context["design_form"]
+    assert form.errors["margin"] == [AT_LEAST.format(0.001)]
+    response = client.post(
+        reverse("surveys:setup_design", args=[study.pk]),
+        {
+            "design-population": population.pk,
+            "design-name": "D",
+            "design-n": "10",
+            "design-allocation": "neyman",
+            "design-sd": "Seoul|F = inf\nSeoul|M = 1\nBusan|F = 1\nBusan|M = 1",
+        },
+    )
+    assert response.status_code == 400
+    assert response.context["design_form"].errors["sd"] == [
+        "Line 1: write a cell and its standard deviation, e.g. Seoul|F = 0.4."
+    ]
+    assert SampleDesign.objects.count() == 0
+
+
+def test_question_fields_bounded_by_their_columns(api_as, researcher, study):
+    from surveys.models import Question
+    from surveys.services import block_create, survey_create
+
+    survey = survey_create(study=study, title_en="S")
+    block = block_create(survey=survey)
+    body = {
+        "block": block.pk, "code": "q1", "kind": "single", "text_en": "Q?",
+        "required_approvals": 10**6, "subject": "s" * 101, "answer_key": "a" * 61,
+        "options": [{"code": "a", "text_en": "A"}, {"code": "b", "text_en": "B" * 301}],
+    }  # fmt: skip
+    response = api_as(researcher).post(
+        f"/api/surveys/surveys/{survey.pk}/questions/", body, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "required_approvals": [AT_MOST.format(10)],
+            "subject": ["Ensure this field has no more than 100 characters."],
+            "answer_key": ["Ensure this field has no more than 60 characters."],
+            "options.1.text_en": ["Ensure this field has no more than 300 characters."],
+        }
+    }
+    assert Question.objects.count() == 0
