@@ -99,6 +99,12 @@ def version_items(*, version: Version) -> pd.DataFrame:
         return pq.read_table(fh).to_pandas()
 
 
+def version_item_keys(*, version: Version) -> list[str]:
+    """The version's item keys in their frozen order, reading only that column."""
+    with version.items_file.open("rb") as fh:
+        return [str(k) for k in pq.read_table(fh, columns=["item"]).column("item").to_pylist()]
+
+
 def version_contents(*, version: Version, items: list[str] | None = None) -> pd.DataFrame | None:
     """The frozen item content (one row per item), only ``items`` if given; None before
     versions froze their items."""

@@ -26,6 +26,19 @@ UNAVAILABLE = "The service is unavailable for a moment; try again shortly."
 RETRY_AFTER_SECONDS = 30
 
 
+NOT_FOUND = "No such address in the API; see /api/docs/."
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: API callers get the documented JSON body for an unknown address too;
+    people get the site's 404 page, as with Django's own handler."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse({"errors": {NON_FIELD: [NOT_FOUND]}}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
 def _database_unavailable() -> bool:
     # Called by Django inside its ``except`` block, so the exception is still the current one.
     return isinstance(sys.exc_info()[1], OperationalError | InterfaceError)

@@ -59,4 +59,5 @@ urlpatterns = [
 
 # Unhandled exceptions: the JSON error body under /api/, a branded page elsewhere; 503 when
 # the database is unreachable (config/errors.py).
+handler404 = "config.errors.not_found"
 handler500 = "config.errors.server_error"

@@ -49,30 +49,32 @@ MEMORY_LIMIT = 1.5 * 1024**3
 EXPORT_RATE = 250_000
 
 
-def database_url() -> str:
+def database_url(db_name: str = DB_NAME) -> str:
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/chorus"
     parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{DB_NAME}", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db_name}", "", ""))
 
 
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = database_url()
+def setup_django(
+    db_name: str = DB_NAME, media_root: str = "/tmp/chorus-perf-benchmarks-media"
+) -> None:
+    os.environ["DATABASE_URL"] = database_url(db_name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("MEDIA_ROOT", "/tmp/chorus-perf-benchmarks-media")
+    os.environ.setdefault("MEDIA_ROOT", media_root)
     import django
 
     django.setup()
 
 
-def ensure_database() -> None:
+def ensure_database(db_name: str = DB_NAME) -> None:
     import psycopg
 
-    parts = urlsplit(database_url())
+    parts = urlsplit(database_url(db_name))
     admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db_name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+            conn.execute(f'CREATE DATABASE "{db_name}"')
 
 
 def make_votes(seed: int = 2026):

@@ -33,8 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+import bench_benchmarks_build as build_bench
 import numpy as np
 from bench_benchmarks_build import CATEGORIES, FAST_RULES, N_ITEMS, RATERS, make_votes, peak_rss
 
@@ -51,29 +51,15 @@ ITEMS_TABLE = "perf_content_items"
 
 
 def database_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/chorus"
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{DB_NAME}", "", ""))
+    return build_bench.database_url(DB_NAME)
 
 
 def setup_django() -> None:
-    os.environ["DATABASE_URL"] = database_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("MEDIA_ROOT", "/tmp/chorus-perf-benchmarks-content-media")
-    import django
-
-    django.setup()
+    build_bench.setup_django(DB_NAME, "/tmp/chorus-perf-benchmarks-content-media")
 
 
 def ensure_database() -> None:
-    import psycopg
-
-    parts = urlsplit(database_url())
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    build_bench.ensure_database(DB_NAME)
 
 
 def make_items(seed: int = 2027):

@@ -21,7 +21,7 @@ from django.db import transaction
 
 from accounts.models import Study, User
 from benchmarks.models import Dataset, Version
-from benchmarks.selectors import version_contents, version_items
+from benchmarks.selectors import version_contents, version_item_keys
 from evaluation import client, crypto
 from evaluation.models import (
     ENDPOINT_JOB_KIND,
@@ -149,7 +149,7 @@ def _value(row: dict[str, Any], key: str) -> Any:
 def _tasks(run: Run) -> list[dict[str, Any]]:
     """One prompt's worth of facts per item that has no answer yet."""
     version = run.version
-    keys = version_items(version=version)["item"].astype(str).tolist()
+    keys = version_item_keys(version=version)
     contents = version_contents(version=version)
     rows = {str(r["item"]): r for r in contents.to_dict("records")} if contents is not None else {}
     answered = set(Prediction.objects.filter(run=run, error="").values_list("item", flat=True))
@@ -289,7 +289,7 @@ def endpoint_run_execute(*, run: Run, progress: ProgressFn | None = None) -> Run
                 batch = []
                 progress(int(95 * done / max(total, 1)), f"{done} of {total} items asked")
     rows = Prediction.objects.filter(run=run)
-    n_items = len(version_items(version=run.version))
+    n_items = len(version_item_keys(version=run.version))
     failed = rows.exclude(error="").count()
     sums = {"tokens_in": 0, "tokens_out": 0}
     for t_in, t_out in rows.values_list("tokens_in", "tokens_out"):

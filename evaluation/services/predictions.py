@@ -16,9 +16,6 @@ fault, and nothing is stored; items the file leaves out are counted and reported
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from pathlib import PurePosixPath
 from typing import Any
@@ -29,7 +26,8 @@ from django.db import transaction
 
 from accounts.models import User
 from benchmarks.models import Dataset, Version
-from benchmarks.selectors import version_contents, version_items
+from benchmarks.selectors import version_contents, version_item_keys
+from config.inputs import JSONTooDeep, csv_dict_rows, json_loads
 from evaluation.models import Prediction, Run, RunKind, RunStatus
 
 PREDICTION_FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
@@ -53,18 +51,22 @@ def _read(raw: bytes, fmt: str) -> list[dict[str, Any]]:
     except UnicodeDecodeError as exc:
         raise _fail(f"The file is not UTF-8 text ({exc.reason}).") from exc
     if fmt == "csv":
-        try:
-            return list(csv.DictReader(io.StringIO(text)))
-        except csv.Error as exc:
-            raise _fail(f"Could not read the CSV file: {exc}.") from exc
+        # The shared reader bounds every cell (IMPORT_CSV_FIELD_MAX_CHARS) and names the line.
+        _header, pairs = csv_dict_rows(text, field="file")
+        for line, row in pairs:
+            if None in row:
+                raise _fail(f"Line {line}: more cells than columns.")
+        return [row for _line, row in pairs]
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json_loads(line)
+        except JSONTooDeep as exc:
+            raise _fail(f"Line {number}: {exc}.") from exc
         except ValueError as exc:
-            raise _fail(f"Line {number}: not JSON ({exc.msg}).") from exc
+            raise _fail(f"Line {number}: not JSON ({exc}).") from exc
         if not isinstance(row, dict):
             raise _fail(f"Line {number}: each line must be a JSON object.")
         rows.append(row)
@@ -78,7 +80,7 @@ def _as_list(value: Any, row: int, column: str) -> list[Any]:
         value = value.strip()
         if value.startswith("["):
             try:
-                parsed = json.loads(value)
+                parsed = json_loads(value)
             except ValueError:
                 raise _fail(f"Row {row}: {column} is not a JSON list.") from None
             if isinstance(parsed, list):
@@ -91,7 +93,7 @@ def _probabilities(value: Any, names: list[str], row: int) -> list[float]:
     """A probability per name, from a list in their order or an object keyed by name."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json_loads(value)
         except ValueError:
             raise _fail(f"Row {row}: probs is not JSON (a list or an object).") from None
     if isinstance(value, dict):
@@ -142,7 +144,7 @@ def parse_predictions(
     if bad_prob:
         raise _fail(f"{bad_prob[0]}: {bad_prob[0][len(PROB_PREFIX) :]!r} is not a category.")
 
-    keys = version_items(version=version)["item"].astype(str).tolist()
+    keys = version_item_keys(version=version)
     known = set(keys)
     contents = version_contents(version=version)
     options: dict[str, list[str]] = {}

@@ -194,3 +194,15 @@ def test_admin_url_default_and_refusal():
     )
     assert refused.returncode != 0
     assert "ADMIN_URL must be a path of its own, not 'api/admin/'" in refused.stderr
+
+
+def test_an_unknown_api_address_answers_the_json_error_body(client, researcher):
+    client.force_login(researcher)
+    response = client.get("/api/no/such/endpoint/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "errors": {"non_field_errors": ["No such address in the API; see /api/docs/."]}
+    }
+    page = client.get("/no/such/page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

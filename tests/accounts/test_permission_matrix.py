@@ -28,10 +28,8 @@ The admin's routes follow one rule (``test_admin_routes``): only staff get past 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -362,24 +360,21 @@ def _build(media_root: str) -> World:
         study_member_add,
         study_member_remove,
     )
-    from annotation.media import write_tone_wav
     from annotation.models import Annotation, Item, MemberRole, ProjectInvitation
     from annotation.services import (
         annotation_submit,
         assignment_next,
         assignment_skip,
         exclusion_create,
-        items_import,
         member_add,
         member_remove,
-        ratings_import,
     )
     from benchmarks.models import EXPORT_JOB_KIND
     from benchmarks.services import dataset_create, source_annotation_create, version_build
     from jobs.models import Job
     from surveys.services import design_create, sample_draw
     from tests.accounts.factories import UserFactory
-    from tests.annotation.factories import EMOTIONS, emotion_project
+    from tests.annotation.factories import EMOTIONS, audio_items, emotion_project, tones
     from tests.surveys import factories as survey_factories
 
     names = {
@@ -422,23 +417,8 @@ def _build(media_root: str) -> World:
 
     # annotation: six audio clips rated by three imported raters (k = 5 leaves room)
     project = emotion_project(study=study, user=owner, k=5, scales=[])
-    tones = {f"a{i}.wav": write_tone_wav(frequency=300 + 50 * i, seconds=0.2) for i in range(6)}
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zf:
-        for name, data in tones.items():
-            zf.writestr(name, data)
-    rows = "".join(f"a{i},a{i}.wav\n" for i in range(6))
-    report = items_import(
-        project=project,
-        data=f"external_id,media\n{rows}".encode(),
-        filename="clips.csv",
-        media_zip=archive.getvalue(),
-    )
-    assert report.ok, report.rows
-    ratings = "item,rater,label\n" + "".join(
-        f"a{i},rater{j},{EMOTIONS[(i + j) % 3]}\n" for i in range(6) for j in range(3)
-    )
-    ratings_import(project=project, source=io.BytesIO(ratings.encode()))
+    clips = tones()
+    audio_items(project, clips)
     member_add(project=project, user=annotator, role=MemberRole.ANNOTATOR)
     member_add(project=project, user=expert, role=MemberRole.EXPERT)
     member_add(project=project, user=users["removed"], role=MemberRole.ANNOTATOR)
@@ -495,7 +475,7 @@ def _build(media_root: str) -> World:
     member_remove(project=project, user=users["removed"])
     assert removed_lease is not None and Annotation.objects.count() == 1
 
-    clip = hashlib.sha256(tones[f"{item.external_id}.wav"]).hexdigest() + ".wav"
+    clip = hashlib.sha256(clips[f"{item.external_id}.wav"]).hexdigest() + ".wav"
     ids = {
         "study_id": study.pk,
         "invitation_id": study_invitation.pk,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,6 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from annotation.media import write_tone_wav
-from annotation.services import items_import, ratings_import
 from benchmarks.models import DatasetSource
 from benchmarks.selectors import version_items
 from benchmarks.services import (
@@ -24,7 +22,7 @@ from benchmarks.services import (
     source_upload_create,
     version_build,
 )
-from tests.annotation.factories import EMOTIONS, emotion_project
+from tests.annotation.factories import EMOTIONS, audio_items, emotion_project, tones
 from tests.benchmarks.factories import CATEGORIES, csv_bytes, jsonl_bytes, vote_frame
 
 pytestmark = pytest.mark.django_db
@@ -244,29 +242,14 @@ def test_upload_form_names_missing_items(client, researcher, dataset):
 
 # --- audio ------------------------------------------------------------------------------------
 
-TONES = {f"a{i}.wav": write_tone_wav(frequency=300 + 50 * i, seconds=0.2) for i in range(6)}
+TONES = tones()
 
 
 @pytest.fixture
 def audio_version(study, researcher):
     """A version of a real annotation project with six audio clips rated by three raters."""
     project = emotion_project(study=study, user=researcher, k=3, scales=[])
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zf:
-        for name, data in TONES.items():
-            zf.writestr(name, data)
-    rows = "".join(f"a{i},a{i}.wav\n" for i in range(6))
-    report = items_import(
-        project=project,
-        data=f"external_id,media\n{rows}".encode(),
-        filename="clips.csv",
-        media_zip=archive.getvalue(),
-    )
-    assert report.ok, report.rows
-    ratings = "item,rater,label\n" + "".join(
-        f"a{i},rater{j},{EMOTIONS[(i + j) % 3]}\n" for i in range(6) for j in range(3)
-    )
-    ratings_import(project=project, source=io.BytesIO(ratings.encode()))
+    audio_items(project, TONES)
     clips = dataset_create(
         study=study,
         user=researcher,

@@ -124,3 +124,24 @@ def test_a_run_name_is_unique_within_a_version(version, researcher):
     with pytest.raises(ValidationError) as info:
         upload(version, researcher, "item,label\ni00,joy\n")
     assert "already has a run 'model-a'" in info.value.message_dict["name"][0]
+
+
+def test_huge_cells_and_deep_json_are_refused_by_the_shared_input_limits(
+    version, researcher, settings
+):
+    settings.IMPORT_CSV_FIELD_MAX_CHARS = 50
+    settings.JSON_MAX_DEPTH = 8
+    with pytest.raises(ValidationError) as info:
+        upload(version, researcher, "item,label\ni00," + "j" * 60 + "\n")
+    assert (
+        "Line 2, column 'label': a value of 60 characters; the limit is 50."
+        in (info.value.message_dict["file"][0])
+    )
+    deep = '{"item": "i00", "label": "joy", "probs": ' + "[" * 20 + "]" * 20 + "}"
+    with pytest.raises(ValidationError) as info:
+        upload(version, researcher, deep, file_name="p.jsonl")
+    assert info.value.message_dict["file"] == ["Line 1: nested more than 8 levels deep."]
+    with pytest.raises(ValidationError) as info:
+        upload(version, researcher, "item,label\ni00,joy,extra\n")
+    assert info.value.message_dict["file"] == ["Line 2: more cells than columns."]
+    assert Run.objects.count() == 0
