@@ -91,6 +91,9 @@ class DatasetSource(models.Model):
     # Metadata columns of an uploaded table (besides item, voter, label, weight, role).
     columns = models.JSONField(default=list, blank=True)
     n_votes = models.PositiveIntegerField(default=0)
+    # The vote table of an upload (item, voter, label, weight, role and its metadata columns),
+    # normalised and frozen as Parquet: uploads never change, and a build reads it in one go.
+    votes_file = models.FileField(upload_to="benchmarks/uploads/%Y/%m/", blank=True)
     # The item table of an upload (see sources.schema), normalised and stored as Parquet.
     items_file = models.FileField(upload_to="benchmarks/uploads/%Y/%m/", blank=True)
     n_items = models.PositiveIntegerField(default=0)
@@ -111,29 +114,6 @@ class DatasetSource(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.get_kind_display()} {self.pk}"
-
-
-class UploadedVote(models.Model):
-    """One vote of an uploaded table; read back with COPY on PostgreSQL."""
-
-    source = models.ForeignKey(DatasetSource, on_delete=models.CASCADE, related_name="votes")
-    item = models.CharField(max_length=200)
-    voter = models.CharField(max_length=200)
-    label = models.CharField(max_length=200)
-    weight = models.FloatField(default=1.0)
-    role = models.CharField(max_length=16, default="primary")
-    meta = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=models.Q(weight__gte=0), name="uploaded_vote_weight"),
-            models.CheckConstraint(
-                condition=models.Q(role__in=["primary", "secondary"]), name="uploaded_vote_role"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.item} {self.voter} {self.label}"
 
 
 class VersionQuerySet(models.QuerySet):

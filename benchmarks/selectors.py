@@ -5,14 +5,9 @@ Surveys and annotation projects are read through :mod:`sources.registry`, never 
 
 from __future__ import annotations
 
-import io
-import json
-
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from django.db import connection
 from django.db.models import Count, Max, QuerySet
 
 from accounts.models import Study
@@ -54,41 +49,10 @@ def linkable_sources(*, study: Study) -> list[tuple[str, str]]:
 
 
 def upload_vote_table(*, source: DatasetSource) -> pd.DataFrame:
-    """The votes of an uploaded table; COPY on PostgreSQL, ``values_list`` elsewhere."""
-    meta_cols = list(source.columns or [])
-    if connection.vendor == "postgresql":
-        extra = ", meta::text AS meta" if meta_cols else ""
-        sql = (
-            f"COPY (SELECT item, voter, label, weight, role{extra} "
-            f"FROM benchmarks_uploadedvote WHERE source_id = {int(source.pk)}) "
-            "TO STDOUT (FORMAT csv, HEADER true)"
-        )
-        data = bytearray()
-        with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for chunk in copy:
-                data += chunk
-        buf = io.BytesIO(data)
-        types = {c: pa.string() for c in ("item", "voter", "label", "role", "meta")}
-        types["weight"] = pa.float64()
-        table = pacsv.read_csv(
-            buf,
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
-            ),
-        )
-        df = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
-    else:
-        fields = ["item", "voter", "label", "weight", "role"] + (["meta"] if meta_cols else [])
-        rows = list(source.votes.values_list(*fields))
-        df = pd.DataFrame(rows, columns=fields)
-        if meta_cols:
-            df["meta"] = [json.dumps(m) if m is not None else None for m in df["meta"]]
-    if meta_cols:
-        parsed = [json.loads(m) if isinstance(m, str) and m else {} for m in df.pop("meta")]
-        meta = pd.DataFrame.from_records(parsed, columns=meta_cols)
-        for col in meta_cols:
-            df[col] = meta[col].to_numpy()
-    return schema.vote_frame(df)
+    """The votes of an uploaded table, read from the Parquet file frozen at upload."""
+    with source.votes_file.open("rb") as fh:
+        table = pq.read_table(fh)
+    return schema.vote_frame(table.to_pandas(types_mapper={pa.string(): TEXT}.get))
 
 
 # --- frozen tables --------------------------------------------------------------------------

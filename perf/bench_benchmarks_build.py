@@ -3,13 +3,15 @@
 Run from the repository root:  python perf/bench_benchmarks_build.py
 
 Data: 1,000,000 votes (200,000 items x 5 distinct raters drawn from a pool of 2,000, 8
-categories with unequal prevalence and 70% agreement with a per-item favourite), loaded with
-COPY into the vote storage of an uploaded source (``benchmarks_uploadedvote``) in a database of
-its own, ``chorus_perf_benchmarks`` (on the server of ``DATABASE_URL``, default
-``postgres://postgres@127.0.0.1:5432``). Seeded, so every run sees the same votes.
+categories with unequal prevalence and 70% agreement with a per-item favourite), uploaded as
+Parquet through ``benchmarks.services.source_upload_create`` (which freezes them as the
+source's vote file) into a database of its own, ``chorus_perf_benchmarks`` (on the server of
+``DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432``). Seeded, so every run sees the
+same votes. The yardstick is PostgreSQL's ``COPY ... TO STDOUT`` of the same 1,000,000 rows
+from a table of their own (see ``copy_baseline``).
 
 Targets (measured in the same run, on the same machine):
-* building a version (``benchmarks.services.version_build``: read the votes from PostgreSQL,
+* building a version (``benchmarks.services.version_build``: read the source's votes,
   validate, aggregate by majority, plurality, all-inclusive and soft, compute agreement, split,
   pseudonymise, write the long and the wide Parquet tables, hash, store) takes at most 3x as
   long as PostgreSQL's own ``COPY ... TO STDOUT`` of the same vote rows (best of 2 builds
@@ -105,16 +107,15 @@ def make_votes(seed: int = 2026):
     )
 
 
-def load(rules: list[str], name: str):
-    """A fresh dataset whose uploaded source holds the million votes (loaded with COPY)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+def load(rules: list[str], name: str, votes=None, items=None):
+    """A fresh dataset with one uploaded source: the million votes (and items), as Parquet."""
+    import pyarrow.parquet as pq
     from django.core.management import call_command
-    from django.db import connection
 
     from accounts.models import User
     from accounts.services import study_create
-    from benchmarks.models import Dataset, DatasetSource, SourceKind
+    from benchmarks.models import Dataset
+    from benchmarks.services import source_upload_create
 
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="perf-benchmarks")
@@ -129,35 +130,28 @@ def load(rules: list[str], name: str):
         split_group="",
         created_by=user,
     )
-    source = DatasetSource.objects.create(
-        dataset=dataset, kind=SourceKind.UPLOAD, name="perf.csv", n_votes=N_ITEMS * RATERS
+
+    def parquet(table) -> bytes:
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        return buf.getvalue()
+
+    source = source_upload_create(
+        dataset=dataset,
+        file_name="votes.parquet",
+        content=parquet(make_votes() if votes is None else votes),
+        items_name="items.parquet" if items is not None else "",
+        items_content=parquet(items) if items is not None else None,
     )
-    votes = make_votes()
-    table = votes.add_column(
-        0, "source_id", pa.array(np.full(votes.num_rows, source.pk, dtype=np.int64))
-    )
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-    sql = (
-        "COPY benchmarks_uploadedvote (source_id, item, voter, label, weight, role) "
-        "FROM STDIN (FORMAT csv)"
-    )
-    with connection.cursor() as cursor:
-        with cursor.copy(sql) as copy:
-            copy.write(buf.getvalue())
-        cursor.execute("ANALYZE benchmarks_uploadedvote")
     return dataset, source
 
 
-def copy_baseline(source_id: int) -> float:
+def best_copy(sql: str, repeat: int = 3) -> float:
+    """Best time of ``COPY ... TO STDOUT``, every byte read by the client."""
     from django.db import connection
 
-    sql = (
-        "COPY (SELECT item, voter, label, weight, role FROM benchmarks_uploadedvote "
-        f"WHERE source_id = {int(source_id)}) TO STDOUT (FORMAT csv)"
-    )
     best = float("inf")
-    for _ in range(3):
+    for _ in range(repeat):
         started = time.perf_counter()
         size = 0
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
@@ -165,6 +159,34 @@ def copy_baseline(source_id: int) -> float:
                 size += len(chunk)
         best = min(best, time.perf_counter() - started)
     return best
+
+
+def copy_baseline(table, name: str = "perf_votes") -> float:
+    """Best of 3 ``COPY ... TO STDOUT`` of these rows, loaded into a PostgreSQL table of their own.
+
+    The yardstick of the targets: how long the database itself takes to hand over the same
+    rows (the votes, or the items' texts) to a client that reads every byte.
+    """
+    import pyarrow.csv as pacsv
+    from django.db import connection
+
+    columns = ", ".join(
+        f"{c} double precision" if c == "weight" else f"{c} text" for c in table.column_names
+    )
+    names = ", ".join(table.column_names)
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE UNLOGGED TABLE {name} ({columns})")
+        with cursor.copy(f"COPY {name} ({names}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buf.getvalue())
+        cursor.execute(f"ANALYZE {name}")
+    try:
+        return best_copy(f"COPY (SELECT {names} FROM {name}) TO STDOUT (FORMAT csv)")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def peak_rss() -> int:
@@ -237,9 +259,10 @@ def export_rates(version_id: int) -> dict[str, float]:
 def main() -> int:
     ensure_database()
     setup_django()
-    print(f"Loading {N_ITEMS * RATERS:,} votes into {DB_NAME} ...", flush=True)
-    dataset, source = load(FAST_RULES, "perf-build")
-    copy_seconds = copy_baseline(source.pk)
+    print(f"Uploading {N_ITEMS * RATERS:,} votes into {DB_NAME} ...", flush=True)
+    votes = make_votes()
+    dataset, _ = load(FAST_RULES, "perf-build", votes)
+    copy_seconds = copy_baseline(votes)
     print(f"PostgreSQL COPY TO STDOUT of the vote rows (best of 3): {copy_seconds:.2f} s")
 
     # Best of two builds (each a new version in a fresh process), like the best of three COPYs.
@@ -255,7 +278,7 @@ def main() -> int:
     print("exports (long + wide table):")
     rates = export_rates(build["version_id"])
 
-    ds_dataset, _ = load([*FAST_RULES, "dawid_skene"], "perf-build-ds")
+    ds_dataset, _ = load([*FAST_RULES, "dawid_skene"], "perf-build-ds", votes)
     ds_build = run_build(ds_dataset.pk)
     print(
         f"for information, with Dawid-Skene (10 iterations): {ds_build['seconds']:.2f} s = "

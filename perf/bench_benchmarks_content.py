@@ -15,7 +15,8 @@ Target (measured in the same run, on the same machine): building a version
 Face folder (``version_export_write(fmt="hf")``: one Parquet file per split with the text,
 every rule's labels and the nested votes, the matrices and the card) takes at most 3x as long
 as PostgreSQL's own ``COPY ... TO STDOUT`` of the vote rows plus ``COPY ... TO STDOUT`` of the
-same 200,000 items (``item``, ``text``) from a table of their own, read fully by the client;
+same 200,000 items (``item``, ``text``), each from a table of their own, read fully by the
+client;
 best of 3 build-and-export runs against best of 3 of each COPY. Peak memory under 2 GB: the
 peak resident set size (``VmHWM``, see ``bench_benchmarks_build.peak_rss``) of a fresh process
 that does only the build and then the export.
@@ -24,7 +25,6 @@ Exits with status 1 if a target is missed.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import bench_benchmarks_build as build_bench
 import numpy as np
-from bench_benchmarks_build import CATEGORIES, FAST_RULES, N_ITEMS, RATERS, make_votes, peak_rss
+from bench_benchmarks_build import FAST_RULES, N_ITEMS, RATERS, make_votes, peak_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,7 +47,6 @@ VOCABULARY = 5_000
 RUNS = 3
 RATIO = 3.0
 MEMORY_LIMIT = 2 * 1024**3
-ITEMS_TABLE = "perf_content_items"
 
 
 def database_url() -> str:
@@ -92,87 +91,10 @@ def make_items(seed: int = 2027):
     )
 
 
-def load(items) -> tuple[int, int]:
+def load(items) -> int:
     """A fresh dataset with one uploaded source: the million votes and the items' texts."""
-    import pyarrow.parquet as pq
-    from django.core.management import call_command
-    from django.db import connection
-
-    from accounts.models import User
-    from accounts.services import study_create
-    from benchmarks.models import Dataset
-    from benchmarks.services import source_upload_create
-
-    call_command("migrate", verbosity=0)
-    user, _ = User.objects.get_or_create(username="perf-benchmarks")
-    name = "perf-content"
-    Dataset.objects.filter(name=name).delete()
-    study = study_create(user=user, name=f"Perf {name}")
-    dataset = Dataset.objects.create(
-        study=study,
-        name=name,
-        categories=CATEGORIES,
-        rules=FAST_RULES,
-        parameters={"tie_policy": "drop", "seed": 0, "ds_max_iter": 10, "agreement_boot": 0},
-        split_group="",
-        created_by=user,
-    )
-
-    def parquet(table) -> bytes:
-        buf = io.BytesIO()
-        pq.write_table(table, buf)
-        return buf.getvalue()
-
-    source = source_upload_create(
-        dataset=dataset,
-        file_name="votes.parquet",
-        content=parquet(make_votes()),
-        items_name="items.parquet",
-        items_content=parquet(items),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE benchmarks_uploadedvote")
-    return dataset.pk, source.pk
-
-
-def best_copy(sql: str, repeat: int = 3) -> float:
-    """Best time of ``COPY ... TO STDOUT``, every byte read by the client."""
-    from django.db import connection
-
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        size = 0
-        with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for chunk in copy:
-                size += len(chunk)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
-def copy_baseline(source_id: int, items) -> tuple[float, float]:
-    """COPY TO STDOUT of the source's votes, and of the same items from a table of their own."""
-    import pyarrow.csv as pacsv
-    from django.db import connection
-
-    votes = best_copy(
-        "COPY (SELECT item, voter, label, weight, role FROM benchmarks_uploadedvote "
-        f"WHERE source_id = {int(source_id)}) TO STDOUT (FORMAT csv)"
-    )
-    buf = io.BytesIO()
-    pacsv.write_csv(items, buf, pacsv.WriteOptions(include_header=False))
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {ITEMS_TABLE}")
-        cursor.execute(f"CREATE UNLOGGED TABLE {ITEMS_TABLE} (item text, text text)")
-        with cursor.copy(f"COPY {ITEMS_TABLE} (item, text) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buf.getvalue())
-        cursor.execute(f"ANALYZE {ITEMS_TABLE}")
-    try:
-        texts = best_copy(f"COPY (SELECT item, text FROM {ITEMS_TABLE}) TO STDOUT (FORMAT csv)")
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {ITEMS_TABLE}")
-    return votes, texts
+    dataset, _ = build_bench.load(FAST_RULES, "perf-content", items=items)
+    return dataset.pk
 
 
 def run_child(dataset_id: int, out: str) -> None:
@@ -266,8 +188,9 @@ def measure() -> int:
         f"{mean_chars:.0f} characters on average) into {DB_NAME} ...",
         flush=True,
     )
-    dataset_id, source_id = load(items)
-    votes_copy, items_copy = copy_baseline(source_id, items)
+    dataset_id = load(items)
+    votes_copy = build_bench.copy_baseline(make_votes(), "perf_content_votes")
+    items_copy = build_bench.copy_baseline(items, "perf_content_items")
     baseline = votes_copy + items_copy
     print(
         f"PostgreSQL COPY TO STDOUT (best of 3 each): votes {votes_copy:.2f} s + items "

@@ -8,7 +8,6 @@ items file that gives each item's content (see :mod:`sources.schema`).
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
@@ -20,10 +19,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 
 from benchmarks import aggregation
-from benchmarks.models import Dataset, DatasetSource, SourceKind, UploadedVote
+from benchmarks.models import Dataset, DatasetSource, SourceKind
 from benchmarks.services.tables import BuildError, check_weights, parquet_bytes, plain_table
 from config import inputs
 from sources import registry, schema
@@ -80,60 +79,27 @@ def validate_vote_table(df: pd.DataFrame, categories: Sequence[str]) -> None:
         raise BuildError(str(exc)) from exc
 
 
-def _store_votes(source: DatasetSource, df: pd.DataFrame, meta_cols: list[str]) -> None:
+def _frozen_votes(df: pd.DataFrame, meta_cols: list[str]) -> bytes:
+    """The vote table as the Parquet file a build reads: the contract's columns, then metadata."""
     n = len(df)
-    weight = df["weight"] if "weight" in df.columns else pd.Series(np.ones(n))
-    role = df["role"].fillna("primary") if "role" in df.columns else pd.Series(["primary"] * n)
-    meta: list[str | None]
-    if meta_cols:
-        meta = df[meta_cols].to_json(orient="records", lines=True, force_ascii=False).splitlines()
-    else:
-        meta = [None] * n
-    if connection.vendor == "postgresql":
-        table = pa.table(
-            {
-                "source_id": pa.array(np.full(n, source.pk, dtype=np.int64)),
-                "item": pa.array(df["item"].astype(str).tolist(), pa.string()),
-                "voter": pa.array(df["voter"].astype(str).tolist(), pa.string()),
-                "label": pa.array(df["label"].astype(str).tolist(), pa.string()),
-                "weight": pa.array(weight.to_numpy(dtype=np.float64)),
-                "role": pa.array(role.astype(str).tolist(), pa.string()),
-                "meta": pa.array(meta, pa.string()),
-            }
-        )
-        buf = io.BytesIO()
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-        sql = (
-            "COPY benchmarks_uploadedvote (source_id, item, voter, label, weight, role, meta) "
-            "FROM STDIN (FORMAT csv)"
-        )
-        with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write(buf.getvalue())
-        return
-    rows = zip(
-        df["item"].astype(str),
-        df["voter"].astype(str),
-        df["label"].astype(str),
-        weight.astype(float),
-        role.astype(str),
-        meta,
-        strict=True,
+    weight = df["weight"] if "weight" in df.columns else pd.Series(np.ones(n), index=df.index)
+    role = df["role"].fillna("primary") if "role" in df.columns else "primary"
+    frame = pd.DataFrame(
+        {
+            "item": df["item"],
+            "voter": df["voter"],
+            "label": df["label"],
+            "weight": weight.to_numpy(dtype=np.float64),
+            "role": role,
+        },
+        index=df.index,
     )
-    UploadedVote.objects.bulk_create(
-        (
-            UploadedVote(
-                source=source,
-                item=i,
-                voter=v,
-                label=lab,
-                weight=w,
-                role=r,
-                meta=json.loads(m) if m else None,
-            )
-            for i, v, lab, w, r, m in rows
-        ),
-        batch_size=2000,
-    )
+    for col in meta_cols:
+        frame[col] = df[col]
+    for col in frame.columns:
+        if col != "weight":
+            frame[col] = frame[col].astype(schema.TEXT)
+    return parquet_bytes(plain_table(frame))
 
 
 def _read_table(raw: bytes, fmt: str, field: str) -> pd.DataFrame:
@@ -166,8 +132,8 @@ def _read_table(raw: bytes, fmt: str, field: str) -> pd.DataFrame:
     return df
 
 
-# Item, voter and label keys are stored in columns of 200 characters (UploadedVote); column
-# names become metadata keys and are held to the same length.
+# Item, voter and label keys are held to 200 characters, like every key column of a source;
+# column names become metadata keys and are held to the same length.
 KEY_MAX = 200
 
 
@@ -333,8 +299,13 @@ def source_upload_create(
                 f"source-{source.pk}-items.parquet", ContentFile(frozen), save=False
             )
             stored.append(source.items_file)
-        source.save(update_fields=["upload", "items_file"])
-        _store_votes(source, df, meta_cols)
+        source.votes_file.save(
+            f"source-{source.pk}-votes.parquet",
+            ContentFile(_frozen_votes(df, meta_cols)),
+            save=False,
+        )
+        stored.append(source.votes_file)
+        source.save(update_fields=["upload", "votes_file", "items_file"])
     except Exception:
         for f in stored:
             f.storage.delete(f.name)

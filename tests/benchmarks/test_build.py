@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from django.core.exceptions import ValidationError
 
-from benchmarks.models import DatasetSource, UploadedVote, Version
+from benchmarks.models import DatasetSource, Version
 from benchmarks.selectors import version_items, version_votes
 from benchmarks.services import (
     BuildError,
@@ -171,7 +171,6 @@ def test_bad_upload_is_named_and_nothing_is_written(dataset, media_root, frame, 
         source_upload_create(dataset=dataset, file_name="bad.csv", content=csv_bytes(frame))
     assert info.value.message_dict == {"upload": [message]}
     assert DatasetSource.objects.count() == 0
-    assert UploadedVote.objects.count() == 0
     assert stored_files(media_root) == []
 
 
