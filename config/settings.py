@@ -339,6 +339,9 @@ def env_time_limits(name: str) -> dict[str, tuple[float, float]]:
 JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
 JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "60"))
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+# A job still pending this long after its task was published has probably lost it (a broker
+# that keeps queues in memory and restarted): the sweeper publishes the task again.
+JOB_PENDING_REPUBLISH_SECONDS = float(os.environ.get("JOB_PENDING_REPUBLISH_SECONDS", "600"))
 # Time limits in seconds, (soft, hard) per job kind. At the soft limit the job is stopped and
 # failed ("ran longer than its time limit"); the hard limit is Celery's: a prefork worker kills
 # the process, and the sweeper fails any job still running past it. JOB_TIME_LIMITS adds or

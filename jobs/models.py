@@ -54,6 +54,8 @@ class Job(models.Model):
     # Claims so far: the first run is attempt 1, each takeover after a lost worker one more.
     # A run writes on the row only while the row still carries its attempt number.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Running: the worker's last touch. Pending: when its task was last published again (by the
+    # sweeper), if ever; the sweeper publishes it again when that is long past.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -601,6 +601,41 @@ def job_run(
 # --- the sweeper ------------------------------------------------------------------------------
 
 
+def _republish_lost(now: datetime) -> int:
+    """Publish again the tasks of jobs pending for ``JOB_PENDING_REPUBLISH_SECONDS``.
+
+    A broker that keeps its queues in memory (Redis without persistence) loses queued tasks
+    when it restarts, and their jobs would stay pending for ever. A pending job records when
+    its task was last published (``heartbeat_at``, else its creation); once that is older than
+    the setting its task is published again. Claims are conditional, so when the first task was
+    only slow to arrive (a long queue) the second delivery finds the job taken and does nothing.
+    """
+    cutoff = now - timedelta(seconds=settings.JOB_PENDING_REPUBLISH_SECONDS)
+    lost = Job.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff),
+        status=JobStatus.PENDING,
+    ).exclude(task="")
+    republished = 0
+    for job in lost.order_by("created_at")[:SWEEP_BATCH]:
+        same = Job.objects.filter(
+            pk=job.pk, status=JobStatus.PENDING, heartbeat_at=job.heartbeat_at
+        )
+        if not same.update(heartbeat_at=now):
+            continue
+        try:
+            _enqueue(job)
+        except BROKER_ERRORS as exc:
+            # Still pending: the next sweep tries again once the broker is back.
+            logger.warning("job %s not published again: %s", job.id, exc)
+            Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+                heartbeat_at=job.heartbeat_at
+            )
+            continue
+        logger.warning("job %s: still pending; its task is published again", job.id)
+        republished += 1
+    return republished
+
+
 def jobs_sweep() -> dict[str, int]:
     """Take care of running jobs whose worker is gone (Celery beat runs it: ``jobs_sweep_task``).
 
@@ -609,10 +644,11 @@ def jobs_sweep() -> dict[str, int]:
     has no task to queue, or the broker refuses it) it is failed with the reason. A running job
     past its hard time limit is failed whatever its heartbeat. Every change is a conditional
     UPDATE on the state that was read, so a sweep racing a redelivered task (or another sweep)
-    changes a row once. Returns how many jobs were queued again and how many failed.
+    changes a row once. Pending jobs whose task the broker lost are published again (see
+    ``_republish_lost``). Returns how many jobs were queued again, republished and failed.
     """
     now = timezone.now()
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "republished": 0}
     stale = Job.objects.filter(_stale(now), status=JobStatus.RUNNING).order_by("started_at")
     for job in stale[:SWEEP_BATCH]:
         same = Job.objects.filter(
@@ -636,7 +672,7 @@ def jobs_sweep() -> dict[str, int]:
             f"Its worker stopped responding; queued again "
             f"(attempt {job.attempts + 1} of {settings.JOB_MAX_ATTEMPTS})."
         )
-        if not same.update(status=JobStatus.PENDING, heartbeat_at=None, message=message):
+        if not same.update(status=JobStatus.PENDING, heartbeat_at=now, message=message):
             continue
         logger.warning("job %s: its worker stopped responding; queued again", job.id)
         try:
@@ -647,6 +683,8 @@ def jobs_sweep() -> dict[str, int]:
             counts["failed"] += 1
             continue
         counts["requeued"] += 1
+
+    counts["republished"] = _republish_lost(now)
 
     # Past the hard limit, the watchdog should have ended the job: its process is stuck or gone.
     shortest = min(

@@ -237,20 +237,21 @@ def test_the_sweeper_requeues_a_dead_job_then_fails_it_after_the_last_attempt(re
     for attempt in (1, 2):
         assert job_claim(job_id=job.id) is True
         age_heartbeat(job)
-        assert jobs_sweep() == {"requeued": 1, "failed": 0}
+        assert jobs_sweep() == {"requeued": 1, "failed": 0, "republished": 0}
         job.refresh_from_db()
-        assert (job.status, job.attempts, job.heartbeat_at) == (JobStatus.PENDING, attempt, None)
+        assert (job.status, job.attempts) == (JobStatus.PENDING, attempt)
+        assert job.heartbeat_at > timezone.now() - timedelta(seconds=5)  # published just now
         assert job.message == (
             f"Its worker stopped responding; queued again (attempt {attempt + 1} of 3)."
         )
         assert queued == [str(job.id)] * attempt
     assert job_claim(job_id=job.id) is True
     age_heartbeat(job)
-    assert jobs_sweep() == {"requeued": 0, "failed": 1}
+    assert jobs_sweep() == {"requeued": 0, "failed": 1, "republished": 0}
     job.refresh_from_db()
     assert (job.status, job.attempts, job.message) == (JobStatus.FAILED, 3, GAVE_UP)
     assert queued == [str(job.id)] * 2
-    assert jobs_sweep() == {"requeued": 0, "failed": 0}
+    assert jobs_sweep() == {"requeued": 0, "failed": 0, "republished": 0}
 
 
 @pytest.mark.django_db
@@ -264,7 +265,7 @@ def test_the_sweeper_leaves_live_pending_and_finished_jobs_alone(researcher, que
     job_succeed(job_id=done.id, result={"ok": 1})
     Job.objects.filter(pk=done.pk).update(heartbeat_at=timezone.now() - timedelta(days=1))
     before = list(Job.objects.order_by("id").values())
-    assert jobs_sweep() == {"requeued": 0, "failed": 0}
+    assert jobs_sweep() == {"requeued": 0, "failed": 0, "republished": 0}
     assert list(Job.objects.order_by("id").values()) == before
     assert queued == []
     assert {pending.status} == {JobStatus.PENDING}
@@ -277,7 +278,7 @@ def test_the_sweeper_fails_a_job_past_its_hard_time_limit(settings, researcher, 
     job_claim(job_id=job.id)
     # Its heartbeat is fresh (a watchdog still ticks) but it started 250 s ago.
     Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(seconds=250))
-    assert jobs_sweep() == {"requeued": 0, "failed": 1}
+    assert jobs_sweep() == {"requeued": 0, "failed": 1, "republished": 0}
     job.refresh_from_db()
     assert (job.status, job.message) == (
         JobStatus.FAILED,
@@ -294,7 +295,7 @@ def test_a_dead_job_past_its_hard_limit_is_failed_not_requeued(settings, researc
         started_at=timezone.now() - timedelta(seconds=300),
         heartbeat_at=timezone.now() - timedelta(seconds=100),
     )
-    assert jobs_sweep() == {"requeued": 0, "failed": 1}
+    assert jobs_sweep() == {"requeued": 0, "failed": 1, "republished": 0}
     job.refresh_from_db()
     assert (job.status, job.message, queued) == (
         JobStatus.FAILED,
@@ -308,7 +309,7 @@ def test_a_job_without_a_task_cannot_be_requeued_and_is_failed(researcher, queue
     job = job_create(kind="legacy", user=researcher)
     job_claim(job_id=job.id)
     age_heartbeat(job)
-    assert jobs_sweep() == {"requeued": 0, "failed": 1}
+    assert jobs_sweep() == {"requeued": 0, "failed": 1, "republished": 0}
     job.refresh_from_db()
     assert (job.status, job.message) == (
         JobStatus.FAILED,
@@ -321,7 +322,7 @@ def test_a_requeued_job_runs_again_to_the_end(researcher):
     job = selftest_job(researcher, steps=2, pause=0)
     job_claim(job_id=job.id)
     age_heartbeat(job)
-    assert jobs_sweep() == {"requeued": 1, "failed": 0}  # eager: it ran at once
+    assert jobs_sweep() == {"requeued": 1, "failed": 0, "republished": 0}  # eager: it ran at once
     job.refresh_from_db()
     assert (job.status, job.attempts, job.result) == (JobStatus.SUCCEEDED, 2, {"steps": 2})
 
@@ -468,3 +469,52 @@ def test_the_page_stops_polling_a_stale_job_and_says_why(client, api_as, researc
     body = client.get(f"/jobs/{job.id}/progress/").content.decode()
     assert 'data-finished="1" data-stale="0"' in body
     assert f'<span class="job-message" role="alert">{GAVE_UP}</span>' in body
+
+
+@pytest.mark.django_db
+def test_a_pending_job_whose_task_the_broker_lost_is_published_again(settings, researcher, queued):
+    """A broker keeping its queues in memory forgets them when it restarts: the job would stay
+    pending for ever. After JOB_PENDING_REPUBLISH_SECONDS its task is published again, once
+    per period, and a job that was published recently or has no task is left alone."""
+    settings.JOB_PENDING_REPUBLISH_SECONDS = 600
+    lost = selftest_job(researcher)
+    recent = selftest_job(researcher)
+    taskless = job_create(kind="selftest", user=researcher)
+    old = timezone.now() - timedelta(seconds=900)
+    Job.objects.filter(pk__in=[lost.pk, taskless.pk]).update(created_at=old)
+
+    assert jobs_sweep() == {"requeued": 0, "failed": 0, "republished": 1}
+    assert queued == [str(lost.id)]
+    lost.refresh_from_db()
+    assert lost.status == JobStatus.PENDING
+    assert jobs_sweep() == {"requeued": 0, "failed": 0, "republished": 0}
+
+    # Ten minutes on, still not claimed: published once more.
+    Job.objects.filter(pk=lost.pk).update(heartbeat_at=old)
+    assert jobs_sweep() == {"requeued": 0, "failed": 0, "republished": 1}
+    assert queued == [str(lost.id)] * 2
+    recent.refresh_from_db()
+    assert recent.heartbeat_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_lost_by_a_restarted_broker_runs_once_it_is_published_again(
+    settings, researcher, celery_worker
+):
+    """With a real broker and worker: a pending job whose task never reached the worker (its
+    row created, the queue then lost, as a Redis restart without persistence does); the sweep
+    publishes it again and the worker runs it to the end, once."""
+    settings.JOB_PENDING_REPUBLISH_SECONDS = 600
+    job = selftest_job(researcher, steps=1)
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(seconds=900))
+    time.sleep(1)
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING
+    assert jobs_sweep()["republished"] == 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status == JobStatus.SUCCEEDED:
+            break
+        time.sleep(0.2)
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
