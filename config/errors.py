@@ -5,9 +5,9 @@ the database going away) leaves the view as an exception and ends here. API call
 documented JSON body, people get a branded page; nothing of the exception reaches the answer
 (Django has already logged it, with its traceback, before calling this view).
 
-With the database unreachable the answer is 503 with ``Retry-After``: the request may work a
-moment later, and a load balancer or client can tell "down" from "broken". This view must not
-touch the database itself (no session, no user, no context processors).
+With the database or the object store unreachable the answer is 503 with ``Retry-After``: the
+request may work a moment later, and a load balancer or client can tell "down" from "broken".
+This view must not touch the database itself (no session, no user, no context processors).
 """
 
 from __future__ import annotations
@@ -39,13 +39,25 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return page_not_found(request, exception)
 
 
-def _database_unavailable() -> bool:
-    # Called by Django inside its ``except`` block, so the exception is still the current one.
-    return isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    """The errors of an object store that does not answer (refused, timed out, cut off)."""
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+    except ImportError:  # pragma: no cover - django-storages[s3] brings botocore
+        return ()
+    return (BotoConnectionError, HTTPClientError)
+
+
+def _unavailable() -> bool:
+    """Whether the exception being handled is a service that is down: the database or the
+    object store. Called by Django inside its ``except`` block, so it is the current one."""
+    exc = sys.exc_info()[1]
+    return isinstance(exc, (OperationalError, InterfaceError, *_storage_errors()))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    unavailable = _database_unavailable()
+    unavailable = _unavailable()
     status = 503 if unavailable else 500
     if request.path_info.startswith(API_PREFIX):
         message = UNAVAILABLE if unavailable else INTERNAL_ERROR

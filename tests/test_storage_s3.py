@@ -550,3 +550,69 @@ def test_a_worker_on_another_machine_builds_and_exports_through_the_bucket(
             key.removeprefix("benchmarks/") for key in frozen
         ]
     assert local_files(settings) == []
+
+
+# --- the object store is down -------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3_down(settings, monkeypatch):
+    """``STORAGES["default"]`` on an object store that refuses every connection."""
+    import socket
+
+    from botocore.config import Config
+
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = s3_storage_options(f"http://127.0.0.1:{port}", "chorus-down")
+    options["client_config"] = Config(
+        connect_timeout=1, read_timeout=1, retries={"max_attempts": 1, "mode": "standard"}
+    )
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+    }
+
+
+VOTES_CSV = b"item,voter,label\ni1,v1,joy\ni1,v2,joy\ni2,v1,anger\n"
+
+
+@pytest.mark.django_db
+def test_an_unreachable_object_store_answers_503_and_stores_nothing(
+    s3_down, api_as, client, study, researcher
+):
+    """An upload while the store is down: the API answers 503 in the JSON error body with
+    Retry-After, the page the branded 503, and no source row is left behind."""
+    from benchmarks.models import Dataset, DatasetSource
+    from benchmarks.services import dataset_create
+
+    dataset = dataset_create(
+        study=study, user=researcher, name="Down", categories=["joy", "anger"], split_group=""
+    )
+    api = api_as(researcher)
+    api.raise_request_exception = False
+    upload = io.BytesIO(VOTES_CSV)
+    upload.name = "votes.csv"
+    response = api.post(
+        f"/api/benchmarks/datasets/{dataset.id}/sources/", {"file": upload}, format="multipart"
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "errors": {
+            "non_field_errors": ["The service is unavailable for a moment; try again shortly."]
+        }
+    }
+
+    client.force_login(researcher)
+    client.raise_request_exception = False
+    upload = io.BytesIO(VOTES_CSV)
+    upload.name = "votes.csv"
+    page = client.post(f"/benchmarks/datasets/{dataset.id}/sources/", {"file": upload})
+    assert page.status_code == 503
+    assert page["Retry-After"] == "30"
+    assert b"<html" in page.content.lower()
+    assert DatasetSource.objects.count() == 0
+    assert Dataset.objects.count() == 1
