@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -568,40 +570,69 @@ def submit_api(request, project_id: int):
         body = AnnotationOutput(own.get(pk=annotation.pk)).data
         return Outcome(status=status.HTTP_201_CREATED, body=body)
 
-    try:
-        outcome = idempotent_run(
-            scope=f"annotation.api.submit:{request.user.pk}:{project.pk}",
-            key=key,
-            fingerprint=data_fingerprint(request.data),
-            action=submit,
+    return _idempotent_api(
+        scope=f"annotation.api.submit:{request.user.pk}:{project.pk}",
+        key=key,
+        fingerprint=data_fingerprint(request.data),
+        action=submit,
+    )
+
+
+@extend_schema(request=SkipInput, responses={200: AssignmentOutput}, parameters=[KEY_PARAMETER])
+@api_view(["POST"])
+def skip_api(request, project_id: int):
+    """Skip an item leased to you, with a reason. With an ``Idempotency-Key``, a retry gets the
+    first answer back instead of "not leased to you"."""
+    project, _ = access_project_membership(user=request.user, project_id=project_id)
+    key = api_key(request)
+    data = SkipInput(data=request.data)
+    data.is_valid(raise_exception=True)
+
+    def skip() -> Outcome:
+        assignment = services.assignment_skip(
+            project=project,
+            user=request.user,
+            item_id=data.validated_data["item"],
+            reason=data.validated_data["reason"],
         )
+        return Outcome(status=status.HTTP_200_OK, body=AssignmentOutput(assignment).data)
+
+    return _idempotent_api(
+        scope=f"annotation.api.skip:{request.user.pk}:{project.pk}",
+        key=key,
+        fingerprint=data_fingerprint(request.data),
+        action=skip,
+    )
+
+
+@extend_schema(request=None, responses={200: AssignmentOutput}, parameters=[KEY_PARAMETER])
+@api_view(["POST"])
+def undo_api(request, project_id: int):
+    """Take back your last answer in the project; its item is yours to answer again. With an
+    ``Idempotency-Key``, a retry gets the first answer back instead of taking back a second
+    answer."""
+    project, _ = access_project_membership(user=request.user, project_id=project_id)
+
+    def undo() -> Outcome:
+        assignment = services.annotation_undo(project=project, user=request.user)
+        return Outcome(status=status.HTTP_200_OK, body=AssignmentOutput(assignment).data)
+
+    return _idempotent_api(
+        scope=f"annotation.api.undo:{request.user.pk}:{project.pk}",
+        key=api_key(request),
+        fingerprint=data_fingerprint({}),
+        action=undo,
+    )
+
+
+def _idempotent_api(
+    *, scope: str, key: str | None, fingerprint: str, action: Callable[[], Outcome]
+) -> Response:
+    try:
+        outcome = idempotent_run(scope=scope, key=key, fingerprint=fingerprint, action=action)
     except IdempotencyKeyReused:
         raise IdempotencyKeyConflict from None
     return api_response(outcome)
-
-
-@extend_schema(request=SkipInput, responses={200: AssignmentOutput})
-@api_view(["POST"])
-def skip_api(request, project_id: int):
-    project, _ = access_project_membership(user=request.user, project_id=project_id)
-    data = SkipInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    assignment = services.assignment_skip(
-        project=project,
-        user=request.user,
-        item_id=data.validated_data["item"],
-        reason=data.validated_data["reason"],
-    )
-    return Response(AssignmentOutput(assignment).data)
-
-
-@extend_schema(request=None, responses={200: AssignmentOutput})
-@api_view(["POST"])
-def undo_api(request, project_id: int):
-    """Take back your last answer in the project; its item is yours to answer again."""
-    project, _ = access_project_membership(user=request.user, project_id=project_id)
-    assignment = services.annotation_undo(project=project, user=request.user)
-    return Response(AssignmentOutput(assignment).data)
 
 
 @extend_schema(responses=ResearcherAnnotationOutput(many=True))

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -146,28 +146,56 @@ def annotate_skip(request, project_id: int):
         messages.error(request, _("Choose a reason to skip."))
         return redirect("annotation:annotate", project_id=project.pk)
     reason = dict(form.fields["reason"].choices)[form.cleaned_data["reason"]]
-    try:
+
+    def skip() -> Outcome:
         services.assignment_skip(
             project=project, user=request.user, item_id=form.cleaned_data["item"], reason=reason
         )
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
-        messages.success(request, _("Skipped."))
-    return redirect("annotation:annotate", project_id=project.pk)
+        location = reverse("annotation:annotate", args=[project.pk])
+        return Outcome(status=302, location=location, body={"message": _("Skipped.")})
+
+    return _idempotent_page(
+        request,
+        scope=f"annotation.skip:{request.user.pk}:{project.pk}",
+        project=project,
+        action=skip,
+    )
 
 
 @login_required
 @require_POST
 def annotate_undo(request, project_id: int):
     project, _member = access_project_membership(user=request.user, project_id=project_id)
-    try:
+
+    def undo() -> Outcome:
         services.annotation_undo(project=project, user=request.user)
+        location = reverse("annotation:annotate", args=[project.pk])
+        message = _("Your last answer was taken back. Answer it again.")
+        return Outcome(status=302, location=location, body={"message": message})
+
+    return _idempotent_page(
+        request,
+        scope=f"annotation.undo:{request.user.pk}:{project.pk}",
+        project=project,
+        action=undo,
+    )
+
+
+def _idempotent_page(request, *, scope: str, project, action) -> HttpResponse:
+    """Run a skip or undo once per rendered form: U or S pressed twice, or a retry after a
+    timeout, gets the first answer back instead of skipping or taking back a second item."""
+    try:
+        outcome = idempotent_form_run(
+            scope=scope,
+            key=page_key(request),
+            fingerprint=form_fingerprint(request.POST),
+            action=action,
+        )
     except ValidationError as exc:
         _errors(request, exc)
-    else:
-        messages.success(request, _("Your last answer was taken back. Answer it again."))
-    return redirect("annotation:annotate", project_id=project.pk)
+        return redirect("annotation:annotate", project_id=project.pk)
+    messages.success(request, outcome.body["message"])
+    return page_redirect(outcome)
 
 
 @login_required

@@ -184,3 +184,83 @@ def test_simultaneous_submits_with_one_key_store_once(study, researcher):
     assert Annotation.objects.count() == 1
     assert AnnotationLabel.objects.count() == 1
     assert IdempotencyKey.objects.count() == 1
+
+
+# --- skip and undo ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_retried_api_undo_takes_back_one_answer(api_as, project):
+    (ana,) = raters(project, 1, prefix="ana")
+    client = api_as(ana)
+    base = f"/api/annotation/projects/{project.id}/"
+    for label in ("joy", "anger"):
+        lease = assignment_next(project=project, user=ana)
+        body = submit_body(lease.item_id, label)
+        assert client.post(f"{base}submit/", body, format="json").status_code == 201
+    headers = {"Idempotency-Key": KEY}
+    first = client.post(f"{base}undo/", headers=headers)
+    retry = client.post(f"{base}undo/", headers=headers)
+    assert first.status_code == retry.status_code == 200
+    assert retry.content == first.content and retry["Idempotent-Replayed"] == "true"
+    # Only the last answer (anger) was taken back; the first one stays.
+    assert list(AnnotationLabel.objects.values_list("category__key", flat=True)) == ["joy"]
+    # Without a key, a second undo takes back the next answer, as asked.
+    assert client.post(f"{base}undo/").status_code == 200
+    assert Annotation.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_retried_api_skip_gets_the_first_answer(api_as, project):
+    (ana,) = raters(project, 1, prefix="ana")
+    client = api_as(ana)
+    lease = assignment_next(project=project, user=ana)
+    url = f"/api/annotation/projects/{project.id}/skip/"
+    body = {"item": lease.item_id, "reason": "Unclear"}
+    headers = {"Idempotency-Key": KEY}
+    first = client.post(url, body, format="json", headers=headers)
+    retry = client.post(url, body, format="json", headers=headers)
+    assert first.status_code == retry.status_code == 200
+    assert retry.content == first.content and retry["Idempotent-Replayed"] == "true"
+    # The defect: without a key, the retry is refused, the item no longer being leased.
+    lease = assignment_next(project=project, user=ana)
+    plain = {"item": lease.item_id, "reason": "Unclear"}
+    assert client.post(url, plain, format="json").status_code == 200
+    assert client.post(url, plain, format="json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_undo_pressed_twice_on_the_page_takes_back_one_answer(client, project):
+    (ana,) = raters(project, 1, prefix="ana")
+    client.force_login(ana)
+    annotate = f"/annotation/projects/{project.id}/annotate/"
+    for label in ("joy", "anger"):
+        page = client.get(annotate)
+        item = Item.objects.get(pk=page.context["item"].pk)
+        form = {"item": item.id, "primary": label, "idempotency_key": _key_on(page)}
+        assert client.post(f"{annotate}submit/", form).status_code == 302
+    page = client.get(annotate)
+    form = {"idempotency_key": _key_on(page)}
+    first = client.post(f"{annotate}undo/", form)
+    retry = client.post(f"{annotate}undo/", form, follow=True)
+    assert first.status_code == 302 and first["Location"] == annotate
+    assert "Your last answer was taken back." in retry.content.decode()
+    assert list(AnnotationLabel.objects.values_list("category__key", flat=True)) == ["joy"]
+
+
+@pytest.mark.django_db
+def test_skip_sent_twice_on_the_page_skips_one_item(client, project):
+    from annotation.models import Assignment, AssignmentStatus
+
+    (ana,) = raters(project, 1, prefix="ana")
+    client.force_login(ana)
+    annotate = f"/annotation/projects/{project.id}/annotate/"
+    page = client.get(annotate)
+    item = page.context["item"]
+    form = {"item": item.id, "reason": "unsure", "idempotency_key": _key_on(page)}
+    first = client.post(f"{annotate}skip/", form)
+    retry = client.post(f"{annotate}skip/", form, follow=True)
+    assert first.status_code == 302
+    body = retry.content.decode()
+    assert "Skipped." in body and "not leased" not in body
+    assert Assignment.objects.filter(rater=ana, status=AssignmentStatus.SKIPPED).count() == 1
