@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -171,10 +172,11 @@ def response_screen(
 
     ``holder`` names where the participant came from (a keyed hash of their address); with
     ``max_holds``, a holder who already holds that many unexpired places gets
-    :class:`QuotaHoldLimit` and nothing changes (they may screen again later). The count is
-    read, not locked: simultaneous screens from one address may overshoot by the few that
-    race, which the per-address start limit keeps small.
-    Locks the response row only (``of=("self",)``: other participants are not held up).
+    :class:`QuotaHoldLimit` and nothing changes (they may screen again later). On PostgreSQL
+    the screens of one holder take turns (a transaction-level advisory lock on the holder,
+    taken before the count and released at commit), so simultaneous screens from one address
+    never hold more than ``max_holds`` places; on SQLite writes take turns anyway.
+    Locks the response row (``of=("self",)``: other participants are not held up).
     """
     with transaction.atomic():
         response = (
@@ -203,6 +205,7 @@ def response_screen(
             _screen_out(response)
             return response
         if holder and max_holds:
+            _lock_holder(holder)
             held = QuotaReservation.objects.filter(
                 holder=holder, expires_at__gte=timezone.now()
             ).count()
@@ -213,6 +216,19 @@ def response_screen(
         if not _reserve(response=response, quota=quota, holder=holder):
             _screen_out(response)
     return response
+
+
+# The first key of the two-key advisory locks that serialise one quota holder's screens.
+HOLDER_LOCK = 7_340_002
+
+
+def _lock_holder(holder: str) -> None:
+    """Wait for, and hold until commit, the advisory lock of ``holder`` (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    key = zlib.crc32(holder.encode()) - 2**31  # the lock's second key is a signed int4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [HOLDER_LOCK, key])
 
 
 def _parse(question: Question, raw: Any, codes: set[str]) -> dict[str, Any] | None:

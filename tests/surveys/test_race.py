@@ -64,3 +64,48 @@ def test_concurrent_starts_never_overfill_a_cell(study, design, colleague):
     assert Response.objects.filter(status=ResponseStatus.COMPLETED, cell=quota.cell).count() == 5
     assert Response.objects.filter(status=ResponseStatus.SCREENED_OUT).count() == PEOPLE - 5
     assert QuotaReservation.objects.count() == 0
+
+
+def test_simultaneous_screens_from_one_address_hold_no_more_than_the_limit(
+    rate_limits, study, design, colleague
+):
+    """Eight participants from one address screen at the same moment with a limit of three
+    places held per address: exactly three hold a place, the others are asked to wait."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the holder lock is PostgreSQL's; SQLite serialises writes anyway")
+    rate_limits.QUOTA_HOLDS_PER_ADDRESS = 3
+    survey = make_survey(study, design, open_link=True, reviewer=colleague)
+    open_link = reverse("surveys:participant", args=[survey.open_token])
+    people = 8
+    starts = []
+    for _ in range(people):
+        client = Client(REMOTE_ADDR="203.0.113.9")
+        starts.append((client, client.post(open_link + "?lang=en", {"consent": "yes"})))
+    assert [s.status_code for _c, s in starts] == [302] * people
+    barrier = threading.Barrier(people)
+    statuses: list[int] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def screen(client: Client, link: str) -> None:
+        try:
+            barrier.wait(timeout=60)
+            answer = client.post(link, {"region": "Seoul", "gender": "F"})
+            with lock:
+                statuses.append(answer.status_code)
+        except BaseException as exc:
+            with lock:
+                failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=screen, args=(c, s["Location"])) for c, s in starts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    assert sorted(statuses) == [302] * 3 + [429] * (people - 3)
+    assert QuotaReservation.objects.count() == 3
+    quota = QuotaCell.objects.get(design=design, cell__key="Seoul|F")
+    assert quota.reserved == 3
