@@ -12,7 +12,7 @@ from annotation.models import (
     ProjectMember,
 )
 from annotation.services import votes_export_start
-from config.admin import ShownOnlyAdmin, page_link
+from config.admin import ShownOnlyAdmin, page_link, stored_file
 
 
 class CategoryInline(admin.TabularInline):
@@ -71,9 +71,14 @@ class ItemAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_gold"]
     search_fields = ["external_id"]
     raw_id_fields = ["project", "gold_label"]
+    # The clip through the media view (it checks access at every play), never a storage URL;
+    # media come in through the import.
+    exclude = ["media"]
+    media_file = stored_file("media", "annotation:media", label="media")
     # The slot counters are kept by the services only, and whether an item is gold decides
     # whether it has slots at all: items come in through the import, k through the settings.
     readonly_fields = [
+        "media_file",
         "is_gold",
         "slots_taken",
         "slots_total",

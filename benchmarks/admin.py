@@ -3,6 +3,7 @@ from django.db import transaction
 
 from benchmarks.models import Dataset, DatasetSource, Version
 from benchmarks.services import version_export_start
+from config.admin import file_field_names, readonly_without_files, stored_file
 
 
 class DatasetSourceInline(admin.TabularInline):
@@ -27,9 +28,15 @@ class VersionAdmin(admin.ModelAdmin):
     list_display = ["dataset", "number", "built_by", "built_at", "sha256"]
     list_select_related = ["dataset", "built_by"]
     actions = ["export_versions"]
+    # The frozen files by name only: they are read through the version's pages and exports,
+    # which check access, never through a storage URL.
+    exclude = file_field_names(Version)
+    frozen_votes = stored_file("votes_file", label="votes file")
+    frozen_items = stored_file("items_file", label="items file")
+    frozen_contents = stored_file("contents_file", label="contents file")
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Version._meta.fields]
+        return [*readonly_without_files(Version), "frozen_votes", "frozen_items", "frozen_contents"]
 
     def has_add_permission(self, request):
         return False

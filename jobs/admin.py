@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from config.admin import readonly_without_files, stored_file
 from jobs.models import Job
 from jobs.services import job_start
 from jobs.tasks import job_selftest
@@ -17,7 +18,10 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "kind"]
-    readonly_fields = [f.name for f in Job._meta.fields]
+    # The result file through the job's download view (it checks access), never a storage URL.
+    exclude = ["result_file"]
+    readonly_fields = [*readonly_without_files(Job), "result_download"]
+    result_download = stored_file("result_file", "jobs:download", label="result file")
     actions = ["start_selftest"]
 
     @admin.action(description="Start a diagnostic job (checks that a worker runs jobs)")

@@ -616,3 +616,37 @@ def test_an_unreachable_object_store_answers_503_and_stores_nothing(
     assert b"<html" in page.content.lower()
     assert DatasetSource.objects.count() == 0
     assert Dataset.objects.count() == 1
+
+
+# --- the admin never links to the store ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_admin_pages_link_files_through_the_access_checked_views(s3, client, study, researcher):
+    """Job results, frozen version files and item media: the admin shows their names and links
+    to Chorus's own views, never to a (presigned) address of the bucket."""
+    from annotation.models import Item
+    from jobs.models import Job
+    from jobs.services import job_claim, job_create, job_succeed
+    from tests.accounts.factories import UserFactory
+    from tests.annotation.factories import audio_items, emotion_project
+
+    job = job_create(kind="selftest", user=researcher, study=study)
+    job_claim(job_id=job.id)
+    job_succeed(job_id=job.id, result={}, file_name="result.txt", content=b"hello")
+    project = emotion_project(study=study, user=researcher, k=1)
+    audio_items(project, {"clip.wav": tone(440, 0.2)}, raters=1)
+    item = Item.objects.get(project=project)
+    assert item.media
+
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    pages = {
+        f"/admin/jobs/job/{job.pk}/change/": f"/jobs/{job.pk}/download/",
+        f"/admin/annotation/item/{item.pk}/change/": f"/annotation/items/{item.pk}/media/",
+    }
+    for url, own_link in pages.items():
+        html = client.get(url).content.decode()
+        assert f'href="{own_link}"' in html, url
+        assert s3.endpoint not in html and "X-Amz-" not in html, url
+    assert Job.objects.get(pk=job.pk).result_file.name.endswith("result.txt")
