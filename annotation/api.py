@@ -566,8 +566,7 @@ def submit_api(request, project_id: int):
             evidence=v["evidence"],
             time_ms=v.get("time_ms"),
         )
-        own = selectors.own_annotations(project=project, user=request.user)
-        body = AnnotationOutput(own.get(pk=annotation.pk)).data
+        body = AnnotationOutput(annotation).data
         return Outcome(status=status.HTTP_201_CREATED, body=body)
 
     return _idempotent_api(

@@ -1161,10 +1161,12 @@ def annotation_submit(
     Locks the assignment row. Refuses (ValidationError naming the field, nothing written): an
     item not assigned to the rater, a lease that expired or was already answered, unknown
     categories, a second primary, labels that do not fit the mode, ratings off their scale.
+    The answer comes back with its item and labels loaded (``labels.all()`` reads no more).
     """
     now = now or timezone.now()
     assignment = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("item")
         .filter(item_id=item_id, rater=user, item__project=project)
         .first()
     )
@@ -1192,12 +1194,18 @@ def annotation_submit(
         ratings=clean_ratings,
         created_at=now,
     )
-    AnnotationLabel.objects.bulk_create(
+    stored = AnnotationLabel.objects.bulk_create(
         AnnotationLabel(annotation=annotation, category=c.category, role=c.role) for c in choices
     )
     assignment.status = AssignmentStatus.DONE
     assignment.finished_at = now
     assignment.save(update_fields=["status", "finished_at"])
+    # What prefetch_related("labels") would leave on the row (a queryset whose results are
+    # known), so that showing the answer reads nothing more.
+    known = AnnotationLabel.objects.filter(annotation=annotation)
+    known._result_cache = stored
+    known._prefetch_done = True
+    annotation._prefetched_objects_cache = {"labels": known}  # type: ignore[attr-defined]
     return annotation
 
 

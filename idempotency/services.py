@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from idempotency.models import IdempotencyKey
@@ -65,30 +65,57 @@ def idempotent_run(
     commits (then replays its outcome) or rolls back (then runs ``action`` itself). When
     ``action`` raises, nothing is stored and the exception propagates; a retry runs again.
     Raises :class:`IdempotencyKeyReused` when the key was used with another ``fingerprint``.
-    Keys older than ``IDEMPOTENCY_KEY_HOURS`` are forgotten: those of the scope on each call,
-    all of them by :func:`idempotency_keys_expire` (celery beat).
+    Keys older than ``IDEMPOTENCY_KEY_HOURS`` are forgotten: an expired key met again is
+    replaced, and :func:`idempotency_keys_expire` (celery beat) deletes the rest.
     """
     if not key:
         return action()
     now = now or timezone.now()
     with transaction.atomic():
-        IdempotencyKey.objects.filter(scope=scope, created_at__lt=now - key_ttl()).delete()
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    scope=scope, key=key, fingerprint=fingerprint, status_code=0, created_at=now
-                )
-        except IntegrityError:
-            return replay_outcome(IdempotencyKey.objects.get(scope=scope, key=key), fingerprint)
-        outcome = action()
-        if not outcome.keep:
+        row_id = _key_insert(scope=scope, key=key, fingerprint=fingerprint, now=now)
+        if row_id is None:
+            row = IdempotencyKey.objects.get(scope=scope, key=key)
+            if row.created_at >= now - key_ttl():
+                return replay_outcome(row, fingerprint)
             row.delete()
+            row_id = _key_insert(scope=scope, key=key, fingerprint=fingerprint, now=now)
+            if row_id is None:  # pragma: no cover - only a concurrent replacement gets here
+                return replay_outcome(IdempotencyKey.objects.get(scope=scope, key=key), fingerprint)
+        outcome = action()
+        rows = IdempotencyKey.objects.filter(pk=row_id)
+        if not outcome.keep:
+            rows.delete()
             return outcome
-        row.status_code = outcome.status
-        row.body = "" if outcome.body is None else json.dumps(outcome.body, cls=DjangoJSONEncoder)
-        row.location = outcome.location
-        row.save(update_fields=["status_code", "body", "location"])
+        rows.update(
+            status_code=outcome.status,
+            body="" if outcome.body is None else json.dumps(outcome.body, cls=DjangoJSONEncoder),
+            location=outcome.location,
+        )
     return outcome
+
+
+def _key_insert(*, scope: str, key: str, fingerprint: str, now: datetime) -> int | None:
+    """Insert the key's row and return its id; None when the scope already holds the key.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` (PostgreSQL, SQLite): no savepoint to recover
+    from a unique violation. A concurrent insert of the same key makes this wait until that
+    transaction ends; then it inserts (the other rolled back) or returns None (it committed).
+    """
+    q = connection.ops.quote_name
+    table = q(IdempotencyKey._meta.db_table)
+    columns = ", ".join(
+        q(c)
+        for c in ("scope", "key", "fingerprint", "status_code", "body", "location", "created_at")
+    )
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, 0, '', '', %s) "
+        f"ON CONFLICT ({q('scope')}, {q('key')}) DO NOTHING RETURNING {q('id')}"
+    )
+    created = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [scope, key, fingerprint, created])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def idempotent_form_run(

@@ -98,7 +98,7 @@ def test_keys_expire(settings):
     idempotent_run(scope="s:1", key="old", fingerprint="f", action=action, now=long_ago)
     idempotent_run(scope="s:2", key="old", fingerprint="f", action=action, now=long_ago)
     idempotent_run(scope="s:3", key="new", fingerprint="f", action=action)
-    # An expired key is not replayed: the scope's expired keys go on its next write.
+    # An expired key is not replayed: met again, it is replaced by the new request's.
     assert stored_outcome(scope="s:1", key="old", fingerprint="f") is None
     again = idempotent_run(scope="s:1", key="old", fingerprint="f", action=action)
     assert again.replayed is False
