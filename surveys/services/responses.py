@@ -299,11 +299,22 @@ def answers_record(
             raise ValidationError({"response": [_("This response was screened out.")]})
         if survey.design_id is not None and response.cell_id is None:
             raise ValidationError({"response": [_("Answer the screener questions first.")]})
-        all_questions = {q.code: q for q in survey.questions.prefetch_related("options").order_by()}
+        if questions is not None:
+            # The page's own questions, read by the page with their options: only they can be
+            # answered here.
+            all_questions = {q.code: q for q in questions if q.survey_id == survey.pk}
+        else:
+            all_questions = {
+                q.code: q for q in survey.questions.prefetch_related("options").order_by()
+            }
         unknown = sorted(set(answers) - set(all_questions))
         if unknown:
             raise ValidationError({code: [_("Unknown question.")] for code in unknown})
-        shown = questions if questions is not None else [all_questions[c] for c in answers]
+        shown = (
+            list(all_questions.values())
+            if questions is not None
+            else [all_questions[c] for c in answers]
+        )
         errors: dict[str, list[str]] = {}
         parsed: dict[int, tuple[Question, dict[str, Any]]] = {}
         for question in shown:
@@ -323,11 +334,13 @@ def answers_record(
             raise ValidationError(errors)
         existing = {a.question_id: a for a in response.answers.filter(question_id__in=parsed)}
         saved = []
+        new = []
         flagged = response.flagged_attention
         for question_id, (question, value) in parsed.items():
             answer = existing.get(question_id)
             if answer is None:
-                answer = Answer.objects.create(response=response, question=question, **value)
+                answer = Answer(response=response, question=question, **value)
+                new.append(answer)
             elif any(getattr(answer, k) != v for k, v in value.items()):
                 for k, v in value.items():
                     setattr(answer, k, v)
@@ -335,6 +348,8 @@ def answers_record(
             saved.append(answer)
             if question.is_attention_check and value["choices"] != [question.expected_option]:
                 flagged = True
+        # One statement for the page's new answers (the response row lock keeps them unique).
+        Answer.objects.bulk_create(new)
         if flagged != response.flagged_attention:
             response.flagged_attention = flagged
             response.save(update_fields=["flagged_attention"])

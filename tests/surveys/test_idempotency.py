@@ -154,3 +154,35 @@ def test_an_invitation_consent_sent_twice_gets_the_same_redirect(client, survey)
     assert retry["Idempotent-Replayed"] == "true"
     assert Response.objects.count() == 1
     assert Answer.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_page_of_two_answers_takes_fourteen_queries(
+    study, design, colleague, django_assert_num_queries
+):
+    """The participant's hottest write, pinned at 14 statements in a request: the response,
+    the replay look-ups, the page's blocks, answers, questions and options (read once: the
+    service checks the answers against the page's questions), the key, the locked response,
+    the existing answers, both new answers in one INSERT, the stored outcome; it used to take
+    17. Inside the test's own transaction the request's transaction is a savepoint: two more."""
+    import re
+
+    from tests.surveys.factories import make_survey
+
+    survey = make_survey(study, design, open_link=True, reviewer=colleague)
+    client = Client()
+    start = client.post(
+        reverse("surveys:participant", args=[survey.open_token]) + "?lang=en", {"consent": "yes"}
+    )
+    link = start["Location"]
+    client.post(link, {"region": "Seoul", "gender": "F"})
+    page = client.get(link).content.decode()
+    key = re.search(r'name="idempotency_key" value="([^"]*)"', page).group(1)
+    form = {"page": "1", "family": "3", "capital": "seoul", "idempotency_key": key}
+    with django_assert_num_queries(14 + 2):
+        answered = client.post(link, form)
+    assert answered.status_code == 302
+    assert sorted(Answer.objects.values_list("question__code", "choices")) == [
+        ("capital", ["seoul"]),
+        ("family", ["3"]),
+    ]
