@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def test_an_empty_split_loads_as_an_empty_split(study, researcher, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     dataset = dataset_create(study=study, user=researcher, name="Tiny", categories=["a", "b"])
     votes = pd.DataFrame(
         {"item": ["x", "x", "y"], "voter": ["p", "q", "p"], "label": ["a", "a", "b"]}
