@@ -76,18 +76,27 @@ def memberships_for_user(*, user: User) -> list[dict[str, Any]]:
         .values_list("item__project_id", "status", "n")
         .order_by()
     }
+    # Items still open to this rater, per project, for both pools at once (one query however
+    # many projects: a member's role picks the count that applies).
+    open_counts = {
+        row["project_id"]: row
+        for row in Item.objects.filter(project_id__in=[m.project_id for m in members], is_gold=False)
+        .filter(
+            ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
+            ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
+        )
+        .values("project_id")
+        .annotate(
+            annotator=Count("id", filter=Q(slots_taken__lt=F("slots_total"))),
+            expert=Count("id", filter=Q(expert_slots_taken__lt=F("expert_slots_total"))),
+        )
+        .order_by()
+    }
     out = []
     for member in members:
         project = member.project
-        open_items = Item.objects.filter(project=project, is_gold=False)
-        if member.role == "expert":
-            remaining = open_items.filter(expert_slots_taken__lt=F("expert_slots_total"))
-        else:
-            remaining = open_items.filter(slots_taken__lt=F("slots_total"))
-        remaining = remaining.filter(
-            ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
-            ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
-        ).count()
+        row = open_counts.get(project.pk, {})
+        remaining = row.get("expert" if member.role == "expert" else "annotator", 0)
         remaining += counts.get((project.pk, AssignmentStatus.LEASED), 0)
         out.append(
             {
