@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
 
 from sources import pseudonyms
@@ -31,6 +31,7 @@ from surveys.models import (
     Population,
     Question,
     QuestionKind,
+    QuestionReview,
     QuotaCell,
     Response,
     ResponseStatus,
@@ -414,9 +415,14 @@ def review_queue(*, survey: Survey):
 
 
 def questionnaire(*, survey: Survey) -> list[tuple[Block, list[Question]]]:
-    """The survey's blocks in order, each with its questions (options prefetched)."""
+    """The survey's blocks in order, each with its questions (options, reviews and their
+    reviewers prefetched: the page reads the same however many questions there are)."""
     questions = (
-        Question.objects.filter(survey=survey).order_by("order", "id").prefetch_related("options")
+        Question.objects.filter(survey=survey)
+        .order_by("order", "id")
+        .prefetch_related(
+            "options", Prefetch("reviews", QuestionReview.objects.select_related("reviewer"))
+        )
     )
     by_block: dict[int, list[Question]] = {}
     for question in questions:
