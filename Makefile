@@ -27,7 +27,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/13
 
 help:
 	@echo "make run    - install, migrate, load the demo and serve on http://127.0.0.1:8000"
-	@echo "make test   - the whole suite (browser tests included) against PostgreSQL"
+	@echo "make test   - the whole suite on PostgreSQL (browser tests included), then on SQLite"
 	@echo "make perf   - the benchmarks under perf/"
 	@echo "make load   - 64 clients against gunicorn + Celery on this machine (load/run.py)"
 	@echo "make lint   - ruff, the migrations check and mypy"
@@ -75,9 +75,14 @@ node_modules/axe-core/axe.min.js: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
 
+# Two passes: the whole suite on PostgreSQL (browsers and Celery workers included), then on
+# SQLite, the embedded default of `make run` (browser tests aside; tests that need a database
+# server say so and skip).
 test: $(STAMP) browser node_modules/axe-core/axe.min.js
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} TEST_BROKER_URL=$${TEST_BROKER_URL:-$(TEST_BROKER_URL)} \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u TEST_DATABASE_NAME TEST_BROKER_URL=$${TEST_BROKER_URL:-$(TEST_BROKER_URL)} \
+	  $(PY) -m pytest -m "not browser" -q $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) -m pytest -m "not browser and not celery_worker" $(PYTEST_ARGS)

@@ -235,6 +235,33 @@ def _forget_broker_connections(app) -> None:
     app.control.mailbox.__dict__.pop("producer_pool", None)
 
 
+def pytest_collection_modifyitems(config, items):
+    """On SQLite (the embedded default, ``make test``'s second pass) skip what needs a database
+    server, saying why: tests with a Celery worker in another process and tests marked
+    ``postgresql`` (row locks between concurrent clients, COPY). The PostgreSQL pass runs them."""
+    from django.conf import settings
+
+    for item in items:
+        # Marked by what they use, so that ``-m "not celery_worker"`` leaves every one out.
+        if "celery_worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.celery_worker)
+    if "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+        return
+    worker = pytest.mark.skip(
+        reason="a Celery worker in another process shares the test database only on "
+        "PostgreSQL; make test's PostgreSQL pass runs it"
+    )
+    server = pytest.mark.skip(
+        reason="needs PostgreSQL (concurrent clients, row locks); make test's PostgreSQL pass "
+        "runs it"
+    )
+    for item in items:
+        if item.get_closest_marker("celery_worker"):
+            item.add_marker(worker)
+        elif item.get_closest_marker("postgresql"):
+            item.add_marker(server)
+
+
 @pytest.fixture
 def celery_worker(transactional_db, settings):
     """Start a real Celery worker on Redis against this test's database and route tasks to it.

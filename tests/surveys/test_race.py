@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PEOPLE = 40
 
 
+@pytest.mark.postgresql
 def test_concurrent_starts_never_overfill_a_cell(study, design, colleague):
     survey = make_survey(study, design, open_link=True, reviewer=colleague)
     quota = QuotaCell.objects.get(design=design, cell__key="Seoul|F")
