@@ -26,3 +26,39 @@ def version(study, researcher):
     )
     source_upload_create(dataset=dataset, file_name="votes.csv", content=csv_bytes(vote_frame()))
     return version_build(dataset=dataset, user=researcher)
+
+
+def text_items(n: int = 30):
+    """Each item's passage and metadata: country (2), year (3) and speaker gender (2)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "item": [f"i{i:02d}" for i in range(n)],
+            "text": [f"Passage number {i}: the speaker talks about the weather." for i in range(n)],
+            "meta.country": ["KR" if i < n // 2 else "US" for i in range(n)],
+            "meta.year": [str(2020 + i % 3) for i in range(n)],
+            "meta.speaker_gender": ["female" if i % 2 else "male" for i in range(n)],
+        }
+    )
+
+
+@pytest.fixture
+def text_version(study, researcher):
+    """The ``version`` votes with each item's passage, country, year and speaker gender."""
+    dataset = dataset_create(
+        study=study,
+        user=researcher,
+        name="Emotions with texts",
+        categories=CATEGORIES,
+        parameters={"tie_policy": "drop", "seed": 1, "agreement_boot": 10},
+        split_group="speaker",
+    )
+    source_upload_create(
+        dataset=dataset,
+        file_name="votes.csv",
+        content=csv_bytes(vote_frame()),
+        items_name="items.csv",
+        items_content=csv_bytes(text_items()),
+    )
+    return version_build(dataset=dataset, user=researcher)
