@@ -458,10 +458,19 @@ def version_export_start(
 
     if fmt not in JOB_EXPORT_FORMATS:
         raise ValidationError(
-            {"format": [_("Choose one of %(formats)s.") % {"formats": ", ".join(JOB_EXPORT_FORMATS)}]}
+            {
+                "format": [
+                    _("Choose one of %(formats)s.") % {"formats": ", ".join(JOB_EXPORT_FORMATS)}
+                ]
+            }
         )
-    kinds = (version.stats or {}).get("item_kinds") or {}
-    if fmt == "lm-eval" and not (kinds.get("text") or kinds.get("question")):
+    stats = version.stats or {}
+    kinds = stats.get("item_kinds") or {}
+    # Items without content count as text items in the build's tally.
+    askable = (
+        kinds.get("question", 0) + kinds.get("text", 0) - stats.get("items_without_content", 0)
+    )
+    if fmt == "lm-eval" and (not version.contents_file or askable <= 0):
         raise ValidationError(
             {"format": [_("An lm-eval task needs text items or survey questions; this version "
                           "has none.")]}

@@ -40,7 +40,9 @@ def run_lm_eval(folder, task, tmp_path, monkeypatch):
 
 
 def test_survey_version_runs_in_lm_eval_with_alignment_and_accuracy(
-    survey_version, tmp_path, monkeypatch  # noqa: F811
+    survey_version,
+    tmp_path,
+    monkeypatch,  # noqa: F811
 ):
     version, survey = survey_version
     folder = tmp_path / "task"
@@ -94,9 +96,7 @@ def test_annotation_version_runs_in_lm_eval_against_plurality_labels(
         "export_version", str(version.dataset_id), "--format", "lm-eval", "--out", str(folder)
     )
     name = task_name(version)
-    config = yaml.safe_load(
-        (folder / f"{name}.yaml").read_text().replace("!function ", "")
-    )
+    config = yaml.safe_load((folder / f"{name}.yaml").read_text().replace("!function ", ""))
     assert config["dataset_kwargs"] == {"data_files": {"test": "items.jsonl"}}
     assert [m["metric"] for m in config["metric_list"]] == ["acc"]
     items = version_items(version=version)
@@ -111,7 +111,9 @@ def test_annotation_version_runs_in_lm_eval_against_plurality_labels(
     samples = results["samples"][name]
     assert len(samples) == len(items)
     scored = [s for s in samples if s["doc"]["target"] >= 0]
-    expected = np.mean([np.argmax([r[0][0] for r in s["resps"]]) == s["doc"]["target"] for s in scored])
+    expected = np.mean(
+        [np.argmax([r[0][0] for r in s["resps"]]) == s["doc"]["target"] for s in scored]
+    )
     assert results["results"][name]["acc,none"] == pytest.approx(expected)
 
 
@@ -130,3 +132,40 @@ def test_the_exported_alignment_score_is_the_projects():
     assert lm_eval_task.accuracy(choices.tolist(), targets) == pytest.approx(
         float((choices[keep] == np.array(targets)[keep]).mean())
     )
+
+
+def test_api_and_page_export_the_task_folder_as_its_own_zip(
+    text_version, version, researcher, api_client, client, django_capture_on_commit_callbacks
+):
+    import io
+    import zipfile
+
+    from jobs.models import Job
+
+    api_client.force_authenticate(researcher)
+    base = f"/api/benchmarks/datasets/{text_version.dataset_id}/versions/1/exports/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(base, {"format": "lm-eval"}, format="json")
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == "succeeded", job.message
+    name = task_name(text_version)
+    assert job.result["file"] == "emotions-with-texts-v1-lm-eval.zip"
+    download = api_client.get(f"{base}{job.id}/download/")
+    with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as zf:
+        assert sorted(zf.namelist()) == sorted(
+            f"lm_eval/{f}" for f in ("README.md", "items.jsonl", "utils.py", f"{name}.yaml")
+        )
+    # A version of votes only has no task: refused, naming the field, nothing queued.
+    before = Job.objects.count()
+    votes_only = f"/api/benchmarks/datasets/{version.dataset_id}/versions/1/exports/"
+    response = api_client.post(votes_only, {"format": "lm-eval"}, format="json")
+    assert response.status_code == 400
+    assert "format" in str(response.json())
+    response = api_client.post(votes_only, {"format": "docx"}, format="json")
+    assert response.status_code == 400 and "format" in str(response.json())
+    assert Job.objects.count() == before
+    # The version page offers the choice.
+    client.force_login(researcher)
+    page = client.get(f"/benchmarks/datasets/{text_version.dataset_id}/versions/1/")
+    assert b'<option value="lm-eval">' in page.content
