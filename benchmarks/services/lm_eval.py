@@ -35,7 +35,10 @@ QUESTION_PROMPTS = {
 }
 TEXT_PROMPTS = {
     "en": "{text}\n\nWhich category fits this passage best? Choose one of: {categories}.\nAnswer:",
-    "ko": "{text}\n\n이 글에 가장 알맞은 범주는 무엇입니까? 다음 중 하나를 고르세요: {categories}.\n답:",
+    "ko": (
+        "{text}\n\n이 글에 가장 알맞은 범주는 무엇입니까? 다음 중 하나를 고르세요: "
+        "{categories}.\n답:"
+    ),
 }
 
 

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.services import dataset_create, source_upload_create, version_build
+from benchmarks.services import (
+    dataset_create,
+    source_survey_create,
+    source_upload_create,
+    version_build,
+)
 from tests.benchmarks.factories import CATEGORIES, csv_bytes, vote_frame
 
 
@@ -62,3 +67,32 @@ def text_version(study, researcher):
         items_content=csv_bytes(text_items()),
     )
     return version_build(dataset=dataset, user=researcher)
+
+
+@pytest.fixture
+def survey_version(study, researcher, colleague):
+    from surveys.services import design_create, response_start, sample_draw
+    from tests.surveys import factories
+
+    population = factories.make_population(study)
+    panel = factories.make_panel(study, population, per_cell=10)
+    design = design_create(study=study, population=population, panel=panel, name="Main", n=20)
+    survey = factories.make_survey(study, design, reviewer=colleague)
+    draw = sample_draw(survey=survey, seed=1)
+    # Seoul agrees with family-first, Busan does not.
+    for invitation in draw.invitations.order_by("id"):
+        region = invitation.panelist.attributes["region"]
+        family = "5" if region == "Seoul" else "1"
+        response = response_start(survey=survey, invitation=invitation, language="en")
+        factories.complete(response, {**factories.GOOD_ANSWERS, "family": family})
+    dataset = dataset_create(
+        study=study,
+        user=researcher,
+        name="Values",
+        categories=["1", "2", "3", "4", "5", "seoul", "busan"],
+        rules=["plurality", "soft"],
+        split_fractions={"train": 1.0},
+        split_stratify="",
+    )
+    source_survey_create(dataset=dataset, survey_id=survey.pk, question_ids=["family", "capital"])
+    return version_build(dataset=dataset, user=researcher), survey

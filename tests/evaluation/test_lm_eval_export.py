@@ -16,7 +16,6 @@ from benchmarks.selectors import version_contents, version_items
 from benchmarks.services import version_export_write
 from benchmarks.services.lm_eval import task_name
 from evaluation import metrics
-from tests.evaluation.test_survey_scores import survey_version  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +41,7 @@ def run_lm_eval(folder, task, tmp_path, monkeypatch):
 def test_survey_version_runs_in_lm_eval_with_alignment_and_accuracy(
     survey_version,
     tmp_path,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     version, survey = survey_version
     folder = tmp_path / "task"
