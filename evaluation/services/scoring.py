@@ -27,6 +27,7 @@ from benchmarks.models import Version
 from benchmarks.selectors import version_contents, version_items, version_votes
 from evaluation import metrics
 from evaluation.models import Prediction, Run
+from sources import schema
 
 N_BOOT = 1000
 SEED = 0
@@ -264,9 +265,14 @@ def _annotation_groups(
     votes["item"] = votes["item"].astype(str)
     votes["label"] = votes["label"].astype(str)
     primary = votes[votes["role"].astype(str) == "primary"] if "role" in votes else votes
-    if "group" in primary.columns and primary["group"].nunique() > 1:
+    item_level = set(version.stats.get("item_columns", []))
+    # Rater attributes: vote columns that are not about the item (the annotator group, or any
+    # column an uploaded vote table carries per voter).
+    for col in _group_columns(primary):
+        if col in item_level:
+            continue
         values = {}
-        for value, part in primary.groupby(primary["group"].astype(str), sort=True):
+        for value, part in primary.groupby(primary[col].astype(str), sort=True):
             truth = _plurality(part, cats)
             common = truth.index.intersection(pred_by_item.index)
             if not len(common):
@@ -275,28 +281,20 @@ def _annotation_groups(
                 _codes(truth.loc[common], cats), _codes(pred_by_item.loc[common], cats), c
             )
             scored["n_items"] = scored.pop("n")
-            values[str(value)] = scored
+            if scored["n_items"]:
+                values[str(value)] = scored
         if len(values) > 1:
-            out["rater_groups"]["group"] = {"values": values, **_gap(values, "macro_f1")}
+            out["rater_groups"][col] = {"values": values, **_gap(values, "macro_f1")}
     attributes = items.set_index("item")
+    meta: list[str] = []
     if contents is not None:
-        meta = [
-            col
-            for col in contents.columns
-            if col not in attributes.columns
-            and col not in {"kind", "text", "audio", "audio_type", "duration", "gold"}
-            and not col.startswith(("question", "option", "distribution"))
-            and col not in {"item", "options", "answer_key", "subject", "n"}
-        ]
+        # The item table's metadata (country, year, speaker gender...), whatever its dtype.
+        meta = [m for m in schema.metadata_columns(contents.columns) if m not in attributes]
         attributes = attributes.join(contents.set_index("item")[meta], how="left")
-    item_cols = [c for c in version.stats.get("item_columns", []) if c in attributes.columns]
-    item_cols += [
-        c
-        for c in attributes.columns
-        if c not in item_cols
-        and "." not in c
-        and c not in {"split"}
-        and attributes[c].dtype == object
+    item_cols = [
+        col
+        for col in dict.fromkeys([*version.stats.get("item_columns", []), *meta])
+        if col in attributes.columns and col not in NOT_GROUPS
     ]
     if "plurality.label" not in attributes.columns:
         return out
