@@ -90,6 +90,43 @@ def endpoint_key(endpoint: ModelEndpoint) -> str:
 
 
 @transaction.atomic
+def endpoint_run_create(
+    *,
+    dataset: Dataset,
+    version: Version,
+    endpoint: ModelEndpoint,
+    user: User | None,
+    name: str = "",
+    language: str = "en",
+    prompt_template: str = "",
+) -> Run:
+    """The run's row, pending and without a job: :func:`endpoint_run_execute` asks the
+    endpoint (the demo calls it in process; :func:`endpoint_run_start` through a job)."""
+    if endpoint.study_id != dataset.study_id:
+        raise ValidationError({"endpoint": ["This endpoint belongs to another study."]})
+    try:
+        client.check_template(prompt_template)
+    except ValueError as exc:
+        raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
+    if language not in ("en", "ko"):
+        raise ValidationError({"language": ["Choose en or ko."]})
+    name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
+    if Run.objects.filter(version=version, name=name).exists():
+        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
+    return Run.objects.create(
+        dataset=dataset,
+        version=version,
+        name=name,
+        kind=RunKind.ENDPOINT,
+        status=RunStatus.PENDING,
+        endpoint=endpoint,
+        language=language,
+        prompt_template=prompt_template,
+        created_by=user,
+    )
+
+
+@transaction.atomic
 def endpoint_run_start(
     *,
     dataset: Dataset,
@@ -103,27 +140,14 @@ def endpoint_run_start(
     """Create the run and its job; the job is enqueued once the transaction commits."""
     from evaluation.tasks import endpoint_run_task
 
-    if endpoint.study_id != dataset.study_id:
-        raise ValidationError({"endpoint": ["This endpoint belongs to another study."]})
-    try:
-        client.check_template(prompt_template)
-    except ValueError as exc:
-        raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
-    if language not in ("en", "ko"):
-        raise ValidationError({"language": ["Choose en or ko."]})
-    name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
-    if Run.objects.filter(version=version, name=name).exists():
-        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
-    run = Run.objects.create(
+    run = endpoint_run_create(
         dataset=dataset,
         version=version,
-        name=name,
-        kind=RunKind.ENDPOINT,
-        status=RunStatus.PENDING,
         endpoint=endpoint,
+        user=user,
+        name=name,
         language=language,
         prompt_template=prompt_template,
-        created_by=user,
     )
     # Checks the broker first (BackgroundUnavailable, nothing kept) and queues on commit.
     job = job_start(
