@@ -165,6 +165,29 @@ def test_bootstrap_of_macro_f1_agrees_with_resampling_item_indices():
     assert again == fast
 
 
+@pytest.mark.parametrize("n_categories", [4, 33])
+def test_bootstrap_of_multilabel_f1_agrees_with_resampling_item_indices(n_categories):
+    """Both ways of counting distinct (truth, prediction) rows: packed into one integer (up
+    to 31 categories) and row by row (more). Reference: scikit-learn's F1 on item indices."""
+    rng = np.random.default_rng(5)
+    truth = rng.random((500, n_categories)) < 0.3
+    pred = np.where(rng.random((500, n_categories)) < 0.8, truth, ~truth)
+    for average in ("macro", "micro"):
+        fast = metrics.bootstrap_multilabel(truth, pred, average=average, n_boot=1000, seed=1)
+        slow = metrics.bootstrap_by_items(
+            lambda idx, a=average: float(
+                skm.f1_score(truth[idx], pred[idx], average=a, zero_division=0)
+            ),
+            500,
+            n_boot=1000,
+            seed=2,
+        )
+        expected = skm.f1_score(truth, pred, average=average, zero_division=0)
+        assert fast.estimate == pytest.approx(expected)
+        assert fast.low == pytest.approx(slow.low, abs=0.015)
+        assert fast.high == pytest.approx(slow.high, abs=0.015)
+
+
 def test_paired_bootstrap_tells_a_better_model_apart():
     rng = np.random.default_rng(4)
     truth = rng.integers(0, 3, size=500)
