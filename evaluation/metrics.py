@@ -257,10 +257,13 @@ def accuracy_by_subject(
 
 
 def _on(values: FloatArray, threshold: str | float) -> NDArray[np.bool_]:
+    on: NDArray[np.bool_]
     if threshold == "above_uniform":
-        return values > 1.0 / values.shape[1]
+        on = values > 1.0 / values.shape[1]
+        return on
     if isinstance(threshold, int | float) and not isinstance(threshold, bool):
-        return values > float(threshold)
+        on = values > float(threshold)
+        return on
     raise ValueError("threshold: 'above_uniform' or a number")
 
 

@@ -86,7 +86,7 @@ def endpoint_create(
 def endpoint_key(endpoint: ModelEndpoint) -> str:
     if endpoint.api_key_env:
         return os.environ.get(endpoint.api_key_env, "")
-    return crypto.decrypt(endpoint.api_key_encrypted)
+    return crypto.decrypt(bytes(endpoint.api_key_encrypted))
 
 
 @transaction.atomic
@@ -175,7 +175,11 @@ def _tasks(run: Run) -> list[dict[str, Any]]:
     version = run.version
     keys = version_item_keys(version=version)
     contents = version_contents(version=version)
-    rows = {str(r["item"]): r for r in contents.to_dict("records")} if contents is not None else {}
+    rows: dict[str, dict[str, Any]] = (
+        {str(r["item"]): {str(k): v for k, v in r.items()} for r in contents.to_dict("records")}
+        if contents is not None
+        else {}
+    )
     answered = set(Prediction.objects.filter(run=run, error="").values_list("item", flat=True))
     categories = list(version.categories)
     lang = run.language
@@ -289,11 +293,15 @@ def _store(run: Run, batch: list[Prediction]) -> None:
         )  # fmt: skip
 
 
+def _no_progress(percent: int, message: str = "") -> None:
+    return None
+
+
 def endpoint_run_execute(*, run: Run, progress: ProgressFn | None = None) -> Run:
     """Ask the endpoint about every unanswered item, store the answers, score the run."""
     from evaluation.services.scoring import run_rescore
 
-    progress = progress or (lambda percent, message="": None)
+    progress = progress or _no_progress
     endpoint = run.endpoint
     if endpoint is None:
         raise ValidationError({"endpoint": ["The run's endpoint was deleted."]})

@@ -61,7 +61,7 @@ def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
 
 def _codes(values: pd.Series, names: list[str]) -> np.ndarray:
     """Positions of ``values`` in ``names`` (-1 where missing or unknown)."""
-    return np.asarray(pd.Index(names).get_indexer(values.astype(object)), dtype=np.int64)
+    return np.asarray(pd.Index(names).get_indexer(pd.Index(values.astype(object))), dtype=np.int64)
 
 
 def _single_label(truth: np.ndarray, pred: np.ndarray, n_classes: int) -> dict[str, Any]:
@@ -149,6 +149,7 @@ def _question_part(
     if not len(joined):
         return {"n": 0}
     align, repr_, js, chosen_codes = [], [], [], []
+    row: Any
     for row in joined.itertuples(index=False):
         options = [str(o) for o in row.options]
         dist = np.asarray(row.distribution, dtype=np.float64)
@@ -200,7 +201,7 @@ def _respondent_groups(joined: pd.DataFrame, version: Version) -> dict[str, Any]
         return {}
     votes["item"] = votes["item"].astype(str)
     votes["label"] = votes["label"].astype(str)
-    by_item = {str(r.item): r for r in joined.itertuples(index=False)}
+    by_item: dict[str, Any] = {str(r.item): r for r in joined.itertuples(index=False)}
     out: dict[str, Any] = {}
     for col in _group_columns(votes):
         values: dict[str, Any] = {}
@@ -265,7 +266,7 @@ def _gap(values: dict[str, Any], metric: str) -> dict[str, Any]:
 
 def _plurality(votes: pd.DataFrame, cats: list[str]) -> pd.Series:
     """The plurality label per item of a set of primary votes (ties dropped)."""
-    counts = votes.groupby(["item", "label"])["weight"].sum().unstack(fill_value=0.0)
+    counts = votes.groupby(["item", "label"])["weight"].sum().unstack(fill_value=0)
     top = counts.max(axis=1)
     winners = counts.eq(top, axis=0).sum(axis=1)
     labels = counts.idxmax(axis=1)
