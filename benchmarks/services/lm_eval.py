@@ -42,6 +42,9 @@ TEXT_PROMPTS = {
 }
 
 
+PROMPT_COLUMNS = ("kind", "text", "question", "options", "answer_key", "subject", "distribution")
+
+
 class NoTaskItems(ValueError):
     """The version has no item a language model can be asked about."""
 
@@ -167,8 +170,17 @@ def lm_eval_files(
         if "plurality.label" in items.column_names
         else [None] * len(keys)
     )
-    content_rows = contents.to_pylist() if contents is not None else [{} for _ in keys]
     langs = languages(contents.column_names) if contents is not None else []
+    if contents is not None:
+        # Only the columns a prompt or a metric uses: metadata can be many wide columns.
+        used = [
+            c
+            for c in contents.column_names
+            if c in PROMPT_COLUMNS or c.startswith(("question_", "option_texts_"))
+        ]
+        content_rows = contents.select(used).to_pylist()
+    else:
+        content_rows = [{} for _ in keys]
     text_lang = langs[0] if langs else "en"
     rows: list[dict[str, Any]] = []
     skipped: dict[str, int] = {}
