@@ -500,6 +500,71 @@ def bootstrap_multilabel(
     return Interval(float(f1(counts.astype(np.float64))), lo, hi, confidence)
 
 
+def bootstrap_difference_classification(
+    truth_a: ArrayLike,
+    pred_a: ArrayLike,
+    truth_b: ArrayLike,
+    pred_b: ArrayLike,
+    n_classes: int,
+    *,
+    metric: str = "macro_f1",
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> Interval:
+    """Percentile interval of ``metric(a) - metric(b)`` for two separate sets of items (two
+    values of an item attribute, say), each resampled on its own: every replicate draws each
+    set's confusion matrix from its multinomial, as :func:`bootstrap_classification` does."""
+    rng = np.random.default_rng(seed)
+
+    def replicates(truth: ArrayLike, pred: ArrayLike) -> tuple[FloatArray, float]:
+        matrix = confusion(truth, pred, n_classes)
+        n = int(matrix.sum())
+        if n == 0:
+            raise ValueError("truth and pred: no items")
+        draws = rng.multinomial(n, matrix.ravel() / n, size=n_boot)
+        values = np.asarray(
+            scores_from_confusion(draws.reshape(n_boot, n_classes, n_classes))[metric],
+            dtype=np.float64,
+        )
+        return values, float(scores_from_confusion(matrix)[metric])
+
+    values_a, estimate_a = replicates(truth_a, pred_a)
+    values_b, estimate_b = replicates(truth_b, pred_b)
+    lo, hi = _percentiles(values_a - values_b, confidence)
+    return Interval(estimate_a - estimate_b, lo, hi, confidence)
+
+
+def bootstrap_mean_difference(
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    paired: bool,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> Interval:
+    """Percentile interval of ``mean(a) - mean(b)``. ``paired``: ``a`` and ``b`` are values on
+    the same items in the same order (two groups of respondents on the same questions), and
+    the items are resampled jointly; otherwise each is resampled on its own."""
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if paired and len(x) != len(y):
+        raise ValueError("a and b: paired values need one of each per item")
+    if not len(x) or not len(y):
+        raise ValueError("a and b: no items")
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_boot)
+    chunk = 64  # replicates at a time, so memory stays small whatever the number of items
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        idx = rng.integers(0, len(x), size=(size, len(x)))
+        idy = idx if paired else rng.integers(0, len(y), size=(size, len(y)))
+        diffs[start : start + size] = x[idx].mean(axis=1) - y[idy].mean(axis=1)
+    lo, hi = _percentiles(diffs, confidence)
+    return Interval(float(x.mean() - y.mean()), lo, hi, confidence)
+
+
 def bootstrap_by_items(
     fn: Callable[[IntArray], float],
     n_items: int,

@@ -18,6 +18,7 @@ Every headline number has a seeded bootstrap 95% interval (items resampled, 1,00
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -205,15 +206,18 @@ def _respondent_groups(joined: pd.DataFrame, version: Version) -> dict[str, Any]
     out: dict[str, Any] = {}
     for col in _group_columns(votes):
         values: dict[str, Any] = {}
+        per_item: dict[str, tuple[list[str], list[float]]] = {}
         for value, part in votes.groupby(votes[col].astype(str), sort=True):
             # Weight of each respondent once per item, and of each chosen option.
             people = part.drop_duplicates(["item", "voter"]).groupby("item")["weight"].sum()
             chosen = part.groupby(["item", "label"])["weight"].sum()
             align, repr_ = [], []
+            asked: list[str] = []
             for item, total in people.items():
                 row = by_item[item]
                 if total <= 0:
                     continue
+                asked.append(str(item))
                 options = [str(o) for o in row.options]
                 shares = np.array([chosen.get((item, o), 0.0) for o in options]) / total
                 align.append(
@@ -238,13 +242,20 @@ def _respondent_groups(joined: pd.DataFrame, version: Version) -> dict[str, Any]
                     metrics.bootstrap_mean(repr_, n_boot=N_BOOT, seed=SEED)
                 )
             values[str(value)] = entry
+            per_item[str(value)] = (asked, align)
         if len(values) > 1:
-            out[col] = {"values": values, **_gap(values, "alignment")}
+            out[col] = {"values": values, **_gap(values, "alignment", _mean_gap(per_item))}
     return out
 
 
-def _gap(values: dict[str, Any], metric: str) -> dict[str, Any]:
-    """The largest difference between two values' estimates (those with enough items)."""
+GapInterval = Callable[[str, str], metrics.Interval]
+
+
+def _gap(
+    values: dict[str, Any], metric: str, interval: GapInterval | None = None
+) -> dict[str, Any]:
+    """The largest difference between two values' estimates (those with enough items), with
+    its bootstrap interval when ``interval(highest, lowest)`` gives one."""
     ranked = {
         k: v[metric]["estimate"]
         for k, v in values.items()
@@ -254,14 +265,48 @@ def _gap(values: dict[str, Any], metric: str) -> dict[str, Any]:
         return {"largest_gap": None}
     best = max(ranked, key=ranked.__getitem__)
     worst = min(ranked, key=ranked.__getitem__)
-    return {
-        "largest_gap": {
-            "metric": metric,
-            "gap": ranked[best] - ranked[worst],
-            "highest": best,
-            "lowest": worst,
-        }
+    gap: dict[str, Any] = {
+        "metric": metric,
+        "gap": ranked[best] - ranked[worst],
+        "highest": best,
+        "lowest": worst,
     }
+    if interval is not None:
+        ci = interval(best, worst)
+        gap["low"], gap["high"] = ci.low, ci.high
+    return {"largest_gap": gap}
+
+
+def _classification_gap(
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]], n_classes: int, metric: str
+) -> GapInterval:
+    """The gap's interval for groups scored on their own items (each resampled on its own)."""
+
+    def interval(best: str, worst: str) -> metrics.Interval:
+        (ta, pa_), (tb, pb) = arrays[best], arrays[worst]
+        return metrics.bootstrap_difference_classification(
+            ta, pa_, tb, pb, n_classes, metric=metric, n_boot=N_BOOT, seed=SEED
+        )
+
+    return interval
+
+
+def _mean_gap(per_item: dict[str, tuple[list[str], list[float]]]) -> GapInterval:
+    """The gap's interval for groups of respondents: paired over the questions when both
+    groups answered the same ones, each resampled on its own otherwise."""
+
+    def interval(best: str, worst: str) -> metrics.Interval:
+        (items_a, a), (items_b, b) = per_item[best], per_item[worst]
+        return metrics.bootstrap_mean_difference(
+            a, b, paired=items_a == items_b, n_boot=N_BOOT, seed=SEED
+        )
+
+    return interval
+
+
+def _kept(truth: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = (truth >= 0) & (pred >= 0)
+    return truth[keep], pred[keep]
 
 
 def _plurality(votes: pd.DataFrame, cats: list[str]) -> pd.Series:
@@ -302,19 +347,21 @@ def _annotation_groups(
         if col in item_level:
             continue
         values = {}
+        arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for value, part in primary.groupby(primary[col].astype(str), sort=True):
             truth = _plurality(part, cats)
             common = truth.index.intersection(pred_by_item.index)
             if not len(common):
                 continue
-            scored = _single_label(
-                _codes(truth.loc[common], cats), _codes(pred_by_item.loc[common], cats), c
-            )
+            t, p = _kept(_codes(truth.loc[common], cats), _codes(pred_by_item.loc[common], cats))
+            scored = _single_label(t, p, c)
             scored["n_items"] = scored.pop("n")
             if scored["n_items"]:
                 values[str(value)] = scored
+                arrays[str(value)] = (t, p)
         if len(values) > 1:
-            out["rater_groups"][col] = {"values": values, **_gap(values, "macro_f1")}
+            gap = _gap(values, "macro_f1", _classification_gap(arrays, c, "macro_f1"))
+            out["rater_groups"][col] = {"values": values, **gap}
     attributes = items.set_index("item")
     meta: list[str] = []
     if contents is not None:
@@ -333,20 +380,23 @@ def _annotation_groups(
         if not 1 < series.nunique() <= MAX_GROUP_VALUES:
             continue
         values = {}
+        arrays = {}
         for value, keys in series.groupby(series).groups.items():
             common = pd.Index(keys).intersection(pred_by_item.index)
             if not len(common):
                 continue
-            scored = _single_label(
+            t, p = _kept(
                 _codes(attributes.loc[common, "plurality.label"], cats),
                 _codes(pred_by_item.loc[common], cats),
-                c,
             )
+            scored = _single_label(t, p, c)
             scored["n_items"] = scored.pop("n")
             if scored["n_items"]:
                 values[str(value)] = scored
+                arrays[str(value)] = (t, p)
         if len(values) > 1:
-            out["item_attributes"][col] = {"values": values, **_gap(values, "macro_f1")}
+            gap = _gap(values, "macro_f1", _classification_gap(arrays, c, "macro_f1"))
+            out["item_attributes"][col] = {"values": values, **gap}
     return out
 
 

@@ -65,6 +65,7 @@ def test_item_attributes_each_get_scores_intervals_and_the_largest_gap(
     gap = attributes["country"]["largest_gap"]
     assert (gap["highest"], gap["lowest"]) == ("KR", "US")
     assert gap["gap"] == pytest.approx(expected["KR"] - expected["US"])
+    assert gap["low"] < gap["gap"] < gap["high"]
 
     api_client.force_authenticate(researcher)
     body = api_client.get(f"/api/evaluation/runs/{run.pk}/").json()
@@ -74,6 +75,11 @@ def test_item_attributes_each_get_scores_intervals_and_the_largest_gap(
     for name in ("country", "year", "speaker_gender"):
         assert f"<h3>{name}</h3>" in page
     assert "highest KR, lowest US" in page
+    assert f"95% interval of the gap: [{gap['low']:.3f}, {gap['high']:.3f}]" in page
+    korean = client.get(
+        f"/evaluation/runs/{run.pk}/", headers={"accept-language": "ko"}
+    ).content.decode()
+    assert f"차이의 95% 구간: [{gap['low']:.3f}, {gap['high']:.3f}]" in korean
 
 
 def test_rater_attributes_compare_the_model_with_each_group_s_own_labels(study, researcher):

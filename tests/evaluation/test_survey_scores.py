@@ -46,6 +46,34 @@ def test_alignment_per_group_shows_whose_answers_the_model_sides_with(survey_ver
     assert survey_part["accuracy_by_subject"] == {"geography": {"accuracy": 1.0, "n": 1}}
 
 
+def test_the_gap_between_regions_is_paired_over_the_questions(
+    survey_version, researcher, monkeypatch
+):
+    """Both regions answered both questions, so the questions are resampled jointly: Seoul's
+    per-question alignment is (1, 1), Busan's (0, 1), the gap 0.5; a resample of the two
+    questions has a gap of 0, 0.5 or 1 (a quarter of the time each end), so the 95% interval
+    is [0, 1]. (Gaps are ranked from 5 questions up; two are enough here.)"""
+    from evaluation.services import scoring
+
+    monkeypatch.setattr(scoring, "MIN_GROUP_ITEMS", 2)
+    version, survey = survey_version
+    lines = [
+        json.dumps({"item": f"{survey.pk}:family", "option": "5"}),
+        json.dumps({"item": f"{survey.pk}:capital", "option": "seoul"}),
+    ]
+    run = run_upload(
+        dataset=version.dataset,
+        version=version,
+        user=researcher,
+        name="agrees",
+        raw="\n".join(lines).encode(),
+        file_name="p.jsonl",
+    )
+    gap = run.scores["survey"]["groups"]["region"]["largest_gap"]
+    assert (gap["highest"], gap["lowest"], gap["metric"]) == ("Seoul", "Busan", "alignment")
+    assert (gap["gap"], gap["low"], gap["high"]) == pytest.approx((0.5, 0.0, 1.0))
+
+
 def test_representativeness_needs_probabilities_for_every_question(survey_version, researcher):
     version, survey = survey_version
     contents = version_contents(version=version).set_index("item")
