@@ -168,3 +168,14 @@ def test_api_and_page_export_the_task_folder_as_its_own_zip(
     client.force_login(researcher)
     page = client.get(f"/benchmarks/datasets/{text_version.dataset_id}/versions/1/")
     assert b'<option value="lm-eval">' in page.content
+
+
+def test_the_command_refuses_a_version_without_texts_or_questions(version, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="lm-eval needs text items or survey questions"):
+        call_command(
+            "export_version", str(version.dataset_id), "--format", "lm-eval", "--out",
+            str(tmp_path / "task"),
+        )  # fmt: skip
+    assert not (tmp_path / "task").exists() or not any((tmp_path / "task").iterdir())
