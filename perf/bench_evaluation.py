@@ -7,8 +7,9 @@ Data, in a database of its own (``chorus_perf_evaluation`` on the server of ``DA
   categories), built into a version with majority, plurality, all-inclusive and soft labels;
   a model's labels agree with the plurality on about 70% of items (seeded);
 * endpoint: an uploaded version of 4,000 five-option questions (3 votes each), asked of
-  ``evaluation.stub.StubServer`` on 127.0.0.1 answering each request after 20 ms, through an
-  endpoint configured for 8 concurrent requests.
+  ``evaluation.stub.StubServer`` on 127.0.0.1 (``python -m evaluation.stub``, in a process of
+  its own) answering each request after 20 ms, through an endpoint configured for 8
+  concurrent requests.
 
 Targets:
 * ``score_predictions`` of the 200,000 items (every rule side by side, each headline with a
@@ -24,15 +25,18 @@ Exits with status 1 if a target is missed.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import bench_benchmarks_build as build_bench
 import numpy as np
 from bench_benchmarks_build import CATEGORIES, FAST_RULES, N_ITEMS
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 DB_NAME = "chorus_perf_evaluation"
 SCORE_SECONDS = 10.0
@@ -130,7 +134,6 @@ def bench_endpoint() -> tuple[float, int, float]:
         endpoint_run_create,
         endpoint_run_execute,
     )
-    from evaluation.stub import StubServer
 
     user, _ = User.objects.get_or_create(username="perf-evaluation")
     Dataset.objects.filter(name="perf-endpoint").delete()
@@ -154,12 +157,21 @@ def bench_endpoint() -> tuple[float, int, float]:
         items_content=items,
     )
     version = version_build(dataset=dataset, user=user)
-    with StubServer(seed=1, delay=STUB_DELAY) as stub:
+    # The stub runs in a process of its own, so it does not share the interpreter lock with
+    # the run it answers.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "evaluation.stub", "--seed", "1", "--delay", str(STUB_DELAY)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = (server.stdout.readline() if server.stdout else "").strip()
         endpoint = endpoint_create(
             study=study,
             user=user,
             name="stub",
-            url=stub.url,
+            url=url,
             model="stub-1",
             max_concurrency=CONCURRENCY,
             timeout_seconds=10.0,
@@ -169,7 +181,13 @@ def bench_endpoint() -> tuple[float, int, float]:
         started = time.perf_counter()
         run = endpoint_run_execute(run=run)
         seconds = time.perf_counter() - started
-        peak, requests = stub.max_active, stub.requests
+        stats_url = url.split("/v1/")[0] + "/stats"
+        with urllib.request.urlopen(stats_url, timeout=10) as response:
+            stats = json.loads(response.read())
+        peak, requests = stats["max_active"], stats["requests"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
     stored = Prediction.objects.filter(run=run, error="").count()
     mean_active = requests * STUB_DELAY / seconds
     print(
