@@ -294,6 +294,12 @@ def version_diff_api(request, dataset_id: int, number: int, other: int):
 
 
 class VersionExportInput(StrictSerializer):
+    format = serializers.ChoiceField(
+        choices=["all", "lm-eval"],
+        default="all",
+        help_text="all: one zip of every format (CSV, JSONL, Parquet, Hugging Face, Croissant, "
+        "and the lm-evaluation-harness task folder); lm-eval: only that task folder.",
+    )
     raw = serializers.BooleanField(
         default=False,
         help_text="CSV files: leave cells starting with = + - @ tab or CR as they are (for "
@@ -309,7 +315,10 @@ def version_export_api(request, dataset_id: int, number: int):
     data.is_valid(raise_exception=True)
     with transaction.atomic():
         job = version_export_start(
-            version=version, user=request.user, raw=data.validated_data["raw"]
+            version=version,
+            user=request.user,
+            raw=data.validated_data["raw"],
+            fmt=data.validated_data["format"],
         )
     job.refresh_from_db()
     return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

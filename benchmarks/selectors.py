@@ -79,9 +79,16 @@ def version_contents(*, version: Version, items: list[str] | None = None) -> pd.
     return table.to_pandas()
 
 
-def version_votes(*, version: Version) -> pa.Table:
+def version_votes(*, version: Version, columns: list[str] | None = None) -> pa.Table:
+    """The frozen vote table (only ``columns`` if given)."""
     with version.votes_file.open("rb") as fh:
-        return pq.read_table(fh)
+        return pq.read_table(fh, columns=columns)
+
+
+def version_vote_columns(*, version: Version) -> list[str]:
+    """The vote table's column names, read from the file's footer only."""
+    with version.votes_file.open("rb") as fh:
+        return list(pq.read_schema(fh).names)
 
 
 def version_items_table(*, version: Version, split: str = "") -> pa.Table:

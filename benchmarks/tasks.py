@@ -35,14 +35,18 @@ def version_build_task(job_id: str) -> None:
 @shared_task(base=JobTask)
 def version_export_task(job_id: str) -> None:
     from benchmarks.services import version_export
+    from benchmarks.services.exports import lm_eval_export
 
     def work(job, progress):
         version = Version.objects.select_related("dataset").get(pk=job.params["version_id"])
-        name, content = version_export(
-            version=version,
-            progress=progress,
-            formula_escape=not job.params.get("raw", False),
-        )
+        if job.params.get("format") == "lm-eval":
+            name, content = lm_eval_export(version=version)
+        else:
+            name, content = version_export(
+                version=version,
+                progress=progress,
+                formula_escape=not job.params.get("raw", False),
+            )
         # The file and the success are recorded together, so the job is never "succeeded"
         # without its zip.
         return JobOutput(

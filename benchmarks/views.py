@@ -462,8 +462,15 @@ def version_export_view(request, dataset_id: int, number: int):
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
     # "raw" (a checkbox by the button): CSV cells that look like formulas are left as they are.
     raw = request.POST.get("raw") in ("1", "on", "true")
-    with transaction.atomic():
-        version_export_start(version=version, user=request.user, raw=raw)
+    fmt = request.POST.get("format") or "all"
+    try:
+        with transaction.atomic():
+            version_export_start(version=version, user=request.user, raw=raw, fmt=fmt)
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("benchmarks:version_detail", dataset_id=dataset_id, number=number)
     messages.info(request, _("Export started."))
     return redirect("benchmarks:version_detail", dataset_id=dataset_id, number=number)
 

@@ -50,7 +50,10 @@ class PredictionsInputSerializer(StrictSerializer):
 
 
 class ReferenceInputSerializer(StrictSerializer):
-    source = serializers.ChoiceField(choices=["set", "held_out_human"], default="set")
+    # A field named "source" shadows DRF's Field.source attribute in the stubs only.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["set", "held_out_human"], default="set"
+    )
     metric = serializers.ChoiceField(choices=list(METRICS), required=False)
     value = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
 

@@ -20,7 +20,7 @@ def leaderboard(*, dataset: Dataset) -> dict[str, Any]:
     """Runs ranked by their headline estimate (best first), each with pass/fail against the
     dataset's reference score when it measures the same metric."""
     reference = ReferenceScore.objects.filter(dataset=dataset).first()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for run in run_list(dataset=dataset):
         headline = (run.scores or {}).get("headline")
         passed = None

@@ -5,6 +5,8 @@ For tests and the demo: it reads the options (lines ``<code>. <text>``) or the c
 prompt and its seed, with log-probabilities for every option. Modes make it misbehave on
 purpose: ``garbage`` (an answer that names nothing), ``slow`` (sleeps past any timeout),
 ``flaky`` (HTTP 500 on the first attempt at each prompt), ``broken`` (not JSON).
+
+``python -m evaluation.stub`` serves it from a process of its own (see :func:`main`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ class StubServer:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 return None
+
+            def do_GET(self) -> None:
+                # The counters, for a benchmark that runs the stub in a process of its own.
+                with stub.lock:
+                    data = json.dumps(
+                        {"requests": stub.requests, "max_active": stub.max_active}
+                    ).encode()
+                self.send_response(200 if self.path == "/stats" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -126,3 +140,22 @@ class StubServer:
                 "finish_reason": "stop",
             }
         return 200, {"id": "stub", "object": "chat.completion", "choices": [choice], "usage": usage}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m evaluation.stub [--delay S] [--seed N] [--mode M]``: serve until killed,
+    printing the chat completions URL first (``GET /stats`` gives the request counters)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mode", default="ok")
+    args = parser.parse_args(argv)
+    with StubServer(mode=args.mode, seed=args.seed, delay=args.delay) as stub:
+        print(stub.url, flush=True)
+        stub.thread.join()
+
+
+if __name__ == "__main__":
+    main()

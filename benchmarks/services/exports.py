@@ -6,6 +6,7 @@ beside every rule's labels and the votes, so a model can be run on it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -18,13 +19,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from benchmarks import aggregation
 from benchmarks.models import EXPORT_JOB_KIND, Version
 from benchmarks.services.build import MEDIA_DIR
 from benchmarks.services.card import croissant, dataset_card
+from benchmarks.services.lm_eval import FOLDER as LM_EVAL_FOLDER
+from benchmarks.services.lm_eval import NoTaskItems, lm_eval_files
 from benchmarks.services.tables import ProgressFn, noop, parquet_bytes
 from jobs.models import Job
 from jobs.services import job_start
@@ -322,7 +327,8 @@ def version_export_files(
     """Every file of the export, by path. Depends only on the version's frozen content.
 
     ``only`` limits the files to one format (``csv``, ``jsonl``, ``parquet``: the item and
-    vote tables with the media) or to the Hugging Face folder (``hf``); ``all`` is the zip's.
+    vote tables with the media), to the Hugging Face folder (``hf``) or to the
+    lm-evaluation-harness task folder (``lm-eval``, under ``lm_eval/``); ``all`` is the zip's.
     ``formula_escape`` off leaves the CSV cells that look like formulas as they are.
     """
     progress = progress or noop
@@ -332,6 +338,8 @@ def version_export_files(
     contents = (
         pq.read_table(io.BytesIO(_read(version.contents_file))) if version.contents_file else None
     )
+    if only == "lm-eval":
+        return lm_eval_files(version=version, items=wide, contents=contents)
     items = item_export_table(wide, contents)
     media = _version_media(contents)
     files: dict[str, bytes] = dict(media)
@@ -361,6 +369,10 @@ def version_export_files(
         splits[name] = (part.num_rows, part.nbytes)
         files[f"data/{name}.parquet"] = parquet_bytes(part)
     progress(75, "Matrices and metadata")
+    if only == "all":
+        # Versions whose items have no text or question (votes only, audio) have no task.
+        with contextlib.suppress(NoTaskItems):
+            files.update(lm_eval_files(version=version, items=wide, contents=contents))
     for name, content in _cooccurrence_files(version, votes).items():
         files[name] = content
     files["README.md"] = dataset_card(version, splits, _hf_features(hf), hf.schema).encode()
@@ -370,7 +382,7 @@ def version_export_files(
     return files
 
 
-EXPORT_FORMATS = ("zip", "hf", "csv", "jsonl", "parquet")
+EXPORT_FORMATS = ("zip", "hf", "csv", "jsonl", "parquet", "lm-eval")
 
 
 def _slug(version: Version) -> str:
@@ -387,7 +399,9 @@ def version_export_write(
     formula_escape: bool = True,
 ) -> list[Path]:
     """Write an export into the folder ``out``: the zip (``zip``), the Hugging Face folder
-    (``hf``), or the item and vote tables of one format with the media. Returns the paths."""
+    (``hf``), the lm-evaluation-harness task folder (``lm-eval``: ``out`` is the folder to
+    pass to ``--include_path``), or the item and vote tables of one format with the media.
+    Returns the paths."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format: choose one of {', '.join(EXPORT_FORMATS)}")
     out.mkdir(parents=True, exist_ok=True)
@@ -401,6 +415,9 @@ def version_export_write(
     files = version_export_files(
         version=version, progress=progress, only=fmt, formula_escape=formula_escape
     )
+    if fmt == "lm-eval":
+        # The folder itself is the one to pass to ``--include_path``.
+        files = {name.removeprefix(f"{LM_EVAL_FOLDER}/"): data for name, data in files.items()}
     written = []
     for name, content in sorted(files.items()):
         target = out / name
@@ -418,16 +435,56 @@ def version_export(
     return f"{_slug(version)}.zip", zip_bytes(files)
 
 
-def version_export_start(*, version: Version, user: User | None, raw: bool = False) -> Job:
-    """Queue the export zip; ``raw`` leaves CSV cells that look like formulas unescaped.
+def lm_eval_export(*, version: Version) -> tuple[str, bytes]:
+    """The lm-evaluation-harness task folder of a version as a zip (the folder ``lm_eval/``
+    inside): (file name, bytes). ``NoTaskItems`` when no item has a text or a question."""
+    files = version_export_files(version=version, only="lm-eval")
+    return f"{_slug(version)}-lm-eval.zip", zip_bytes(files)
+
+
+# What the export job can make: every format in one zip, or the lm-evaluation-harness task.
+JOB_EXPORT_FORMATS = ("all", "lm-eval")
+
+
+def version_export_start(
+    *, version: Version, user: User | None, raw: bool = False, fmt: str = "all"
+) -> Job:
+    """Queue the export zip; ``raw`` leaves CSV cells that look like formulas unescaped;
+    ``fmt`` ``lm-eval`` makes the lm-evaluation-harness task folder instead of every format
+    (refused, naming ``format``, when no item has a text or a question).
 
     ``BackgroundUnavailable`` when the broker is down (see ``job_start``; no job remains)."""
     from benchmarks.tasks import version_export_task
+
+    if fmt not in JOB_EXPORT_FORMATS:
+        raise ValidationError(
+            {
+                "format": [
+                    _("Choose one of %(formats)s.") % {"formats": ", ".join(JOB_EXPORT_FORMATS)}
+                ]
+            }
+        )
+    stats = version.stats or {}
+    kinds = stats.get("item_kinds") or {}
+    # Items without content count as text items in the build's tally.
+    askable = (
+        kinds.get("question", 0) + kinds.get("text", 0) - stats.get("items_without_content", 0)
+    )
+    if fmt == "lm-eval" and (not version.contents_file or askable <= 0):
+        raise ValidationError(
+            {"format": [_("An lm-eval task needs text items or survey questions; this version "
+                          "has none.")]}
+        )  # fmt: skip
 
     return job_start(
         kind=EXPORT_JOB_KIND,
         task=version_export_task,
         user=user,
         study=version.dataset.study,
-        params={"version_id": version.pk, "dataset_id": version.dataset_id, "raw": raw},
+        params={
+            "version_id": version.pk,
+            "dataset_id": version.dataset_id,
+            "raw": raw,
+            "format": fmt,
+        },
     )

@@ -86,7 +86,44 @@ def endpoint_create(
 def endpoint_key(endpoint: ModelEndpoint) -> str:
     if endpoint.api_key_env:
         return os.environ.get(endpoint.api_key_env, "")
-    return crypto.decrypt(endpoint.api_key_encrypted)
+    return crypto.decrypt(bytes(endpoint.api_key_encrypted))
+
+
+@transaction.atomic
+def endpoint_run_create(
+    *,
+    dataset: Dataset,
+    version: Version,
+    endpoint: ModelEndpoint,
+    user: User | None,
+    name: str = "",
+    language: str = "en",
+    prompt_template: str = "",
+) -> Run:
+    """The run's row, pending and without a job: :func:`endpoint_run_execute` asks the
+    endpoint (the demo calls it in process; :func:`endpoint_run_start` through a job)."""
+    if endpoint.study_id != dataset.study_id:
+        raise ValidationError({"endpoint": ["This endpoint belongs to another study."]})
+    try:
+        client.check_template(prompt_template)
+    except ValueError as exc:
+        raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
+    if language not in ("en", "ko"):
+        raise ValidationError({"language": ["Choose en or ko."]})
+    name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
+    if Run.objects.filter(version=version, name=name).exists():
+        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
+    return Run.objects.create(
+        dataset=dataset,
+        version=version,
+        name=name,
+        kind=RunKind.ENDPOINT,
+        status=RunStatus.PENDING,
+        endpoint=endpoint,
+        language=language,
+        prompt_template=prompt_template,
+        created_by=user,
+    )
 
 
 @transaction.atomic
@@ -103,27 +140,14 @@ def endpoint_run_start(
     """Create the run and its job; the job is enqueued once the transaction commits."""
     from evaluation.tasks import endpoint_run_task
 
-    if endpoint.study_id != dataset.study_id:
-        raise ValidationError({"endpoint": ["This endpoint belongs to another study."]})
-    try:
-        client.check_template(prompt_template)
-    except ValueError as exc:
-        raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
-    if language not in ("en", "ko"):
-        raise ValidationError({"language": ["Choose en or ko."]})
-    name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
-    if Run.objects.filter(version=version, name=name).exists():
-        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
-    run = Run.objects.create(
+    run = endpoint_run_create(
         dataset=dataset,
         version=version,
-        name=name,
-        kind=RunKind.ENDPOINT,
-        status=RunStatus.PENDING,
         endpoint=endpoint,
+        user=user,
+        name=name,
         language=language,
         prompt_template=prompt_template,
-        created_by=user,
     )
     # Checks the broker first (BackgroundUnavailable, nothing kept) and queues on commit.
     job = job_start(
@@ -151,7 +175,11 @@ def _tasks(run: Run) -> list[dict[str, Any]]:
     version = run.version
     keys = version_item_keys(version=version)
     contents = version_contents(version=version)
-    rows = {str(r["item"]): r for r in contents.to_dict("records")} if contents is not None else {}
+    rows: dict[str, dict[str, Any]] = (
+        {str(r["item"]): {str(k): v for k, v in r.items()} for r in contents.to_dict("records")}
+        if contents is not None
+        else {}
+    )
     answered = set(Prediction.objects.filter(run=run, error="").values_list("item", flat=True))
     categories = list(version.categories)
     lang = run.language
@@ -265,11 +293,15 @@ def _store(run: Run, batch: list[Prediction]) -> None:
         )  # fmt: skip
 
 
+def _no_progress(percent: int, message: str = "") -> None:
+    return None
+
+
 def endpoint_run_execute(*, run: Run, progress: ProgressFn | None = None) -> Run:
     """Ask the endpoint about every unanswered item, store the answers, score the run."""
     from evaluation.services.scoring import run_rescore
 
-    progress = progress or (lambda percent, message="": None)
+    progress = progress or _no_progress
     endpoint = run.endpoint
     if endpoint is None:
         raise ValidationError({"endpoint": ["The run's endpoint was deleted."]})

@@ -58,11 +58,11 @@ def _read(raw: bytes, fmt: str) -> list[dict[str, Any]]:
                 raise _fail(f"Line {line}: more cells than columns.")
         return [row for _line, row in pairs]
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    for number, json_line in enumerate(text.splitlines(), start=1):
+        if not json_line.strip():
             continue
         try:
-            row = json_loads(line)
+            row = json_loads(json_line)
         except JSONTooDeep as exc:
             raise _fail(f"Line {number}: {exc}.") from exc
         except ValueError as exc:

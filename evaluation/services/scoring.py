@@ -18,15 +18,24 @@ Every headline number has a seeded bootstrap 95% interval (items resampled, 1,00
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from benchmarks.models import Version
-from benchmarks.selectors import version_contents, version_items, version_votes
+from benchmarks.selectors import (
+    version_contents,
+    version_items,
+    version_vote_columns,
+    version_votes,
+)
 from evaluation import metrics
 from evaluation.models import Prediction, Run
+from sources import schema
 
 N_BOOT = 1000
 SEED = 0
@@ -42,9 +51,18 @@ def _ci(interval: metrics.Interval) -> dict[str, float]:
     return interval.as_dict()
 
 
+def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Which ``values`` are among ``keys`` (both text), by Arrow's hash lookup: pandas'
+    ``isin`` on Arrow-backed text took seconds on 200,000 keys."""
+    found = pc.is_in(
+        pa.array(values.astype(str), pa.string()), value_set=pa.array(keys.astype(str), pa.string())
+    )
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _codes(values: pd.Series, names: list[str]) -> np.ndarray:
     """Positions of ``values`` in ``names`` (-1 where missing or unknown)."""
-    return np.asarray(pd.Index(names).get_indexer(values.astype(object)), dtype=np.int64)
+    return np.asarray(pd.Index(names).get_indexer(pd.Index(values.astype(object))), dtype=np.int64)
 
 
 def _single_label(truth: np.ndarray, pred: np.ndarray, n_classes: int) -> dict[str, Any]:
@@ -87,11 +105,13 @@ def _category_part(
             model = probs
         else:
             model = np.zeros((len(joined), c))
-            for i, (label, labels) in enumerate(
-                zip(joined["label"], joined["labels"], strict=True)
-            ):
-                chosen = labels if labels is not None else ([label] if label else [])
-                for x in chosen:
+            single = _codes(joined["label"], cats)
+            rows = np.flatnonzero(single >= 0)
+            model[rows, single[rows]] = 1.0
+            # Label sets replace the single label where a row has one.
+            for i in np.flatnonzero(joined["labels"].notna().to_numpy()):
+                model[i] = 0.0
+                for x in joined["labels"].iloc[i]:
                     if x in cats:
                         model[i, cats.index(x)] = 1.0
         if voted.any():
@@ -130,6 +150,7 @@ def _question_part(
     if not len(joined):
         return {"n": 0}
     align, repr_, js, chosen_codes = [], [], [], []
+    row: Any
     for row in joined.itertuples(index=False):
         options = [str(o) for o in row.options]
         dist = np.asarray(row.distribution, dtype=np.float64)
@@ -176,24 +197,27 @@ def _respondent_groups(joined: pd.DataFrame, version: Version) -> dict[str, Any]
     """Per group of respondents: the alignment (and representativeness) of the model with the
     group's own weighted answer distribution on each question."""
     votes = version_votes(version=version).to_pandas()
-    votes = votes[votes["item"].astype(str).isin(set(joined["item"].astype(str)))]
+    votes = votes[_isin(votes["item"], joined["item"])]
     if not len(votes):
         return {}
     votes["item"] = votes["item"].astype(str)
     votes["label"] = votes["label"].astype(str)
-    by_item = {str(r.item): r for r in joined.itertuples(index=False)}
+    by_item: dict[str, Any] = {str(r.item): r for r in joined.itertuples(index=False)}
     out: dict[str, Any] = {}
     for col in _group_columns(votes):
         values: dict[str, Any] = {}
+        per_item: dict[str, tuple[list[str], list[float]]] = {}
         for value, part in votes.groupby(votes[col].astype(str), sort=True):
             # Weight of each respondent once per item, and of each chosen option.
             people = part.drop_duplicates(["item", "voter"]).groupby("item")["weight"].sum()
             chosen = part.groupby(["item", "label"])["weight"].sum()
             align, repr_ = [], []
+            asked: list[str] = []
             for item, total in people.items():
                 row = by_item[item]
                 if total <= 0:
                     continue
+                asked.append(str(item))
                 options = [str(o) for o in row.options]
                 shares = np.array([chosen.get((item, o), 0.0) for o in options]) / total
                 align.append(
@@ -218,13 +242,20 @@ def _respondent_groups(joined: pd.DataFrame, version: Version) -> dict[str, Any]
                     metrics.bootstrap_mean(repr_, n_boot=N_BOOT, seed=SEED)
                 )
             values[str(value)] = entry
+            per_item[str(value)] = (asked, align)
         if len(values) > 1:
-            out[col] = {"values": values, **_gap(values, "alignment")}
+            out[col] = {"values": values, **_gap(values, "alignment", _mean_gap(per_item))}
     return out
 
 
-def _gap(values: dict[str, Any], metric: str) -> dict[str, Any]:
-    """The largest difference between two values' estimates (those with enough items)."""
+GapInterval = Callable[[str, str], metrics.Interval]
+
+
+def _gap(
+    values: dict[str, Any], metric: str, interval: GapInterval | None = None
+) -> dict[str, Any]:
+    """The largest difference between two values' estimates (those with enough items), with
+    its bootstrap interval when ``interval(highest, lowest)`` gives one."""
     ranked = {
         k: v[metric]["estimate"]
         for k, v in values.items()
@@ -234,19 +265,53 @@ def _gap(values: dict[str, Any], metric: str) -> dict[str, Any]:
         return {"largest_gap": None}
     best = max(ranked, key=ranked.__getitem__)
     worst = min(ranked, key=ranked.__getitem__)
-    return {
-        "largest_gap": {
-            "metric": metric,
-            "gap": ranked[best] - ranked[worst],
-            "highest": best,
-            "lowest": worst,
-        }
+    gap: dict[str, Any] = {
+        "metric": metric,
+        "gap": ranked[best] - ranked[worst],
+        "highest": best,
+        "lowest": worst,
     }
+    if interval is not None:
+        ci = interval(best, worst)
+        gap["low"], gap["high"] = ci.low, ci.high
+    return {"largest_gap": gap}
+
+
+def _classification_gap(
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]], n_classes: int, metric: str
+) -> GapInterval:
+    """The gap's interval for groups scored on their own items (each resampled on its own)."""
+
+    def interval(best: str, worst: str) -> metrics.Interval:
+        (ta, pa_), (tb, pb) = arrays[best], arrays[worst]
+        return metrics.bootstrap_difference_classification(
+            ta, pa_, tb, pb, n_classes, metric=metric, n_boot=N_BOOT, seed=SEED
+        )
+
+    return interval
+
+
+def _mean_gap(per_item: dict[str, tuple[list[str], list[float]]]) -> GapInterval:
+    """The gap's interval for groups of respondents: paired over the questions when both
+    groups answered the same ones, each resampled on its own otherwise."""
+
+    def interval(best: str, worst: str) -> metrics.Interval:
+        (items_a, a), (items_b, b) = per_item[best], per_item[worst]
+        return metrics.bootstrap_mean_difference(
+            a, b, paired=items_a == items_b, n_boot=N_BOOT, seed=SEED
+        )
+
+    return interval
+
+
+def _kept(truth: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = (truth >= 0) & (pred >= 0)
+    return truth[keep], pred[keep]
 
 
 def _plurality(votes: pd.DataFrame, cats: list[str]) -> pd.Series:
     """The plurality label per item of a set of primary votes (ties dropped)."""
-    counts = votes.groupby(["item", "label"])["weight"].sum().unstack(fill_value=0.0)
+    counts = votes.groupby(["item", "label"])["weight"].sum().unstack(fill_value=0)
     top = counts.max(axis=1)
     winners = counts.eq(top, axis=0).sum(axis=1)
     labels = counts.idxmax(axis=1)
@@ -260,43 +325,53 @@ def _annotation_groups(
     c = len(cats)
     pred_by_item = predictions.set_index("item")["label"]
     out: dict[str, Any] = {"rater_groups": {}, "item_attributes": {}}
-    votes = version_votes(version=version).to_pandas()
-    votes["item"] = votes["item"].astype(str)
-    votes["label"] = votes["label"].astype(str)
-    primary = votes[votes["role"].astype(str) == "primary"] if "role" in votes else votes
-    if "group" in primary.columns and primary["group"].nunique() > 1:
+    item_level = set(version.stats.get("item_columns", []))
+    # Only the columns that can be rater attributes are read: the votes are the largest table.
+    candidates = [
+        col
+        for col in version_vote_columns(version=version)
+        if col not in NOT_GROUPS and col not in item_level
+    ]
+    if candidates:
+        votes = version_votes(
+            version=version, columns=["item", "label", "weight", "role", *candidates]
+        ).to_pandas()
+        votes["item"] = votes["item"].astype(str)
+        votes["label"] = votes["label"].astype(str)
+        primary = votes[votes["role"].astype(str) == "primary"]
+    else:
+        primary = pd.DataFrame(columns=["item", "label", "weight", "role"])
+    # Rater attributes: vote columns that are not about the item (the annotator group, or any
+    # column an uploaded vote table carries per voter).
+    for col in _group_columns(primary):
+        if col in item_level:
+            continue
         values = {}
-        for value, part in primary.groupby(primary["group"].astype(str), sort=True):
+        arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for value, part in primary.groupby(primary[col].astype(str), sort=True):
             truth = _plurality(part, cats)
             common = truth.index.intersection(pred_by_item.index)
             if not len(common):
                 continue
-            scored = _single_label(
-                _codes(truth.loc[common], cats), _codes(pred_by_item.loc[common], cats), c
-            )
+            t, p = _kept(_codes(truth.loc[common], cats), _codes(pred_by_item.loc[common], cats))
+            scored = _single_label(t, p, c)
             scored["n_items"] = scored.pop("n")
-            values[str(value)] = scored
+            if scored["n_items"]:
+                values[str(value)] = scored
+                arrays[str(value)] = (t, p)
         if len(values) > 1:
-            out["rater_groups"]["group"] = {"values": values, **_gap(values, "macro_f1")}
+            gap = _gap(values, "macro_f1", _classification_gap(arrays, c, "macro_f1"))
+            out["rater_groups"][col] = {"values": values, **gap}
     attributes = items.set_index("item")
+    meta: list[str] = []
     if contents is not None:
-        meta = [
-            col
-            for col in contents.columns
-            if col not in attributes.columns
-            and col not in {"kind", "text", "audio", "audio_type", "duration", "gold"}
-            and not col.startswith(("question", "option", "distribution"))
-            and col not in {"item", "options", "answer_key", "subject", "n"}
-        ]
+        # The item table's metadata (country, year, speaker gender...), whatever its dtype.
+        meta = [m for m in schema.metadata_columns(contents.columns) if m not in attributes]
         attributes = attributes.join(contents.set_index("item")[meta], how="left")
-    item_cols = [c for c in version.stats.get("item_columns", []) if c in attributes.columns]
-    item_cols += [
-        c
-        for c in attributes.columns
-        if c not in item_cols
-        and "." not in c
-        and c not in {"split"}
-        and attributes[c].dtype == object
+    item_cols = [
+        col
+        for col in dict.fromkeys([*version.stats.get("item_columns", []), *meta])
+        if col in attributes.columns and col not in NOT_GROUPS
     ]
     if "plurality.label" not in attributes.columns:
         return out
@@ -305,20 +380,23 @@ def _annotation_groups(
         if not 1 < series.nunique() <= MAX_GROUP_VALUES:
             continue
         values = {}
+        arrays = {}
         for value, keys in series.groupby(series).groups.items():
             common = pd.Index(keys).intersection(pred_by_item.index)
             if not len(common):
                 continue
-            scored = _single_label(
+            t, p = _kept(
                 _codes(attributes.loc[common, "plurality.label"], cats),
                 _codes(pred_by_item.loc[common], cats),
-                c,
             )
+            scored = _single_label(t, p, c)
             scored["n_items"] = scored.pop("n")
             if scored["n_items"]:
                 values[str(value)] = scored
+                arrays[str(value)] = (t, p)
         if len(values) > 1:
-            out["item_attributes"][col] = {"values": values, **_gap(values, "macro_f1")}
+            gap = _gap(values, "macro_f1", _classification_gap(arrays, c, "macro_f1"))
+            out["item_attributes"][col] = {"values": values, **gap}
     return out
 
 
@@ -333,7 +411,7 @@ def score_predictions(*, version: Version, predictions: pd.DataFrame) -> dict[st
     predictions["item"] = predictions["item"].astype(str)
     scores: dict[str, Any] = {
         "n_items": len(items),
-        "n_predicted": int(predictions["item"].isin(set(items["item"])).sum()),
+        "n_predicted": int(_isin(predictions["item"], items["item"]).sum()),
     }
     question_part = None
     if contents is not None and (contents["kind"] == "question").any():

@@ -61,3 +61,51 @@ def test_an_endpoint_run_fills_its_progress_bar(page, celery_worker, study, rese
     assert stub.max_active <= 2
     page.goto(f"/evaluation/datasets/{version.dataset_id}/")
     expect(page.locator("#leaderboard tbody tr")).to_contain_text("stub run")
+
+
+def test_lm_eval_task_export_and_bias_report_in_the_browser(
+    page, researcher, text_version, tmp_path
+):
+    """The version page exports the lm-evaluation-harness task alone; a run's page shows the
+    bias report per item attribute with the gap's interval."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    from benchmarks.services.lm_eval import task_name
+
+    browser_login(page, researcher)
+    page.goto(f"/benchmarks/datasets/{text_version.dataset_id}/versions/1/")
+    page.get_by_label("Format").select_option("lm-eval")
+    with page.expect_navigation():
+        page.get_by_role(
+            "button", name="Export (CSV, JSONL, Parquet, Hugging Face, Croissant)"
+        ).click()
+    link = page.locator("a.export-download")
+    page.reload()
+    expect(link).to_be_visible()
+    expect(page.locator("ul.exports")).to_contain_text("lm-evaluation-harness task")
+    with page.expect_download() as info:
+        link.click()
+    assert info.value.suggested_filename == "emotions-with-texts-v1-lm-eval.zip"
+    with zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes())) as zf:
+        assert f"lm_eval/{task_name(text_version)}.yaml" in zf.namelist()
+
+    items = version_items(version=text_version)
+    path = tmp_path / "preds.csv"
+    path.write_text(
+        "item,label\n"
+        + "".join(
+            f"{k},{v if isinstance(v, str) else 'joy'}\n"
+            for k, v in zip(items["item"], items["plurality.label"], strict=True)
+        )
+    )
+    page.goto(f"/evaluation/datasets/{text_version.dataset_id}/")
+    page.fill("#id_name", "copycat")
+    page.set_input_files("#id_file", str(path))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload and score").click()
+    page.get_by_role("link", name="copycat").click()
+    for name in ("country", "year", "speaker_gender"):
+        expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    expect(page.locator("p.gap").first).to_contain_text("95% interval of the gap")

@@ -165,6 +165,72 @@ def test_bootstrap_of_macro_f1_agrees_with_resampling_item_indices():
     assert again == fast
 
 
+@pytest.mark.parametrize("n_categories", [4, 33])
+def test_bootstrap_of_multilabel_f1_agrees_with_resampling_item_indices(n_categories):
+    """Both ways of counting distinct (truth, prediction) rows: packed into one integer (up
+    to 31 categories) and row by row (more). Reference: scikit-learn's F1 on item indices."""
+    rng = np.random.default_rng(5)
+    truth = rng.random((500, n_categories)) < 0.3
+    pred = np.where(rng.random((500, n_categories)) < 0.8, truth, ~truth)
+    for average in ("macro", "micro"):
+        fast = metrics.bootstrap_multilabel(truth, pred, average=average, n_boot=1000, seed=1)
+        slow = metrics.bootstrap_by_items(
+            lambda idx, a=average: float(
+                skm.f1_score(truth[idx], pred[idx], average=a, zero_division=0)
+            ),
+            500,
+            n_boot=1000,
+            seed=2,
+        )
+        expected = skm.f1_score(truth, pred, average=average, zero_division=0)
+        assert fast.estimate == pytest.approx(expected)
+        assert fast.low == pytest.approx(slow.low, abs=0.015)
+        assert fast.high == pytest.approx(slow.high, abs=0.015)
+
+
+def test_bootstrap_of_a_gap_between_two_item_sets_agrees_with_resampling_each_set():
+    """Reference: scikit-learn's macro-F1 on item indices drawn separately from each set."""
+    rng = np.random.default_rng(21)
+    ta = rng.integers(0, 3, size=300)
+    pa = np.where(rng.random(300) < 0.8, ta, rng.integers(0, 3, size=300))
+    tb = rng.integers(0, 3, size=200)
+    pb = np.where(rng.random(200) < 0.5, tb, rng.integers(0, 3, size=200))
+    fast = metrics.bootstrap_difference_classification(ta, pa, tb, pb, 3, n_boot=1000, seed=1)
+    f1 = lambda t, p: skm.f1_score(t, p, average="macro")  # noqa: E731
+    assert fast.estimate == pytest.approx(f1(ta, pa) - f1(tb, pb))
+    slow_rng = np.random.default_rng(2)
+    diffs = []
+    for _ in range(1000):
+        ia = slow_rng.integers(0, 300, size=300)
+        ib = slow_rng.integers(0, 200, size=200)
+        diffs.append(f1(ta[ia], pa[ia]) - f1(tb[ib], pb[ib]))
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    assert fast.low == pytest.approx(low, abs=0.015)
+    assert fast.high == pytest.approx(high, abs=0.015)
+    assert 0 < fast.low < fast.estimate < fast.high
+
+
+def test_bootstrap_of_a_mean_difference_paired_and_not():
+    """Hand-checkable cases: a constant difference has a zero-width paired interval; the same
+    values unpaired have an interval as wide as resampling each set gives (numpy reference)."""
+    rng = np.random.default_rng(4)
+    a = rng.random(80)
+    b = a - 0.1
+    paired = metrics.bootstrap_mean_difference(a, b, paired=True, n_boot=500, seed=0)
+    assert (paired.estimate, paired.low, paired.high) == pytest.approx((0.1, 0.1, 0.1))
+    apart = metrics.bootstrap_mean_difference(a, b, paired=False, n_boot=2000, seed=0)
+    ref_rng = np.random.default_rng(9)
+    ref = [
+        a[ref_rng.integers(0, 80, 80)].mean() - b[ref_rng.integers(0, 80, 80)].mean()
+        for _ in range(2000)
+    ]
+    low, high = np.quantile(ref, [0.025, 0.975])
+    assert apart.low == pytest.approx(low, abs=0.02)
+    assert apart.high == pytest.approx(high, abs=0.02)
+    with pytest.raises(ValueError, match="paired"):
+        metrics.bootstrap_mean_difference(a, b[:10], paired=True)
+
+
 def test_paired_bootstrap_tells_a_better_model_apart():
     rng = np.random.default_rng(4)
     truth = rng.integers(0, 3, size=500)

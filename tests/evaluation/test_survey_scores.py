@@ -9,40 +9,10 @@ import numpy as np
 import pytest
 
 from benchmarks.selectors import version_contents
-from benchmarks.services import dataset_create, source_survey_create, version_build
 from evaluation import metrics
 from evaluation.services import reference_from_held_out, run_upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def survey_version(study, researcher, colleague):
-    from surveys.services import design_create, response_start, sample_draw
-    from tests.surveys import factories
-
-    population = factories.make_population(study)
-    panel = factories.make_panel(study, population, per_cell=10)
-    design = design_create(study=study, population=population, panel=panel, name="Main", n=20)
-    survey = factories.make_survey(study, design, reviewer=colleague)
-    draw = sample_draw(survey=survey, seed=1)
-    # Seoul agrees with family-first, Busan does not.
-    for invitation in draw.invitations.order_by("id"):
-        region = invitation.panelist.attributes["region"]
-        family = "5" if region == "Seoul" else "1"
-        response = response_start(survey=survey, invitation=invitation, language="en")
-        factories.complete(response, {**factories.GOOD_ANSWERS, "family": family})
-    dataset = dataset_create(
-        study=study,
-        user=researcher,
-        name="Values",
-        categories=["1", "2", "3", "4", "5", "seoul", "busan"],
-        rules=["plurality", "soft"],
-        split_fractions={"train": 1.0},
-        split_stratify="",
-    )
-    source_survey_create(dataset=dataset, survey_id=survey.pk, question_ids=["family", "capital"])
-    return version_build(dataset=dataset, user=researcher), survey
 
 
 def test_alignment_per_group_shows_whose_answers_the_model_sides_with(survey_version, researcher):
@@ -74,6 +44,34 @@ def test_alignment_per_group_shows_whose_answers_the_model_sides_with(survey_ver
     assert regions["Seoul"]["alignment"]["estimate"] == pytest.approx(1.0)
     assert regions["Busan"]["alignment"]["estimate"] == pytest.approx(0.5)
     assert survey_part["accuracy_by_subject"] == {"geography": {"accuracy": 1.0, "n": 1}}
+
+
+def test_the_gap_between_regions_is_paired_over_the_questions(
+    survey_version, researcher, monkeypatch
+):
+    """Both regions answered both questions, so the questions are resampled jointly: Seoul's
+    per-question alignment is (1, 1), Busan's (0, 1), the gap 0.5; a resample of the two
+    questions has a gap of 0, 0.5 or 1 (a quarter of the time each end), so the 95% interval
+    is [0, 1]. (Gaps are ranked from 5 questions up; two are enough here.)"""
+    from evaluation.services import scoring
+
+    monkeypatch.setattr(scoring, "MIN_GROUP_ITEMS", 2)
+    version, survey = survey_version
+    lines = [
+        json.dumps({"item": f"{survey.pk}:family", "option": "5"}),
+        json.dumps({"item": f"{survey.pk}:capital", "option": "seoul"}),
+    ]
+    run = run_upload(
+        dataset=version.dataset,
+        version=version,
+        user=researcher,
+        name="agrees",
+        raw="\n".join(lines).encode(),
+        file_name="p.jsonl",
+    )
+    gap = run.scores["survey"]["groups"]["region"]["largest_gap"]
+    assert (gap["highest"], gap["lowest"], gap["metric"]) == ("Seoul", "Busan", "alignment")
+    assert (gap["gap"], gap["low"], gap["high"]) == pytest.approx((0.5, 0.0, 1.0))
 
 
 def test_representativeness_needs_probabilities_for_every_question(survey_version, researcher):

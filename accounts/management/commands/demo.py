@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand
 
 from accounts.demo import DEMO_PASSWORD, PEOPLE, load_people
 
-# Benchmarks read what the surveys and annotation demos made, so they come last.
-DEMO_APPS = ["surveys", "annotation", "benchmarks"]
+# Benchmarks read what the surveys and annotation demos made, and evaluation scores models on
+# the versions benchmarks built, so they come last.
+DEMO_APPS = ["surveys", "annotation", "benchmarks", "evaluation"]
 
 
 class Command(BaseCommand):

@@ -1,10 +1,11 @@
 """``manage.py export_version DATASET_ID [--version N] --format FORMAT --out DIR``.
 
-FORMAT is one of ``hf``, ``zip``, ``csv``, ``jsonl``, ``parquet``.
+FORMAT is one of ``hf``, ``zip``, ``csv``, ``jsonl``, ``parquet``, ``lm-eval``.
 
 Writes a frozen dataset version (the latest by default) into a folder: the zip of every
 format, the Hugging Face folder (``datasets.load_dataset(DIR)`` reads it), or the item and vote
-tables of one format. Every format carries the items' content; audio files go under
+tables of one format, or an lm-evaluation-harness task folder (``lm_eval --include_path DIR``).
+Every format carries the items' content; audio files go under
 ``media/``. The same version always gives the same files.
 """
 
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from benchmarks.models import Dataset, Version
 from benchmarks.services import EXPORT_FORMATS, version_export_write
+from benchmarks.services.lm_eval import NoTaskItems
 
 
 class Command(BaseCommand):
@@ -66,7 +68,12 @@ class Command(BaseCommand):
         target = Path(out)
         if target.exists() and not target.is_dir():
             raise CommandError(f"--out: {target} is a file, not a folder")
-        written = version_export_write(version=chosen, fmt=fmt, out=target, formula_escape=not raw)
+        try:
+            written = version_export_write(
+                version=chosen, fmt=fmt, out=target, formula_escape=not raw
+            )
+        except NoTaskItems as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(
             f"{dataset.name} v{chosen.number} ({fmt}): {len(written)} file(s) in {target}"
         )
