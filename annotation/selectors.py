@@ -78,9 +78,10 @@ def memberships_for_user(*, user: User) -> list[dict[str, Any]]:
     }
     # Items still open to this rater, per project, for both pools at once (one query however
     # many projects: a member's role picks the count that applies).
+    projects = [m.project_id for m in members]
     open_counts = {
         row["project_id"]: row
-        for row in Item.objects.filter(project_id__in=[m.project_id for m in members], is_gold=False)
+        for row in Item.objects.filter(project_id__in=projects, is_gold=False)
         .filter(
             ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
             ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
