@@ -4,6 +4,7 @@ static file, migration and catalogue (and no tests), and the installed copy runs
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -24,11 +25,24 @@ def tracked_product_files() -> set[str]:
     return {p for p in out.stdout.splitlines() if not p.endswith(".gitkeep")}
 
 
+def source_copy(dest: Path) -> Path:
+    """The tracked files of the working tree, copied: the build's own folder (``build/``)
+    then lands in the copy, not in the checkout."""
+    out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True)
+    for name in out.stdout.splitlines():
+        src = REPO / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 def test_pip_install_carries_the_whole_product_and_runs_from_there(tmp_path):
     target = tmp_path / "site"
+    source = source_copy(tmp_path / "source")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO)],
+         "--target", str(target), str(source)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
