@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from surveys import participant, views
 
@@ -6,6 +6,15 @@ app_name = "surveys"
 urlpatterns = [
     path("r/<str:token>/", participant.participant, name="participant"),
     path("<int:survey_id>/", views.survey_dashboard, name="dashboard"),
+    re_path(
+        r"^(?P<survey_id>[0-9]+)/(?P<section>results|overview|fieldwork|quotas|representativeness)/$",
+        views.survey_dashboard,
+        name="dashboard_section",
+    ),
+    path("<int:survey_id>/quotas/save/", views.quotas_update, name="quotas_update"),
+    path("<int:survey_id>/weights/merge/", views.weights_merge, name="weights_merge"),
+    path("populations/<int:population_id>/", views.population_detail, name="population"),
+    path("panels/<int:panel_id>/", views.panel_detail, name="panel"),
     path("<int:survey_id>/review/", views.review_queue, name="review_queue"),
     path(
         "<int:survey_id>/review/<int:question_id>/", views.review_question, name="review_question"

@@ -12,6 +12,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.utils.translation import gettext as _
 
 from accounts.models import Study
 from config.inputs import INT_MAX, SEED_MAX
@@ -28,6 +29,7 @@ from surveys.models import (
     QuotaCell,
     SampleDesign,
     Survey,
+    SurveyStatus,
 )
 
 # The defaults of a sample size from a margin of error, shared by the API and the setup page.
@@ -263,3 +265,39 @@ def sample_replace(*, survey: Survey, seed: int, cells: list[str] | None = None)
     draw = Draw.objects.create(survey=survey, design=design, seed=seed, kind=DrawKind.REPLACEMENT)
     _invite(survey=survey, draw=draw, ids=[int(i) for i in picked["id"]])
     return draw
+
+
+@transaction.atomic
+def quota_targets_update(*, survey: Survey, targets: dict[int, int]) -> SampleDesign:
+    """Change the targets of some quota cells of the survey's design (``{quota id: target}``)
+    and the design's sample size with them. Only before any draw, while every survey of the
+    design is a draft (the design row is locked, so a draw cannot start meanwhile)."""
+    if survey.design_id is None:
+        raise ValidationError({"quotas": [_("This survey has no sample design.")]})
+    design = SampleDesign.objects.select_for_update().get(pk=survey.design_id)
+    if (
+        Draw.objects.filter(design=design).exists()
+        or Survey.objects.filter(design=design).exclude(status=SurveyStatus.DRAFT).exists()
+    ):
+        raise ValidationError(
+            {"quotas": [_("Quotas can change only before the sample is drawn, in a draft survey.")]}
+        )
+    quotas = {q.pk: q for q in QuotaCell.objects.filter(design=design, pk__in=list(targets))}
+    unknown = sorted(set(targets) - set(quotas))
+    if unknown:
+        raise ValidationError({"quotas": [_("These quota cells are not this survey's.")]})
+    for pk, target in targets.items():
+        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= N_MAX:
+            raise ValidationError(
+                {"quotas": [_("A target is a whole number from 0 to %(max)s.") % {"max": N_MAX}]}
+            )
+        quotas[pk].target = target
+    QuotaCell.objects.bulk_update(list(quotas.values()), ["target"])
+    total = sum(QuotaCell.objects.filter(design=design).values_list("target", flat=True))
+    if total > N_MAX:
+        raise ValidationError(
+            {"quotas": [_("The targets add up to more than %(max)s.") % {"max": N_MAX}]}
+        )
+    design.target_n = total
+    design.save(update_fields=["target_n"])
+    return design
