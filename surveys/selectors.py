@@ -10,6 +10,7 @@ failed one keeps its answers (exports show the flag) but carries no weight and c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -371,9 +372,12 @@ def _number_summaries(
             "median": None,
         }
         if answered:
-            mean = weighting.estimate_mean(y, design, alpha=alpha)
-            median = weighting.estimate_quantile(y, design, p=0.5, alpha=alpha)
-            several = answered >= 2
+            several = answered >= 2 and design.n >= 2
+            if design.n >= 2:
+                mean = weighting.estimate_mean(y, design, alpha=alpha)
+                median = weighting.estimate_quantile(y, design, p=0.5, alpha=alpha)
+            else:  # a single respondent: no variance, the answer is the estimate
+                mean = median = SimpleNamespace(estimate=float(y[0]), ci_low=None, ci_high=None)
             row["mean"] = {
                 "estimate": mean.estimate,
                 "ci_low": _finite(mean.ci_low) if several else None,

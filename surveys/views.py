@@ -5,6 +5,7 @@ with the errors at status 400)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,9 +13,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -74,6 +77,8 @@ METHOD_NAMES = {
     "rake": gettext_lazy("raking"),
     "none": gettext_lazy("none"),
 }
+# How long a finished job stays at the top of the dashboard.
+RECENT_JOB_MINUTES = 15
 # Rows per page of the long tables (quotas, response rates, cells).
 PAGE_ROWS = 25
 
@@ -180,11 +185,13 @@ def survey_dashboard(request, survey_id: int, section: str | None = None):
         section = "overview" if survey.status == SurveyStatus.DRAFT else "results"
     if section not in _SECTION_CONTEXT:
         raise Http404("No such section.")
+    # Jobs still running or just finished, so their outcome shows where they were started.
+    recent = timezone.now() - timedelta(minutes=RECENT_JOB_MINUTES)
     running = Job.objects.filter(
+        Q(finished_at__isnull=True) | Q(finished_at__gte=recent),
         study=survey.study,
         params__survey_id=survey.pk,
         kind__startswith="surveys.",
-        finished_at__isnull=True,
     ).order_by("-created_at")[:3]
     context = {
         "survey": survey,
