@@ -52,9 +52,7 @@ def test_demo_results_come_first_and_fit_two_screens(page, demo_survey, language
             "Weighted answer distributions"
         )
         expect(results).to_contain_text("Generally speaking, can most people be trusted?")
-        expect(page.get_by_role("link", name="Results")).to_have_attribute(
-            "aria-current", "page"
-        )
+        expect(page.get_by_role("link", name="Results")).to_have_attribute("aria-current", "page")
     else:
         expect(results.get_by_role("heading", level=2)).to_have_text("가중 응답 분포")
         expect(results).to_contain_text("일반적으로 대부분의 사람을 믿을 수 있다고 생각하십니까?")
