@@ -33,6 +33,7 @@ from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import InvitationStatus, Study, User
 from annotation import bulk, media
@@ -238,7 +239,7 @@ def member_add(
     pages and the API invite newcomers instead (:func:`member_invite`)."""
     if role not in MemberRole.values:
         raise ValidationError({"role": [f"Unknown role {role!r}."]})
-    member, _ = ProjectMember.objects.update_or_create(
+    member, _created = ProjectMember.objects.update_or_create(
         project=project, user=user, defaults={"role": role, "group": group}
     )
     return member
@@ -307,7 +308,7 @@ def member_remove(*, project: Project, user: User, now: datetime | None = None) 
     the pool at once; the answers they gave stay in the data (exclude the rater to leave them
     out). Returns how many leases ended."""
     now = now or timezone.now()
-    deleted, _ = ProjectMember.objects.filter(project=project, user=user).delete()
+    deleted, _by_model = ProjectMember.objects.filter(project=project, user=user).delete()
     if not deleted:
         raise ValidationError({"username": [f"{user.username} is not a member of this project."]})
     rows = list(
@@ -353,7 +354,7 @@ def rater_erase(*, user: User) -> dict[str, int]:
     Item.objects.filter(pk__in=imported_items, is_gold=False).update(
         slots_taken=F("slots_taken") - 1
     )
-    n_imported, _ = ImportedRating.objects.filter(rater=user).delete()
+    n_imported, _by_model = ImportedRating.objects.filter(rater=user).delete()
     n_answers = Annotation.objects.filter(assignment__rater=user).count()
     Assignment.objects.filter(rater=user).delete()
     Exclusion.objects.filter(rater=user).delete()
@@ -894,7 +895,7 @@ def _leases_end(rows: list[tuple[int, int, str]], *, now: datetime) -> None:
     Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
         status=AssignmentStatus.EXPIRED, finished_at=now
     )
-    _release_slots((item_id, pool) for _, item_id, pool in rows)
+    _release_slots((item_id, pool) for _pk, item_id, pool in rows)
 
 
 def leases_expire(*, project: Project, now: datetime | None = None) -> int:
@@ -1227,12 +1228,39 @@ def assignment_skip(
     return assignment
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class UndoneAnswer:
+    """What an undone annotation said, so the page can show it again for correction."""
+
+    item_id: int
+    labels: list[dict[str, str]]
+    ratings: dict[str, Any]
+    comment: str
+    evidence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item_id,
+            "labels": self.labels,
+            "ratings": self.ratings,
+            "comment": self.comment,
+            "evidence": self.evidence,
+        }
+
+
 def annotation_undo(*, project: Project, user: User, now: datetime | None = None) -> Assignment:
     """Take back the rater's last answer in the project: the item is theirs to answer again.
 
     The slot stays taken (the lease is renewed), so the undone item cannot go to anyone else.
     """
+    return annotation_take_back(project=project, user=user, now=now)[0]
+
+
+@transaction.atomic
+def annotation_take_back(
+    *, project: Project, user: User, now: datetime | None = None
+) -> tuple[Assignment, UndoneAnswer]:
+    """:func:`annotation_undo`, also returning what the undone answer said."""
     now = now or timezone.now()
     annotation = (
         Annotation.objects.select_for_update(of=("self",))
@@ -1242,15 +1270,25 @@ def annotation_undo(*, project: Project, user: User, now: datetime | None = None
         .first()
     )
     if annotation is None:
-        raise ValidationError({"non_field_errors": ["There is no answer to undo."]})
+        raise ValidationError({"non_field_errors": [_("There is no answer to undo.")]})
     assignment = annotation.assignment
+    undone = UndoneAnswer(
+        item_id=assignment.item_id,
+        labels=[
+            {"category": key, "role": role}
+            for key, role in annotation.labels.order_by("id").values_list("category__key", "role")
+        ],
+        ratings=dict(annotation.ratings or {}),
+        comment=annotation.comment,
+        evidence=annotation.evidence,
+    )
     annotation.delete()
     assignment.status = AssignmentStatus.LEASED
     assignment.leased_at = now
     assignment.expires_at = now + timedelta(minutes=project.lease_minutes)
     assignment.finished_at = None
     assignment.save(update_fields=["status", "leased_at", "expires_at", "finished_at"])
-    return assignment
+    return assignment, undone
 
 
 # --- quality ----------
