@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 RATING_COLUMNS = ("item", "rater", "label", "role", "created", "time_ms")
 REQUIRED_RATING_COLUMNS = ("item", "rater", "label")
@@ -94,7 +95,7 @@ def read_ratings_csv(data: bytes) -> RatingRows:
         raise ValidationError({"file": [f"The CSV could not be read: {exc}"]}) from None
     n = table.num_rows
     if not n:
-        raise ValidationError({"file": ["The file has no rows."]})
+        raise ValidationError({"file": [_("The file has no rows.")]})
 
     def coded(name: str) -> Coded:
         if name not in columns:

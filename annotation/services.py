@@ -155,9 +155,9 @@ def project_create(
     if mode not in LabelMode.values:
         raise ValidationError({"mode": [f"Unknown mode {mode!r}."]})
     if not categories:
-        raise ValidationError({"categories": ["At least one category is required."]})
+        raise ValidationError({"categories": [_("At least one category is required.")]})
     if raters_per_item < 1:
-        raise ValidationError({"raters_per_item": ["At least one rater per item."]})
+        raise ValidationError({"raters_per_item": [_("At least one rater per item.")]})
     media_max_bytes = media_max_bytes or settings.ANNOTATION_MEDIA_MAX_BYTES
     media_max_seconds = media_max_seconds or settings.ANNOTATION_MEDIA_MAX_SECONDS
     _check_project_fields(
@@ -226,7 +226,7 @@ def project_create(
         with transaction.atomic():
             Category.objects.bulk_create(rows)
     except IntegrityError:
-        raise ValidationError({"categories": ["Keyboard keys must be unique."]}) from None
+        raise ValidationError({"categories": [_("Keyboard keys must be unique.")]}) from None
     return project
 
 
@@ -260,7 +260,7 @@ def member_invite(
     if role not in MemberRole.values:
         raise ValidationError({"role": [f"Unknown role {role!r}."]})
     if not user.is_active:
-        raise ValidationError({"username": ["No such user."]})
+        raise ValidationError({"username": [_("No such user.")]})
     if ProjectMember.objects.filter(project=project, user=user).exists():
         return member_add(project=project, user=user, role=role, group=group)
     invitation, created = ProjectInvitation.objects.get_or_create(
@@ -282,7 +282,7 @@ def _invitation_answer(invitation: ProjectInvitation, status: str) -> None:
         pk=invitation.pk, status=InvitationStatus.PENDING
     ).update(status=status, answered_at=timezone.now())
     if answered != 1:
-        raise ValidationError({"invitation": ["This invitation was answered already."]})
+        raise ValidationError({"invitation": [_("This invitation was answered already.")]})
 
 
 @transaction.atomic
@@ -336,7 +336,7 @@ def rater_erase(*, user: User) -> dict[str, int]:
     # FOR KEY SHARE) and keeps new leases off this account until commit.
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:
-        raise ValidationError({"user": ["No such user."]})
+        raise ValidationError({"user": [_("No such user.")]})
     held = list(
         Assignment.objects.select_for_update()
         .filter(rater=user)
@@ -380,7 +380,7 @@ def rater_anonymise(*, user: User, now: datetime | None = None) -> str:
     now = now or timezone.now()
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:
-        raise ValidationError({"user": ["No such user."]})
+        raise ValidationError({"user": [_("No such user.")]})
     rows = list(
         Assignment.objects.select_for_update(of=("self",))
         .filter(rater=locked, status=AssignmentStatus.LEASED)
@@ -431,7 +431,7 @@ def _read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+        raise ValidationError({"file": [_("The file is not UTF-8 text.")]}) from None
     if filename.lower().endswith((".jsonl", ".ndjson", ".json")):
         rows = []
         for n, line in enumerate(text.splitlines(), start=1):
@@ -449,7 +449,7 @@ def _read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
         return rows
     header, lines = inputs.csv_dict_rows(text)
     if "external_id" not in header:
-        raise ValidationError({"file": ["The CSV needs an external_id column."]})
+        raise ValidationError({"file": [_("The CSV needs an external_id column.")]})
     return [row for _line, row in lines]
 
 
@@ -648,7 +648,7 @@ def _set_k(*, project: Project, raters_per_item: int) -> int:
     """Change k on the project and every item; items keep the ratings they have (their total
     never drops below what is taken). Returns the number of items."""
     if raters_per_item < 1:
-        raise ValidationError({"raters_per_item": ["At least one rater per item."]})
+        raise ValidationError({"raters_per_item": [_("At least one rater per item.")]})
     project.raters_per_item = raters_per_item
     project.save(update_fields=["raters_per_item"])
     # Row by row under the item locks: a claim racing this waits, then sees the new total.
@@ -669,7 +669,7 @@ def categories_update(*, project: Project, categories: list[dict[str, Any]]) -> 
     project = Project.objects.select_for_update().get(pk=project.pk)
     existing = {c.key: c for c in Category.objects.filter(project=project)}
     if not categories:
-        raise ValidationError({"categories": ["At least one category is required."]})
+        raise ValidationError({"categories": [_("At least one category is required.")]})
     keys = [str(spec.get("key") or "").strip() for spec in categories]
     for i, key in enumerate(keys):
         if not key or not _SLUG_KEY.fullmatch(key):
@@ -765,12 +765,12 @@ _BOUNDS: dict[str, tuple[int, int]] = {
 def _check_project_fields(fields: dict[str, Any]) -> None:
     """Refuse settings out of their range (or their column's), naming the field."""
     if "name" in fields and not str(fields["name"]).strip():
-        raise ValidationError({"name": ["The project needs a name."]})
+        raise ValidationError({"name": [_("The project needs a name.")]})
     if "name" in fields and len(str(fields["name"])) > 200:
-        raise ValidationError({"name": ["At most 200 characters."]})
+        raise ValidationError({"name": [_("At most 200 characters.")]})
     for name in ("gold_rate", "expert_sample_rate"):
         if name in fields and not 0 <= fields[name] <= 1:
-            raise ValidationError({name: ["A share between 0 and 1."]})
+            raise ValidationError({name: [_("A share between 0 and 1.")]})
     for name, (low, high) in _BOUNDS.items():
         value = fields.get(name)
         if value is not None and (
@@ -789,7 +789,7 @@ def project_update(*, project: Project, **fields: Any) -> Project:
     have more ratings than the new k keep them, and take no new rater)."""
     unknown = sorted(set(fields) - set(PROJECT_SETTINGS))
     if unknown:
-        raise ValidationError({name: ["This setting cannot be changed."] for name in unknown})
+        raise ValidationError({name: [_("This setting cannot be changed.")] for name in unknown})
     _check_project_fields(fields)
     project = Project.objects.select_for_update().get(pk=project.pk)
     k = fields.pop("raters_per_item", project.raters_per_item)
@@ -852,9 +852,9 @@ def expert_sample_set(
     Returns the number of items in the sample.
     """
     if not 0 <= experts_per_item <= EXPERTS_PER_ITEM_MAX:
-        raise ValidationError({"experts_per_item": ["Between 0 and 20 experts per item."]})
+        raise ValidationError({"experts_per_item": [_("Between 0 and 20 experts per item.")]})
     if not 0 <= sample_rate <= 1:
-        raise ValidationError({"sample_rate": ["A share between 0 and 1."]})
+        raise ValidationError({"sample_rate": [_("A share between 0 and 1.")]})
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= inputs.SEED_MAX:
         raise ValidationError({"seed": [f"A whole number from 0 to {inputs.SEED_MAX:,}."]})
     project = Project.objects.select_for_update().get(pk=project.pk)
@@ -1083,7 +1083,7 @@ def validate_labels(
     if categories is None:
         categories = {c.key: c for c in project.categories.all()}
     if not labels:
-        raise ValidationError({"labels": ["Choose at least one label."]})
+        raise ValidationError({"labels": [_("Choose at least one label.")]})
     out: list[LabelChoice] = []
     seen: set[str] = set()
     for entry in labels:
@@ -1101,15 +1101,15 @@ def validate_labels(
     primaries = [c for c in out if c.role == LabelRole.PRIMARY]
     if project.mode == LabelMode.MULTI_LABEL:
         if any(c.category.is_none for c in out) and len(out) > 1:
-            raise ValidationError({"labels": ["'None' cannot be combined with other labels."]})
+            raise ValidationError({"labels": [_("'None' cannot be combined with other labels.")]})
         # Multi-label choices are equals: stored with the ``label`` role.
         return [LabelChoice(c.category, LabelRole.LABEL) for c in out]
     if len(primaries) > 1:
-        raise ValidationError({"labels": ["Only one primary label is allowed."]})
+        raise ValidationError({"labels": [_("Only one primary label is allowed.")]})
     if not primaries:
-        raise ValidationError({"labels": ["Choose a primary label."]})
+        raise ValidationError({"labels": [_("Choose a primary label.")]})
     if project.mode == LabelMode.SINGLE and len(out) > 1:
-        raise ValidationError({"labels": ["This project takes exactly one label."]})
+        raise ValidationError({"labels": [_("This project takes exactly one label.")]})
     for choice in out:
         if choice.role == LabelRole.SECONDARY and not choice.category.is_secondary_allowed:
             raise ValidationError(
@@ -1170,19 +1170,19 @@ def annotation_submit(
         .first()
     )
     if assignment is None:
-        raise ValidationError({"item": ["This item is not assigned to you."]})
+        raise ValidationError({"item": [_("This item is not assigned to you.")]})
     if assignment.status == AssignmentStatus.DONE:
-        raise ValidationError({"item": ["You have already answered this item."]})
+        raise ValidationError({"item": [_("You have already answered this item.")]})
     if assignment.status != AssignmentStatus.LEASED or assignment.expires_at <= now:
-        raise ValidationError({"item": ["Your lease on this item has expired."]})
+        raise ValidationError({"item": [_("Your lease on this item has expired.")]})
     choices = validate_labels(project=project, labels=labels)
     clean_ratings = validate_ratings(project=project, ratings=ratings or {})
     if comment and not project.allow_comment:
-        raise ValidationError({"comment": ["Comments are not collected in this project."]})
+        raise ValidationError({"comment": [_("Comments are not collected in this project.")]})
     if evidence and not project.allow_evidence:
-        raise ValidationError({"evidence": ["Evidence is not collected in this project."]})
+        raise ValidationError({"evidence": [_("Evidence is not collected in this project.")]})
     if time_ms is not None and time_ms < 0:
-        raise ValidationError({"time_ms": ["Must not be negative."]})
+        raise ValidationError({"time_ms": [_("Must not be negative.")]})
     if time_ms is not None and time_ms > inputs.INT_MAX:
         raise ValidationError({"time_ms": [f"At most {inputs.INT_MAX:,} ms."]})
     annotation = Annotation.objects.create(
@@ -1210,16 +1210,16 @@ def assignment_skip(
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Say why you skip this item."]})
+        raise ValidationError({"reason": [_("Say why you skip this item.")]})
     assignment = (
         Assignment.objects.select_for_update()
         .filter(item_id=item_id, rater=user, item__project=project)
         .first()
     )
     if assignment is None:
-        raise ValidationError({"item": ["This item is not assigned to you."]})
+        raise ValidationError({"item": [_("This item is not assigned to you.")]})
     if assignment.status != AssignmentStatus.LEASED:
-        raise ValidationError({"item": ["Only an open item can be skipped."]})
+        raise ValidationError({"item": [_("Only an open item can be skipped.")]})
     assignment.status = AssignmentStatus.SKIPPED
     assignment.skip_reason = reason[:200]
     assignment.finished_at = now
@@ -1299,16 +1299,16 @@ def exclusion_create(*, project: Project, rater: User, reason: str, by: User) ->
     """Leave the rater's labels out of the vote table, keeping the reason (reversible)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Give a reason for the exclusion."]})
+        raise ValidationError({"reason": [_("Give a reason for the exclusion.")]})
     if not ProjectMember.objects.filter(project=project, user=rater).exists():
-        raise ValidationError({"rater": ["This person is not a member of the project."]})
+        raise ValidationError({"rater": [_("This person is not a member of the project.")]})
     try:
         with transaction.atomic():
             return Exclusion.objects.create(
                 project=project, rater=rater, reason=reason, created_by=by
             )
     except IntegrityError:
-        raise ValidationError({"rater": ["This annotator is already excluded."]}) from None
+        raise ValidationError({"rater": [_("This annotator is already excluded.")]}) from None
 
 
 @transaction.atomic
@@ -1317,7 +1317,7 @@ def exclusion_lift(*, exclusion: Exclusion, by: User) -> Exclusion:
         active=False, lifted_by=by, lifted_at=timezone.now()
     )
     if not updated:
-        raise ValidationError({"non_field_errors": ["This exclusion was already lifted."]})
+        raise ValidationError({"non_field_errors": [_("This exclusion was already lifted.")]})
     exclusion.refresh_from_db()
     return exclusion
 
@@ -1532,7 +1532,7 @@ def _rater_rows(rows: bulk.RatingRows, names: Iterable[str]) -> list[tuple[int, 
 
 def _check_rater_names(rows: bulk.RatingRows) -> None:
     if any(not r or len(r) > 150 for r in rows.rater.values):
-        raise ValidationError({"rater": ["A rater is missing or longer than 150 characters."]})
+        raise ValidationError({"rater": [_("A rater is missing or longer than 150 characters.")]})
     bad = [name for name in rows.rater.values if not RATER_NAME.fullmatch(name)]
     if bad:
         raise ValidationError(
@@ -1749,7 +1749,7 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             if cursor.fetchone()[0] < len(rater_ids):
                 # An account was erased between reading the names and locking them.
                 raise ValidationError(
-                    {"rater": ["A rater's account was deleted during the import; run it again."]}
+                    {"rater": [_("A rater's account was deleted during the import; run it again.")]}
                 )
             _timed(
                 cursor,
@@ -1875,7 +1875,7 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             except IntegrityError:
                 # The checks above leave nothing for the key to refuse; kept as a safety net.
                 raise ValidationError(
-                    {"label": ["A label is repeated by one rater on one item."]}
+                    {"label": [_("A label is repeated by one rater on one item.")]}
                 ) from None
             new_raters_ids = rater_ids[np.unique(rows.rater.codes[keep])]
             _timed(

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Study, User
 from benchmarks.models import Dataset, Version
@@ -60,7 +61,7 @@ def endpoint_create(
     """Register an endpoint; a key given here is stored encrypted, ``api_key_env`` names an
     environment variable to read it from at run time instead."""
     if api_key and api_key_env:
-        raise ValidationError({"api_key": ["Give a key or an environment variable, not both."]})
+        raise ValidationError({"api_key": [_("Give a key or an environment variable, not both.")]})
     endpoint = ModelEndpoint(
         study=study,
         name=name,
@@ -78,7 +79,7 @@ def endpoint_create(
     )
     endpoint.full_clean(exclude=["study", "created_by", "api_key_encrypted"])
     if ModelEndpoint.objects.filter(study=study, name=name).exists():
-        raise ValidationError({"name": ["This study already has an endpoint with this name."]})
+        raise ValidationError({"name": [_("This study already has an endpoint with this name.")]})
     endpoint.save()
     return endpoint
 
@@ -104,13 +105,13 @@ def endpoint_run_start(
     from evaluation.tasks import endpoint_run_task
 
     if endpoint.study_id != dataset.study_id:
-        raise ValidationError({"endpoint": ["This endpoint belongs to another study."]})
+        raise ValidationError({"endpoint": [_("This endpoint belongs to another study.")]})
     try:
         client.check_template(prompt_template)
     except ValueError as exc:
         raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
     if language not in ("en", "ko"):
-        raise ValidationError({"language": ["Choose en or ko."]})
+        raise ValidationError({"language": [_("Choose en or ko.")]})
     name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
     if Run.objects.filter(version=version, name=name).exists():
         raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
@@ -272,7 +273,7 @@ def endpoint_run_execute(*, run: Run, progress: ProgressFn | None = None) -> Run
     progress = progress or (lambda percent, message="": None)
     endpoint = run.endpoint
     if endpoint is None:
-        raise ValidationError({"endpoint": ["The run's endpoint was deleted."]})
+        raise ValidationError({"endpoint": [_("The run's endpoint was deleted.")]})
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
     key = endpoint_key(endpoint)
     tasks = _tasks(run)

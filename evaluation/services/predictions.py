@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from benchmarks.models import Dataset, Version
@@ -221,7 +222,7 @@ def run_upload(
 
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Name the model."]})
+        raise ValidationError({"name": [_("Name the model.")]})
     if Run.objects.filter(version=version, name=name).exists():
         raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
     predictions, report = parse_predictions(version=version, raw=raw, file_name=file_name)

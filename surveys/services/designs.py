@@ -128,7 +128,7 @@ def design_preview(
     elif allocation == Allocation.NEYMAN:
         sd = parameters.get("sd")
         if not isinstance(sd, dict):
-            raise ValidationError({"parameters": ["Neyman allocation needs sd: {cell: value}."]})
+            raise ValidationError({"parameters": [_("Neyman allocation needs sd: {cell: value}.")]})
     try:
         return {
             str(k): int(v)
@@ -160,13 +160,15 @@ def design_create(
     """Store a design and its quota per cell. Give ``n``, or ``size_parameters`` (margin,
     confidence, p, deff, response_rate, fpc) to compute it."""
     if population.study_id != study.pk or (panel is not None and panel.study_id != study.pk):
-        raise ValidationError({"population": ["The population and panel must be in this study."]})
+        raise ValidationError(
+            {"population": [_("The population and panel must be in this study.")]}
+        )
     if panel is not None and panel.population_id != population.pk:
-        raise ValidationError({"panel": ["The panel is drawn from another population."]})
+        raise ValidationError({"panel": [_("The panel is drawn from another population.")]})
     size_parameters = size_parameters or {}
     if n is None:
         if "margin" not in size_parameters:
-            raise ValidationError({"n": ["Give n, or a margin of error to compute it."]})
+            raise ValidationError({"n": [_("Give n, or a margin of error to compute it.")]})
         n = design_sample_size(population=population, **size_parameters)
     if not 1 <= n <= N_MAX:
         raise ValidationError({"n": [f"A whole number from 1 to {N_MAX:,}."]})
@@ -209,7 +211,7 @@ def _invite(*, survey: Survey, draw: Draw, ids: list[int]) -> int:
 def _check_survey(survey: Survey) -> SampleDesign:
     design = survey.design
     if design is None or design.panel_id is None:
-        raise ValidationError({"survey": ["The survey needs a sample design with a panel."]})
+        raise ValidationError({"survey": [_("The survey needs a sample design with a panel.")]})
     return design
 
 
@@ -224,7 +226,7 @@ def sample_draw(*, survey: Survey, seed: int) -> Draw:
     design = _check_survey(survey)
     Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.draws.filter(kind=DrawKind.INITIAL).exists():
-        raise ValidationError({"survey": ["This survey's sample is already drawn."]})
+        raise ValidationError({"survey": [_("This survey's sample is already drawn.")]})
     quotas = {q.cell.key: q.target for q in design.quotas.select_related("cell")}
     frame = _frame(design.panel)
     try:
@@ -260,7 +262,7 @@ def sample_replace(*, survey: Survey, seed: int, cells: list[str] | None = None)
     counts = {k: min(n, int(left.get(k, 0))) for k, n in counts.items()}
     counts = {k: n for k, n in counts.items() if n > 0}
     if not counts:
-        raise ValidationError({"survey": ["There is no one to replace, or no one left to ask."]})
+        raise ValidationError({"survey": [_("There is no one to replace, or no one left to ask.")]})
     picked = sampling.draw_replacements(frame, taken, counts, seed=seed, id_col="external_id")
     draw = Draw.objects.create(survey=survey, design=design, seed=seed, kind=DrawKind.REPLACEMENT)
     _invite(survey=survey, draw=draw, ids=[int(i) for i in picked["id"]])

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Study
 from config import inputs
@@ -41,13 +42,13 @@ def _read(text: str | bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+            raise ValidationError({"file": [_("The file is not UTF-8 text.")]}) from None
     text = text.lstrip("\ufeff")
     # Cells longer than IMPORT_CSV_FIELD_MAX_CHARS are refused with their line and column.
     raw_header, cells = inputs.csv_rows(text)
     header = [h.strip() for h in raw_header]
     if not header:
-        raise ValidationError({"file": ["The file is empty."]})
+        raise ValidationError({"file": [_("The file is empty.")]})
     rows = []
     for line, values in cells:
         if not values:
@@ -79,11 +80,11 @@ def population_import(*, study: Study, name: str, csv_text: str | bytes) -> Popu
         raise ValidationError({"file": [f"The header must have a '{COUNT_COLUMN}' column."]})
     variables = [h for h in header if h != COUNT_COLUMN]
     if not variables:
-        raise ValidationError({"file": ["The header names no stratification variable."]})
+        raise ValidationError({"file": [_("The header names no stratification variable.")]})
     if len(set(header)) != len(header):
-        raise ValidationError({"file": ["The header repeats a column name."]})
+        raise ValidationError({"file": [_("The header repeats a column name.")]})
     if not rows:
-        raise ValidationError({"file": ["The file has no rows."]})
+        raise ValidationError({"file": [_("The file has no rows.")]})
     errors: list[str] = []
     seen: dict[str, int] = {}
     cells: list[Cell] = []
