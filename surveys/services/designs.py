@@ -49,7 +49,9 @@ N_MAX = INT_MAX
 
 def _check_seed(seed: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
-        raise ValidationError({"seed": [f"A whole number from 0 to {SEED_MAX:,}."]})
+        raise ValidationError(
+            {"seed": [_("A whole number from 0 to %(max)s.") % {"max": f"{SEED_MAX:,}"}]}
+        )
 
 
 def design_sample_size(
@@ -71,7 +73,14 @@ def design_sample_size(
     for name, value in given.items():
         low, high = SIZE_BOUNDS[name]
         if not low <= value <= high:  # also refuses NaN
-            raise ValidationError({name: [f"Between {low:g} and {high:g}."]})
+            raise ValidationError(
+                {
+                    name: [
+                        _("Between %(low)s and %(high)s.")
+                        % {"low": f"{low:g}", "high": f"{high:g}"}
+                    ]
+                }
+            )
     total = sum(c.count for c in population.cells.all())
     try:
         n = sampling.sample_size(
@@ -86,7 +95,12 @@ def design_sample_size(
         raise ValidationError({"non_field_errors": [str(exc)]}) from None
     if n > N_MAX:
         raise ValidationError(
-            {"margin": [f"These inputs ask for {n:,} people; at most {N_MAX:,}."]}
+            {
+                "margin": [
+                    _("These inputs ask for %(n)s people; at most %(max)s.")
+                    % {"n": f"{n:,}", "max": f"{N_MAX:,}"}
+                ]
+            }
         )
     return n
 
@@ -124,7 +138,13 @@ def design_preview(
         if isinstance(minimum, str) and minimum.strip().isdigit():
             minimum = int(minimum)
         if isinstance(minimum, bool) or not isinstance(minimum, int) or not 0 <= minimum <= N_MAX:
-            raise ValidationError({"parameters": [f"minimum: a whole number from 0 to {N_MAX:,}."]})
+            raise ValidationError(
+                {
+                    "parameters": [
+                        _("minimum: a whole number from 0 to %(max)s.") % {"max": f"{N_MAX:,}"}
+                    ]
+                }
+            )
     elif allocation == Allocation.NEYMAN:
         sd = parameters.get("sd")
         if not isinstance(sd, dict):
@@ -171,7 +191,9 @@ def design_create(
             raise ValidationError({"n": [_("Give n, or a margin of error to compute it.")]})
         n = design_sample_size(population=population, **size_parameters)
     if not 1 <= n <= N_MAX:
-        raise ValidationError({"n": [f"A whole number from 1 to {N_MAX:,}."]})
+        raise ValidationError(
+            {"n": [_("A whole number from 1 to %(max)s.") % {"max": f"{N_MAX:,}"}]}
+        )
     quotas = design_preview(
         population=population, n=n, allocation=allocation, parameters=parameters, panel=panel
     )

@@ -98,7 +98,12 @@ def survey_update(*, survey: Survey, **fields: Any) -> Survey:
     if changing & SURVEY_DRAFT_FIELDS and survey.status != SurveyStatus.DRAFT:
         names = ", ".join(sorted(changing & SURVEY_DRAFT_FIELDS))
         raise ValidationError(
-            {"survey": [f"Only a draft survey's wording and consent can change ({names})."]}
+            {
+                "survey": [
+                    _("Only a draft survey's wording and consent can change (%(names)s).")
+                    % {"names": names}
+                ]
+            }
         )
     if "title_en" in fields and not str(fields["title_en"]).strip():
         raise ValidationError({"title_en": [_("The survey needs an English title.")]})
@@ -132,7 +137,12 @@ def _locked_draft(obj: Any) -> Any:
     found = model.objects.filter(pk=obj.pk).first()
     if found is None:
         name = model._meta.model_name
-        raise ValidationError({name: [f"The {name} no longer exists."]})
+        gone = (
+            _("The block no longer exists.")
+            if name == "block"
+            else _("The question no longer exists.")
+        )
+        raise ValidationError({name: [gone]})
     return found
 
 
@@ -142,8 +152,11 @@ def _moved(rows: list[Any], target: Any, step: int) -> Any:
     i = next(k for k, row in enumerate(rows) if row.pk == target.pk)
     j = i + step
     if step not in (-1, 1) or not 0 <= j < len(rows):
-        name = type(target)._meta.model_name
-        raise ValidationError({"step": [f"The {name} cannot move further that way."]})
+        if isinstance(target, Block):
+            message = _("The block cannot move further that way.")
+        else:
+            message = _("The question cannot move further that way.")
+        raise ValidationError({"step": [message]})
     rows[i], rows[j] = rows[j], rows[i]
     _renumber(rows)
     return rows[j]
@@ -200,14 +213,18 @@ def question_create(
     survey = block.survey
     _editable(survey)
     if kind not in QuestionKind.values:
-        raise ValidationError({"kind": [f"Unknown question kind {kind!r}."]})
+        raise ValidationError({"kind": [_("Unknown question kind %(kind)r.") % {"kind": kind}]})
     if survey.questions.filter(code=code).exists():
-        raise ValidationError({"code": [f"The survey already has a question {code!r}."]})
+        raise ValidationError(
+            {"code": [_("The survey already has a question %(code)r.") % {"code": code}]}
+        )
     options = options or []
     codes = _check_options(kind, options)
     for name in ("answer_key", "expected_option"):
         if fields.get(name) and fields[name] not in codes:
-            raise ValidationError({name: [f"{fields[name]!r} is not an option of the question."]})
+            raise ValidationError(
+                {name: [_("%(value)r is not an option of the question.") % {"value": fields[name]}]}
+            )
     if fields.get("is_attention_check") and not fields.get("expected_option"):
         raise ValidationError(
             {"expected_option": [_("An attention check needs an expected option.")]}
@@ -307,7 +324,15 @@ def _check_options(kind: str, options: list[tuple[str, str, str]]) -> list[str]:
         ):
             if len(value) > limit:
                 raise ValidationError(
-                    {"options": [f"Option {number}: a {what} of at most {limit} characters."]}
+                    {
+                        "options": [
+                            _("Option %(number)s: a code of at most %(limit)s characters.")
+                            % {"number": number, "limit": limit}
+                            if what == "code"
+                            else _("Option %(number)s: a text of at most %(limit)s characters.")
+                            % {"number": number, "limit": limit}
+                        ]
+                    }
                 )
     return codes
 
@@ -337,7 +362,9 @@ def question_update(
     for name in ("answer_key", "expected_option"):
         value = fields.get(name, getattr(question, name))
         if value and value not in codes:
-            raise ValidationError({name: [f"{value!r} is not an option of the question."]})
+            raise ValidationError(
+                {name: [_("%(value)r is not an option of the question.") % {"value": value}]}
+            )
     checking = fields.get("is_attention_check", question.is_attention_check)
     if checking and not fields.get("expected_option", question.expected_option):
         raise ValidationError(
@@ -395,7 +422,9 @@ def question_review(
     if question.review_state != ReviewState.IN_REVIEW:
         raise ValidationError({"review_state": [_("The question is not in review.")]})
     if decision not in ReviewDecision.values:
-        raise ValidationError({"decision": [f"Unknown decision {decision!r}."]})
+        raise ValidationError(
+            {"decision": [_("Unknown decision %(decision)r.") % {"decision": decision}]}
+        )
     if question.created_by_id is not None and question.created_by_id == reviewer.pk:
         raise ValidationError({"reviewer": [_("Authors cannot review their own questions.")]})
     if decision == ReviewDecision.REJECT and not comment.strip():
@@ -432,7 +461,12 @@ def survey_open(*, survey: Survey) -> Survey:
     pending = [code for code, state in questions if state != ReviewState.APPROVED]
     if pending:
         raise ValidationError(
-            {"survey": [f"These questions are not approved yet: {', '.join(pending)}."]}
+            {
+                "survey": [
+                    _("These questions are not approved yet: %(codes)s.")
+                    % {"codes": ", ".join(pending)}
+                ]
+            }
         )
     survey.status = SurveyStatus.OPEN
     survey.opened_at = survey.opened_at or timezone.now()
