@@ -116,10 +116,16 @@ def dataset_create(
     if isinstance(split_seed, bool) or not isinstance(split_seed, int):
         raise ValidationError({"split_seed": [_("A whole number.")]})
     if not 0 <= split_seed <= SEED_MAX:
-        raise ValidationError({"split_seed": [f"A whole number from 0 to {SEED_MAX:,}."]})
+        raise ValidationError(
+            {
+                "split_seed": [
+                    _("A whole number from 0 to %(seed_max)s.") % {"seed_max": f"{SEED_MAX:,}"}
+                ]
+            }
+        )
     for field, value, limit in (("name", name, 200), ("split_group", split_group, 100)):
         if len(value) > limit:
-            raise ValidationError({field: [f"At most {limit} characters."]})
+            raise ValidationError({field: [_("At most %(limit)s characters.") % {"limit": limit}]})
     rules = list(rules) if rules is not None else list(aggregation.RULES)
     parameters = dict(parameters or {"tie_policy": "drop", "seed": 0})
     split_fractions = dict(split_fractions or splitting.DEFAULT_FRACTIONS)

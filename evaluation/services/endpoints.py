@@ -114,7 +114,14 @@ def endpoint_run_start(
         raise ValidationError({"language": [_("Choose en or ko.")]})
     name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
     if Run.objects.filter(version=version, name=name).exists():
-        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
+        raise ValidationError(
+            {
+                "name": [
+                    _("Version %(number)s already has a run %(name)r.")
+                    % {"number": version.number, "name": name}
+                ]
+            }
+        )
     run = Run.objects.create(
         dataset=dataset,
         version=version,

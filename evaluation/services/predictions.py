@@ -224,7 +224,14 @@ def run_upload(
     if not name:
         raise ValidationError({"name": [_("Name the model.")]})
     if Run.objects.filter(version=version, name=name).exists():
-        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
+        raise ValidationError(
+            {
+                "name": [
+                    _("Version %(number)s already has a run %(name)r.")
+                    % {"number": version.number, "name": name}
+                ]
+            }
+        )
     predictions, report = parse_predictions(version=version, raw=raw, file_name=file_name)
     with transaction.atomic():
         run = Run.objects.create(

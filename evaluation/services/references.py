@@ -29,7 +29,9 @@ def reference_set(
     note: str = "",
 ) -> ReferenceScore:
     if metric not in METRICS:
-        raise ValidationError({"metric": [f"Choose one of {', '.join(METRICS)}."]})
+        raise ValidationError(
+            {"metric": [_("Choose one of %(names)s.") % {"names": ", ".join(METRICS)}]}
+        )
     if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
         raise ValidationError({"value": [_("Give a number between 0 and 1.")]})
     reference, _created = ReferenceScore.objects.update_or_create(
