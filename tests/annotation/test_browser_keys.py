@@ -27,12 +27,14 @@ TEXT = {
         "skipped": "Skipped.",
         "esc": "leave a text box",
         "play": "play/pause",
+        "first_reason": "I cannot hear or read it properly",
     },
     "ko": {
-        "taken_back": "마지막 응답을 되돌렸습니다",
+        "taken_back": "마지막 응답을 취소했습니다",
         "skipped": "건너뛰었습니다.",
         "esc": "텍스트 상자에서 나가기",
-        "play": "재생/일시정지",
+        "play": "재생/정지",
+        "first_reason": "잘 들리지 않거나 읽을 수 없습니다",
     },
 }
 
@@ -139,10 +141,8 @@ def test_undo_skip_legend_and_evidence(page, expert_on_text, language):
     expect(page.locator(".messages")).to_contain_text(words["skipped"])
     expect(form).to_have_attribute("data-item", ids["p3"])
     skipped = Assignment.objects.get(status=AssignmentStatus.SKIPPED)
-    assert (skipped.item.external_id, skipped.skip_reason) == (
-        "p2",
-        "I cannot hear or read it properly",
-    )
+    # The reason is kept as the annotator read it.
+    assert (skipped.item.external_id, skipped.skip_reason) == ("p2", words["first_reason"])
 
     # Esc closes the reasons without skipping; arrows choose another reason.
     page.keyboard.press("s")
@@ -154,3 +154,49 @@ def test_undo_skip_legend_and_evidence(page, expert_on_text, language):
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=2).first).to_be_visible()
     assert Assignment.objects.filter(status=AssignmentStatus.SKIPPED).count() == 2
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_researcher_searches_the_item_list(page, study, researcher, language):
+    from tests.annotation.factories import text_items
+
+    project = emotion_project(study=study, user=researcher, k=2, scales=[])
+    text_items(project, 30)
+    browser_login(page, researcher)
+    if language == "ko":
+        page.context.add_cookies([{"name": "django_language", "value": "ko", "url": page.url}])
+    page.goto(f"/annotation/projects/{project.id}/")
+    page.get_by_role("link", name="Items" if language == "en" else "항목", exact=True).click()
+    expect(page.locator("#items tbody tr")).to_have_count(25)
+    next_page = "Next" if language == "en" else "다음"
+    page.locator("#items .pager").get_by_role("link", name=next_page).click()
+    expect(page.locator("#items tbody tr")).to_have_count(5)
+    label = "Search ids and texts" if language == "en" else "ID와 텍스트 검색"
+    page.get_by_label(label).fill("Passage 2")
+    page.get_by_label(label).press("Enter")
+    expect(page.locator("#items tbody tr")).to_have_count(11)  # 2 and 20-29
+    assert axe_violations(page) == []
+
+
+def test_legend_of_an_audio_project_has_play_and_no_esc(page, study, researcher):
+    import io
+    import zipfile
+
+    from annotation.media import write_tone_wav
+
+    project = emotion_project(study=study, user=researcher, k=1, scales=[], allow_comment=False)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("clip.wav", write_tone_wav(frequency=330, seconds=0.5))
+    items_import(
+        project=project,
+        data=b"external_id,media\nclip,clip.wav\n",
+        filename="clips.csv",
+        media_zip=archive.getvalue(),
+    )
+    (rater,) = raters(project, 1, prefix="listener")
+    browser_login(page, rater)
+    page.goto(f"/annotation/projects/{project.id}/annotate/")
+    legend = page.locator("#keys-help")
+    expect(legend).to_contain_text("play/pause")
+    expect(legend).not_to_contain_text("Esc")

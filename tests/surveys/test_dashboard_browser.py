@@ -89,3 +89,86 @@ def test_sections_have_their_own_addresses_and_long_tables_are_paged(page, demo_
     page.get_by_role("link", name="Overview").click()
     expect(page.locator("#overview")).to_contain_text("Responses over time")
     assert audit(page) == []
+
+
+WEIGHTING = {
+    "en": {
+        "unweighted": "Unweighted answer distributions",
+        "weighted": "Weighted answer distributions",
+        "merge": "Merge and weight again",
+        "no_one": "No respondent in Busan (region).",
+        "merged": "Busan is merged into Seoul for weighting.",
+    },
+    "ko": {
+        "unweighted": "가중하지 않은 응답 분포",
+        "weighted": "가중 응답 분포",
+        "merge": "합치고 다시 가중",
+        "no_one": "Busan(region)에 응답자가 없습니다.",
+        "merged": "가중을 위해 Busan을(를) Seoul에 합쳤습니다.",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_failed_weighting_is_explained_and_merged_away(page, researcher, open_survey, language):
+    from surveys.services import response_screen, response_start
+    from tests.surveys.factories import GOOD_ANSWERS, complete
+
+    for gender, hours in [("F", 6), ("F", 9), ("M", 4)]:
+        response = response_screen(
+            response=response_start(survey=open_survey),
+            values={"region": "Seoul", "gender": gender},
+        )
+        complete(response, {**GOOD_ANSWERS, "hours": str(hours)})
+    words = WEIGHTING[language]
+    page.set_viewport_size(SCREEN)
+    browser_login(page, researcher)
+    if language == "ko":
+        page.context.add_cookies([{"name": "django_language", "value": "ko", "url": page.url}])
+    page.goto(f"/surveys/{open_survey.pk}/")
+    results = page.locator("#results")
+    expect(results.get_by_role("heading", level=2)).to_have_text(words["unweighted"])
+    alert = page.locator("#weighting-failed")
+    expect(alert).to_contain_text(words["no_one"])
+    expect(page.locator("#numbers")).to_contain_text("6.33")
+    assert audit(page) == []
+    alert.get_by_role("button", name=words["merge"]).click()
+    expect(page.get_by_role("status")).to_contain_text(words["merged"])
+    expect(results.get_by_role("heading", level=2)).to_have_text(words["weighted"])
+    expect(page.locator("#weighting-failed")).to_have_count(0)
+    expect(page.locator("#numbers")).to_contain_text("6.10")
+    expect(page.locator(".job-progress").first).to_have_attribute("data-finished", "1")
+    assert audit(page) == []
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_population_panel_and_quota_pages(page, researcher, study, design, language):
+    from tests.surveys import factories
+
+    draft = factories.make_survey(study, design, approve=False)
+    browser_login(page, researcher)
+    if language == "ko":
+        page.context.add_cookies([{"name": "django_language", "value": "ko", "url": page.url}])
+    page.goto(f"/surveys/studies/{study.pk}/setup/")
+    page.get_by_role("link", name="Korea").click()
+    expect(page.locator("#cells tbody tr")).to_have_count(4)
+    expect(page.locator("#cells tbody tr").first).to_contain_text("600")
+    assert audit(page) == []
+    page.go_back()
+    page.get_by_role("link", name="Panel", exact=True).click()
+    pager = page.locator("#members .pager")
+    expect(pager).to_contain_text("(40 rows)" if language == "en" else "(40행)")
+    search = "Search by id or cell" if language == "en" else "ID나 셀로 검색"
+    page.get_by_label(search).fill("Busan|M")
+    page.get_by_label(search).press("Enter")
+    expect(page.locator("#members tbody tr")).to_have_count(10)
+    assert audit(page) == []
+
+    page.goto(f"/surveys/{draft.pk}/quotas/")
+    first = page.locator("#quotas input[type=number]").first
+    first.fill("7")
+    page.get_by_role("button", name="Save targets" if language == "en" else "목표 저장").click()
+    saved = "Quotas saved" if language == "en" else "할당을 저장했습니다"
+    expect(page.get_by_role("status")).to_contain_text(saved)
+    expect(page.locator("#quotas input[type=number]").first).to_have_value("7")
+    assert audit(page) == []
