@@ -144,3 +144,22 @@ def test_bad_merges_are_refused_and_outsiders_see_nothing(client, researcher, ou
         == 404
     )
     assert Survey.objects.get(pk=seoul_only.pk).weighting_merges == {}
+
+
+def test_the_api_takes_the_same_settings(
+    api_as, researcher, seoul_only, django_capture_on_commit_callbacks
+):
+    api = api_as(researcher)
+    url = f"/api/surveys/surveys/{seoul_only.pk}/weights/"
+    bad = api.post(url, {"method": "rake", "trim": 0.5}, format="json")
+    assert bad.status_code == 400
+    assert list(bad.json()["errors"]) == ["trim"]
+    unknown = api.post(url, {"method": "magic"}, format="json")
+    assert (unknown.status_code, list(unknown.json()["errors"])) == (400, ["method"])
+    assert Survey.objects.get(pk=seoul_only.pk).weighting_method == "auto"
+    with django_capture_on_commit_callbacks(execute=True):
+        started = api.post(url, {"method": "none"}, format="json")
+    assert started.status_code == 202
+    assert api.get(started.json()["url"]).json()["result"]["method"] == "none"
+    survey = Survey.objects.get(pk=seoul_only.pk)
+    assert (survey.weighting_method, survey.weight_trim) == ("none", None)
