@@ -1,16 +1,27 @@
-from django.urls import path, re_path
+from django.urls import path, register_converter
 
 from surveys import participant, views
+
+
+class SectionConverter:
+    """The sections of a survey's dashboard (``views.SECTIONS``)."""
+
+    regex = "results|overview|fieldwork|quotas|representativeness"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(SectionConverter, "section")
 
 app_name = "surveys"
 urlpatterns = [
     path("r/<str:token>/", participant.participant, name="participant"),
     path("<int:survey_id>/", views.survey_dashboard, name="dashboard"),
-    re_path(
-        r"^(?P<survey_id>[0-9]+)/(?P<section>results|overview|fieldwork|quotas|representativeness)/$",
-        views.survey_dashboard,
-        name="dashboard_section",
-    ),
+    path("<int:survey_id>/<section:section>/", views.survey_dashboard, name="dashboard_section"),
     path("<int:survey_id>/quotas/save/", views.quotas_update, name="quotas_update"),
     path("<int:survey_id>/weights/merge/", views.weights_merge, name="weights_merge"),
     path("populations/<int:population_id>/", views.population_detail, name="population"),
