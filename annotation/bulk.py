@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 RATING_COLUMNS = ("item", "rater", "label", "role", "created", "time_ms")
 REQUIRED_RATING_COLUMNS = ("item", "rater", "label")
@@ -73,13 +74,19 @@ def read_ratings_csv(data: bytes) -> RatingRows:
     columns = [c.strip() for c in first_line.split(",")] if first_line else []
     unknown = [c for c in columns if c not in RATING_COLUMNS]
     if unknown:
-        raise ValidationError({"file": [f"Unknown column(s): {', '.join(unknown)}."]})
+        raise ValidationError(
+            {"file": [_("Unknown column(s): %(names)s.") % {"names": ", ".join(unknown)}]}
+        )
     repeated = [c for c in dict.fromkeys(columns) if columns.count(c) > 1]
     if repeated:
-        raise ValidationError({"file": [f"Repeated column(s): {', '.join(repeated)}."]})
+        raise ValidationError(
+            {"file": [_("Repeated column(s): %(names)s.") % {"names": ", ".join(repeated)}]}
+        )
     missing = [c for c in REQUIRED_RATING_COLUMNS if c not in columns]
     if missing:
-        raise ValidationError({"file": [f"Missing column(s): {', '.join(missing)}."]})
+        raise ValidationError(
+            {"file": [_("Missing column(s): %(names)s.") % {"names": ", ".join(missing)}]}
+        )
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
@@ -91,10 +98,12 @@ def read_ratings_csv(data: bytes) -> RatingRows:
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise ValidationError({"file": [f"The CSV could not be read: {exc}"]}) from None
+        raise ValidationError(
+            {"file": [_("The CSV could not be read: %(exc)s") % {"exc": exc}]}
+        ) from None
     n = table.num_rows
     if not n:
-        raise ValidationError({"file": ["The file has no rows."]})
+        raise ValidationError({"file": [_("The file has no rows.")]})
 
     def coded(name: str) -> Coded:
         if name not in columns:
@@ -153,7 +162,12 @@ def _times(column: Any, n: int) -> np.ndarray:
     if bad.any():
         rows = np.flatnonzero(present)[bad]
         raise ValidationError(
-            {"created": [f"Not an ISO 8601 time on row(s) {_examples((rows + 2).tolist())}."]}
+            {
+                "created": [
+                    _("Not an ISO 8601 time on row(s) %(rows)s.")
+                    % {"rows": _examples((rows + 2).tolist())}
+                ]
+            }
         )
     utc = stamps.dt.tz_convert("UTC").dt.tz_localize(None)  # naive UTC: numpy has no zones
     out[present] = utc.to_numpy().astype("datetime64[us]").astype(np.int64)

@@ -855,3 +855,17 @@ def item_metadata_keys(*, project: Project) -> list[str]:
         if isinstance(metadata, dict):
             keys.update(metadata)
     return sorted(keys)
+
+
+def project_items(*, project: Project, search: str = "") -> QuerySet[Item]:
+    """The project's items in import order, each with its finished ratings (``done``);
+    ``search`` matches the external id or the text (case-insensitive)."""
+    items = (
+        Item.objects.filter(project=project)
+        .select_related("gold_label")
+        .annotate(done=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)))
+        .order_by("id")
+    )
+    if search:
+        items = items.filter(Q(external_id__icontains=search) | Q(text__icontains=search))
+    return items

@@ -33,6 +33,7 @@ from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import InvitationStatus, Study, User
 from annotation import bulk, media
@@ -80,10 +81,16 @@ def _validate_scales(scales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for i, scale in enumerate(scales):
         if i >= SCALES_MAX:
-            raise ValidationError({"scales": [f"At most {SCALES_MAX} rating scales."]})
+            raise ValidationError(
+                {
+                    "scales": [
+                        _("At most %(scales_max)s rating scales.") % {"scales_max": SCALES_MAX}
+                    ]
+                }
+            )
         key = str(scale.get("key", ""))
         if not key or len(key) > 64 or slugify(key) != key or key in seen:
-            raise ValidationError({f"scales.{i}.key": ["A unique slug is required."]})
+            raise ValidationError({f"scales.{i}.key": [_("A unique slug is required.")]})
         low, high = scale.get("min", 1), scale.get("max", 7)
         if (
             not isinstance(low, int)
@@ -92,23 +99,30 @@ def _validate_scales(scales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             or isinstance(high, bool)
             or low >= high
         ):
-            raise ValidationError({f"scales.{i}.max": ["min and max must be integers, min < max."]})
+            raise ValidationError(
+                {f"scales.{i}.max": [_("min and max must be integers, min < max.")]}
+            )
         if not -SCALE_VALUE_BOUND <= low < high <= SCALE_VALUE_BOUND:
             raise ValidationError(
                 {
                     f"scales.{i}.max": [
-                        f"min and max must lie between -{SCALE_VALUE_BOUND} and "
-                        f"{SCALE_VALUE_BOUND}."
+                        _("min and max must lie between -%(bound)s and %(bound)s.")
+                        % {"bound": SCALE_VALUE_BOUND}
                     ]
                 }
             )
         if high - low + 1 > SCALE_POINTS_MAX:
             raise ValidationError(
-                {f"scales.{i}.max": [f"A scale has at most {SCALE_POINTS_MAX} points."]}
+                {
+                    f"scales.{i}.max": [
+                        _("A scale has at most %(scale_points_max)s points.")
+                        % {"scale_points_max": SCALE_POINTS_MAX}
+                    ]
+                }
             )
         name = str(scale.get("name") or key.title())
         if len(name) > 100:
-            raise ValidationError({f"scales.{i}.name": ["At most 100 characters."]})
+            raise ValidationError({f"scales.{i}.name": [_("At most 100 characters.")]})
         seen.add(key)
         out.append(
             {
@@ -152,11 +166,11 @@ def project_create(
     ``ANNOTATION_MEDIA_MAX_SECONDS``.
     """
     if mode not in LabelMode.values:
-        raise ValidationError({"mode": [f"Unknown mode {mode!r}."]})
+        raise ValidationError({"mode": [_("Unknown mode %(mode)r.") % {"mode": mode}]})
     if not categories:
-        raise ValidationError({"categories": ["At least one category is required."]})
+        raise ValidationError({"categories": [_("At least one category is required.")]})
     if raters_per_item < 1:
-        raise ValidationError({"raters_per_item": ["At least one rater per item."]})
+        raise ValidationError({"raters_per_item": [_("At least one rater per item.")]})
     media_max_bytes = media_max_bytes or settings.ANNOTATION_MEDIA_MAX_BYTES
     media_max_seconds = media_max_seconds or settings.ANNOTATION_MEDIA_MAX_SECONDS
     _check_project_fields(
@@ -200,13 +214,13 @@ def project_create(
     for order, spec in enumerate(specs):
         key = str(spec.get("key") or slugify(spec.get("name", "")))
         if not key or key in keys:
-            raise ValidationError({f"categories.{order}.key": ["A unique key is required."]})
+            raise ValidationError({f"categories.{order}.key": [_("A unique key is required.")]})
         _check_category_lengths(order, key, spec)
         keys.add(key)
         kb = str(spec.get("keyboard_key") or next(default_keys, "")).lower()
         if kb in RESERVED_KEYS:
             raise ValidationError(
-                {f"categories.{order}.keyboard_key": ["u, s and space are reserved."]}
+                {f"categories.{order}.keyboard_key": [_("u, s and space are reserved.")]}
             )
         rows.append(
             Category(
@@ -225,7 +239,7 @@ def project_create(
         with transaction.atomic():
             Category.objects.bulk_create(rows)
     except IntegrityError:
-        raise ValidationError({"categories": ["Keyboard keys must be unique."]}) from None
+        raise ValidationError({"categories": [_("Keyboard keys must be unique.")]}) from None
     return project
 
 
@@ -237,8 +251,8 @@ def member_add(
     ``annotation_member`` command, fixtures), an accepted invitation and a member's new role;
     pages and the API invite newcomers instead (:func:`member_invite`)."""
     if role not in MemberRole.values:
-        raise ValidationError({"role": [f"Unknown role {role!r}."]})
-    member, _ = ProjectMember.objects.update_or_create(
+        raise ValidationError({"role": [_("Unknown role %(role)r.") % {"role": role}]})
+    member, _created = ProjectMember.objects.update_or_create(
         project=project, user=user, defaults={"role": role, "group": group}
     )
     return member
@@ -257,9 +271,9 @@ def member_invite(
     raters, anonymised raters) cannot be invited: nobody could accept.
     """
     if role not in MemberRole.values:
-        raise ValidationError({"role": [f"Unknown role {role!r}."]})
+        raise ValidationError({"role": [_("Unknown role %(role)r.") % {"role": role}]})
     if not user.is_active:
-        raise ValidationError({"username": ["No such user."]})
+        raise ValidationError({"username": [_("No such user.")]})
     if ProjectMember.objects.filter(project=project, user=user).exists():
         return member_add(project=project, user=user, role=role, group=group)
     invitation, created = ProjectInvitation.objects.get_or_create(
@@ -281,7 +295,7 @@ def _invitation_answer(invitation: ProjectInvitation, status: str) -> None:
         pk=invitation.pk, status=InvitationStatus.PENDING
     ).update(status=status, answered_at=timezone.now())
     if answered != 1:
-        raise ValidationError({"invitation": ["This invitation was answered already."]})
+        raise ValidationError({"invitation": [_("This invitation was answered already.")]})
 
 
 @transaction.atomic
@@ -307,9 +321,15 @@ def member_remove(*, project: Project, user: User, now: datetime | None = None) 
     the pool at once; the answers they gave stay in the data (exclude the rater to leave them
     out). Returns how many leases ended."""
     now = now or timezone.now()
-    deleted, _ = ProjectMember.objects.filter(project=project, user=user).delete()
+    deleted, _by_model = ProjectMember.objects.filter(project=project, user=user).delete()
     if not deleted:
-        raise ValidationError({"username": [f"{user.username} is not a member of this project."]})
+        raise ValidationError(
+            {
+                "username": [
+                    _("%(username)s is not a member of this project.") % {"username": user.username}
+                ]
+            }
+        )
     rows = list(
         Assignment.objects.select_for_update(of=("self",))
         .filter(item__project=project, rater=user, status=AssignmentStatus.LEASED)
@@ -335,7 +355,7 @@ def rater_erase(*, user: User) -> dict[str, int]:
     # FOR KEY SHARE) and keeps new leases off this account until commit.
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:
-        raise ValidationError({"user": ["No such user."]})
+        raise ValidationError({"user": [_("No such user.")]})
     held = list(
         Assignment.objects.select_for_update()
         .filter(rater=user)
@@ -353,7 +373,7 @@ def rater_erase(*, user: User) -> dict[str, int]:
     Item.objects.filter(pk__in=imported_items, is_gold=False).update(
         slots_taken=F("slots_taken") - 1
     )
-    n_imported, _ = ImportedRating.objects.filter(rater=user).delete()
+    n_imported, _by_model = ImportedRating.objects.filter(rater=user).delete()
     n_answers = Annotation.objects.filter(assignment__rater=user).count()
     Assignment.objects.filter(rater=user).delete()
     Exclusion.objects.filter(rater=user).delete()
@@ -379,7 +399,7 @@ def rater_anonymise(*, user: User, now: datetime | None = None) -> str:
     now = now or timezone.now()
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:
-        raise ValidationError({"user": ["No such user."]})
+        raise ValidationError({"user": [_("No such user.")]})
     rows = list(
         Assignment.objects.select_for_update(of=("self",))
         .filter(rater=locked, status=AssignmentStatus.LEASED)
@@ -430,7 +450,7 @@ def _read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+        raise ValidationError({"file": [_("The file is not UTF-8 text.")]}) from None
     if filename.lower().endswith((".jsonl", ".ndjson", ".json")):
         rows = []
         for n, line in enumerate(text.splitlines(), start=1):
@@ -439,16 +459,20 @@ def _read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
             try:
                 value = inputs.json_loads(line)
             except inputs.JSONTooDeep as exc:
-                raise ValidationError({"file": [f"Line {n}: JSON {exc}."]}) from None
+                raise ValidationError(
+                    {"file": [_("Line %(n)s: JSON %(exc)s.") % {"n": n, "exc": exc}]}
+                ) from None
             except json.JSONDecodeError as exc:
-                raise ValidationError({"file": [f"Line {n} is not JSON: {exc.msg}."]}) from None
+                raise ValidationError(
+                    {"file": [_("Line %(n)s is not JSON: %(msg)s.") % {"n": n, "msg": exc.msg}]}
+                ) from None
             if not isinstance(value, dict):
-                raise ValidationError({"file": [f"Line {n} is not a JSON object."]})
+                raise ValidationError({"file": [_("Line %(n)s is not a JSON object.") % {"n": n}]})
             rows.append(value)
         return rows
     header, lines = inputs.csv_dict_rows(text)
     if "external_id" not in header:
-        raise ValidationError({"file": ["The CSV needs an external_id column."]})
+        raise ValidationError({"file": [_("The CSV needs an external_id column.")]})
     return [row for _line, row in lines]
 
 
@@ -513,7 +537,14 @@ def items_import(
     """
     rows = _read_rows(data, filename)
     if len(rows) > MAX_IMPORT_ROWS:
-        raise ValidationError({"file": [f"At most {MAX_IMPORT_ROWS} rows per import."]})
+        raise ValidationError(
+            {
+                "file": [
+                    _("At most %(max_import_rows)s rows per import.")
+                    % {"max_import_rows": MAX_IMPORT_ROWS}
+                ]
+            }
+        )
     archive = _media_archive(media_zip) if media_zip is not None else None
     categories = {c.key: c for c in project.categories.all()}
     existing = {i.external_id: i for i in project.items.all()}
@@ -525,24 +556,27 @@ def items_import(
         errors: list[str] = []
         ext = str(raw.get("external_id") or "").strip()
         if not ext:
-            errors.append("external_id: required")
+            errors.append(_("external_id: required"))
         elif len(ext) > id_max:
-            errors.append(f"external_id: {len(ext):,} characters; at most {id_max}")
+            errors.append(
+                _("external_id: %(n)s characters; at most %(max)s")
+                % {"n": f"{len(ext):,}", "max": id_max}
+            )
         elif ext in seen:
-            errors.append("external_id: repeated in this file")
+            errors.append(_("external_id: repeated in this file"))
         seen.add(ext)
         metadata = raw.get("metadata") or {}
         if isinstance(metadata, str):
             try:
                 metadata = inputs.json_loads(metadata) if metadata.strip() else {}
             except inputs.JSONTooDeep as exc:
-                errors.append(f"metadata: JSON {exc}")
+                errors.append(_("metadata: JSON %(problem)s") % {"problem": exc})
                 metadata = {}
             except json.JSONDecodeError:
-                errors.append("metadata: not a JSON object")
+                errors.append(_("metadata: not a JSON object"))
                 metadata = {}
         if not isinstance(metadata, dict):
-            errors.append("metadata: not a JSON object")
+            errors.append(_("metadata: not a JSON object"))
             metadata = {}
         for key, value in raw.items():
             if key not in ITEM_FIELDS and key is not None and value not in (None, ""):
@@ -553,14 +587,14 @@ def items_import(
         if gold_key:
             gold = categories.get(gold_key)
             if gold is None:
-                errors.append(f"gold_label: unknown category {gold_key!r}")
+                errors.append(_("gold_label: unknown category %(key)r") % {"key": gold_key})
         media_name = str(raw.get("media") or "").strip()
         unpack: str | None = None
         if media_name:
             if archive is None:
-                errors.append("media: a media zip is needed for this row")
+                errors.append(_("media: a media zip is needed for this row"))
             elif media_name not in archive:
-                errors.append(f"media: {media_name[:200]!r} is not in the zip")
+                errors.append(_("media: %(name)r is not in the zip") % {"name": media_name[:200]})
             elif ext not in existing:
                 problem = archive.problem(media_name, max_bytes=project.media_max_bytes)
                 if problem:
@@ -569,7 +603,7 @@ def items_import(
                     unpack = media_name
         text = str(raw.get("text") or "")
         if not media_name and not text:
-            errors.append("text: an item needs text or a media file")
+            errors.append(_("text: an item needs text or a media file"))
         report.rows.append({"row": number, "external_id": ext, "status": "", "errors": errors})
         values = {
             "external_id": ext,
@@ -647,7 +681,7 @@ def _set_k(*, project: Project, raters_per_item: int) -> int:
     """Change k on the project and every item; items keep the ratings they have (their total
     never drops below what is taken). Returns the number of items."""
     if raters_per_item < 1:
-        raise ValidationError({"raters_per_item": ["At least one rater per item."]})
+        raise ValidationError({"raters_per_item": [_("At least one rater per item.")]})
     project.raters_per_item = raters_per_item
     project.save(update_fields=["raters_per_item"])
     # Row by row under the item locks: a claim racing this waits, then sees the new total.
@@ -668,14 +702,16 @@ def categories_update(*, project: Project, categories: list[dict[str, Any]]) -> 
     project = Project.objects.select_for_update().get(pk=project.pk)
     existing = {c.key: c for c in Category.objects.filter(project=project)}
     if not categories:
-        raise ValidationError({"categories": ["At least one category is required."]})
+        raise ValidationError({"categories": [_("At least one category is required.")]})
     keys = [str(spec.get("key") or "").strip() for spec in categories]
     for i, key in enumerate(keys):
         if not key or not _SLUG_KEY.fullmatch(key):
-            raise ValidationError({f"categories.{i}.key": ["A key of letters, digits, - or _."]})
+            raise ValidationError({f"categories.{i}.key": [_("A key of letters, digits, - or _.")]})
         _check_category_lengths(i, key, categories[i])
         if key in keys[:i]:
-            raise ValidationError({f"categories.{i}.key": [f"The key {key!r} is given twice."]})
+            raise ValidationError(
+                {f"categories.{i}.key": [_("The key %(key)r is given twice.") % {"key": key}]}
+            )
     missing = [key for key in existing if key not in keys]
     if missing:
         raise ValidationError(
@@ -686,14 +722,18 @@ def categories_update(*, project: Project, categories: list[dict[str, Any]]) -> 
     for i, spec in enumerate(categories):
         kb = str(spec.get("keyboard_key") or "").strip().lower()
         if len(kb) > 1:
-            raise ValidationError({f"categories.{i}.keyboard_key": ["One character."]})
+            raise ValidationError({f"categories.{i}.keyboard_key": [_("One character.")]})
         if kb in RESERVED_KEYS:
             raise ValidationError(
-                {f"categories.{i}.keyboard_key": ["u, s and space are reserved."]}
+                {f"categories.{i}.keyboard_key": [_("u, s and space are reserved.")]}
             )
         if kb and kb in wanted:
             raise ValidationError(
-                {f"categories.{i}.keyboard_key": [f"The keyboard key {kb!r} is given twice."]}
+                {
+                    f"categories.{i}.keyboard_key": [
+                        _("The keyboard key %(kb)r is given twice.") % {"kb": kb}
+                    ]
+                }
             )
         wanted.append(kb)
     # Categories given without a key keep theirs when it is still free, else take a free one.
@@ -725,11 +765,11 @@ _SLUG_KEY = re.compile(r"[-a-zA-Z0-9_]+")
 def _check_category_lengths(index: int, key: str, spec: dict[str, Any]) -> None:
     """A category's key and name fit their columns."""
     if len(key) > 64:
-        raise ValidationError({f"categories.{index}.key": ["At most 64 characters."]})
+        raise ValidationError({f"categories.{index}.key": [_("At most 64 characters.")]})
     if len(str(spec.get("name") or "")) > 200:
-        raise ValidationError({f"categories.{index}.name": ["At most 200 characters."]})
+        raise ValidationError({f"categories.{index}.name": [_("At most 200 characters.")]})
     if len(str(spec.get("keyboard_key") or "").strip()) > 1:
-        raise ValidationError({f"categories.{index}.keyboard_key": ["One character."]})
+        raise ValidationError({f"categories.{index}.keyboard_key": [_("One character.")]})
 
 
 # What can change on a running project. The mode and the categories cannot: answers given
@@ -764,21 +804,32 @@ _BOUNDS: dict[str, tuple[int, int]] = {
 def _check_project_fields(fields: dict[str, Any]) -> None:
     """Refuse settings out of their range (or their column's), naming the field."""
     if "name" in fields and not str(fields["name"]).strip():
-        raise ValidationError({"name": ["The project needs a name."]})
+        raise ValidationError({"name": [_("The project needs a name.")]})
     if "name" in fields and len(str(fields["name"])) > 200:
-        raise ValidationError({"name": ["At most 200 characters."]})
+        raise ValidationError({"name": [_("At most 200 characters.")]})
     for name in ("gold_rate", "expert_sample_rate"):
         if name in fields and not 0 <= fields[name] <= 1:
-            raise ValidationError({name: ["A share between 0 and 1."]})
+            raise ValidationError({name: [_("A share between 0 and 1.")]})
     for name, (low, high) in _BOUNDS.items():
         value = fields.get(name)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
         ):
-            raise ValidationError({name: [f"A whole number from {low:,} to {high:,}."]})
+            raise ValidationError(
+                {
+                    name: [
+                        _("A whole number from %(low)s to %(high)s.")
+                        % {"low": f"{low:,}", "high": f"{high:,}"}
+                    ]
+                }
+            )
     if "disagreement_rule" in fields and fields["disagreement_rule"] not in DisagreementRule.values:
         raise ValidationError(
-            {"disagreement_rule": [f"Unknown rule {fields['disagreement_rule']!r}."]}
+            {
+                "disagreement_rule": [
+                    _("Unknown rule %(rule)r.") % {"rule": fields["disagreement_rule"]}
+                ]
+            }
         )
 
 
@@ -788,7 +839,7 @@ def project_update(*, project: Project, **fields: Any) -> Project:
     have more ratings than the new k keep them, and take no new rater)."""
     unknown = sorted(set(fields) - set(PROJECT_SETTINGS))
     if unknown:
-        raise ValidationError({name: ["This setting cannot be changed."] for name in unknown})
+        raise ValidationError({name: [_("This setting cannot be changed.")] for name in unknown})
     _check_project_fields(fields)
     project = Project.objects.select_for_update().get(pk=project.pk)
     k = fields.pop("raters_per_item", project.raters_per_item)
@@ -809,7 +860,14 @@ def expert_sample_draw(*, project: Project, stratify_by: str | None = None, seed
     item wants ``expert_raters_per_item`` experts. Returns the number of items chosen.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= inputs.SEED_MAX:
-        raise ValidationError({"seed": [f"A whole number from 0 to {inputs.SEED_MAX:,}."]})
+        raise ValidationError(
+            {
+                "seed": [
+                    _("A whole number from 0 to %(seed_max)s.")
+                    % {"seed_max": f"{inputs.SEED_MAX:,}"}
+                ]
+            }
+        )
     rng = np.random.default_rng(seed)
     rows = list(
         Item.objects.filter(project=project, is_gold=False)
@@ -851,17 +909,31 @@ def expert_sample_set(
     Returns the number of items in the sample.
     """
     if not 0 <= experts_per_item <= EXPERTS_PER_ITEM_MAX:
-        raise ValidationError({"experts_per_item": ["Between 0 and 20 experts per item."]})
+        raise ValidationError({"experts_per_item": [_("Between 0 and 20 experts per item.")]})
     if not 0 <= sample_rate <= 1:
-        raise ValidationError({"sample_rate": ["A share between 0 and 1."]})
+        raise ValidationError({"sample_rate": [_("A share between 0 and 1.")]})
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= inputs.SEED_MAX:
-        raise ValidationError({"seed": [f"A whole number from 0 to {inputs.SEED_MAX:,}."]})
+        raise ValidationError(
+            {
+                "seed": [
+                    _("A whole number from 0 to %(seed_max)s.")
+                    % {"seed_max": f"{inputs.SEED_MAX:,}"}
+                ]
+            }
+        )
     project = Project.objects.select_for_update().get(pk=project.pk)
     if (
         stratify_by
         and not Item.objects.filter(project=project, metadata__has_key=stratify_by).exists()
     ):
-        raise ValidationError({"stratify_by": [f"No item has the metadata key {stratify_by!r}."]})
+        raise ValidationError(
+            {
+                "stratify_by": [
+                    _("No item has the metadata key %(stratify_by)r.")
+                    % {"stratify_by": stratify_by}
+                ]
+            }
+        )
     project.expert_raters_per_item = experts_per_item
     project.expert_sample_rate = sample_rate
     project.save(update_fields=["expert_raters_per_item", "expert_sample_rate"])
@@ -894,7 +966,7 @@ def _leases_end(rows: list[tuple[int, int, str]], *, now: datetime) -> None:
     Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
         status=AssignmentStatus.EXPIRED, finished_at=now
     )
-    _release_slots((item_id, pool) for _, item_id, pool in rows)
+    _release_slots((item_id, pool) for _pk, item_id, pool in rows)
 
 
 def leases_expire(*, project: Project, now: datetime | None = None) -> int:
@@ -1082,7 +1154,7 @@ def validate_labels(
     if categories is None:
         categories = {c.key: c for c in project.categories.all()}
     if not labels:
-        raise ValidationError({"labels": ["Choose at least one label."]})
+        raise ValidationError({"labels": [_("Choose at least one label.")]})
     out: list[LabelChoice] = []
     seen: set[str] = set()
     for entry in labels:
@@ -1090,29 +1162,36 @@ def validate_labels(
         role = str(entry.get("role") or LabelRole.PRIMARY)
         category = categories.get(key)
         if category is None:
-            raise ValidationError({"labels": [f"Unknown category {key!r}."]})
+            raise ValidationError({"labels": [_("Unknown category %(key)r.") % {"key": key}]})
         if key in seen:
-            raise ValidationError({"labels": [f"Category {key!r} is chosen twice."]})
+            raise ValidationError(
+                {"labels": [_("Category %(key)r is chosen twice.") % {"key": key}]}
+            )
         seen.add(key)
         if role not in (LabelRole.PRIMARY, LabelRole.SECONDARY):
-            raise ValidationError({"labels": [f"Unknown role {role!r}."]})
+            raise ValidationError({"labels": [_("Unknown role %(role)r.") % {"role": role}]})
         out.append(LabelChoice(category, role))
     primaries = [c for c in out if c.role == LabelRole.PRIMARY]
     if project.mode == LabelMode.MULTI_LABEL:
         if any(c.category.is_none for c in out) and len(out) > 1:
-            raise ValidationError({"labels": ["'None' cannot be combined with other labels."]})
+            raise ValidationError({"labels": [_("'None' cannot be combined with other labels.")]})
         # Multi-label choices are equals: stored with the ``label`` role.
         return [LabelChoice(c.category, LabelRole.LABEL) for c in out]
     if len(primaries) > 1:
-        raise ValidationError({"labels": ["Only one primary label is allowed."]})
+        raise ValidationError({"labels": [_("Only one primary label is allowed.")]})
     if not primaries:
-        raise ValidationError({"labels": ["Choose a primary label."]})
+        raise ValidationError({"labels": [_("Choose a primary label.")]})
     if project.mode == LabelMode.SINGLE and len(out) > 1:
-        raise ValidationError({"labels": ["This project takes exactly one label."]})
+        raise ValidationError({"labels": [_("This project takes exactly one label.")]})
     for choice in out:
         if choice.role == LabelRole.SECONDARY and not choice.category.is_secondary_allowed:
             raise ValidationError(
-                {"labels": [f"Category {choice.category.key!r} cannot be a secondary label."]}
+                {
+                    "labels": [
+                        _("Category %(key)r cannot be a secondary label.")
+                        % {"key": choice.category.key}
+                    ]
+                }
             )
     return out
 
@@ -1123,23 +1202,28 @@ def validate_ratings(*, project: Project, ratings: dict[str, Any]) -> dict[str, 
     for key, value in (ratings or {}).items():
         scale = scales.get(key)
         if scale is None:
-            raise ValidationError({f"ratings.{key}": ["Unknown rating scale."]})
+            raise ValidationError({f"ratings.{key}": [_("Unknown rating scale.")]})
         if value in (None, ""):
             continue
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValidationError({f"ratings.{key}": ["A whole number is required."]})
+            raise ValidationError({f"ratings.{key}": [_("A whole number is required.")]})
         try:
             number = int(value)
         except ValueError:
-            raise ValidationError({f"ratings.{key}": ["A whole number is required."]}) from None
+            raise ValidationError({f"ratings.{key}": [_("A whole number is required.")]}) from None
         if not scale["min"] <= number <= scale["max"]:
             raise ValidationError(
-                {f"ratings.{key}": [f"Must be between {scale['min']} and {scale['max']}."]}
+                {
+                    f"ratings.{key}": [
+                        _("Must be between %(min)s and %(max)s.")
+                        % {"min": scale["min"], "max": scale["max"]}
+                    ]
+                }
             )
         out[key] = number
     for key, scale in scales.items():
         if scale.get("required") and key not in out:
-            raise ValidationError({f"ratings.{key}": ["This rating is required."]})
+            raise ValidationError({f"ratings.{key}": [_("This rating is required.")]})
     return out
 
 
@@ -1171,21 +1255,23 @@ def annotation_submit(
         .first()
     )
     if assignment is None:
-        raise ValidationError({"item": ["This item is not assigned to you."]})
+        raise ValidationError({"item": [_("This item is not assigned to you.")]})
     if assignment.status == AssignmentStatus.DONE:
-        raise ValidationError({"item": ["You have already answered this item."]})
+        raise ValidationError({"item": [_("You have already answered this item.")]})
     if assignment.status != AssignmentStatus.LEASED or assignment.expires_at <= now:
-        raise ValidationError({"item": ["Your lease on this item has expired."]})
+        raise ValidationError({"item": [_("Your lease on this item has expired.")]})
     choices = validate_labels(project=project, labels=labels)
     clean_ratings = validate_ratings(project=project, ratings=ratings or {})
     if comment and not project.allow_comment:
-        raise ValidationError({"comment": ["Comments are not collected in this project."]})
+        raise ValidationError({"comment": [_("Comments are not collected in this project.")]})
     if evidence and not project.allow_evidence:
-        raise ValidationError({"evidence": ["Evidence is not collected in this project."]})
+        raise ValidationError({"evidence": [_("Evidence is not collected in this project.")]})
     if time_ms is not None and time_ms < 0:
-        raise ValidationError({"time_ms": ["Must not be negative."]})
+        raise ValidationError({"time_ms": [_("Must not be negative.")]})
     if time_ms is not None and time_ms > inputs.INT_MAX:
-        raise ValidationError({"time_ms": [f"At most {inputs.INT_MAX:,} ms."]})
+        raise ValidationError(
+            {"time_ms": [_("At most %(int_max)s ms.") % {"int_max": f"{inputs.INT_MAX:,}"}]}
+        )
     annotation = Annotation.objects.create(
         assignment=assignment,
         time_ms=time_ms,
@@ -1217,16 +1303,16 @@ def assignment_skip(
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Say why you skip this item."]})
+        raise ValidationError({"reason": [_("Say why you skip this item.")]})
     assignment = (
         Assignment.objects.select_for_update()
         .filter(item_id=item_id, rater=user, item__project=project)
         .first()
     )
     if assignment is None:
-        raise ValidationError({"item": ["This item is not assigned to you."]})
+        raise ValidationError({"item": [_("This item is not assigned to you.")]})
     if assignment.status != AssignmentStatus.LEASED:
-        raise ValidationError({"item": ["Only an open item can be skipped."]})
+        raise ValidationError({"item": [_("Only an open item can be skipped.")]})
     assignment.status = AssignmentStatus.SKIPPED
     assignment.skip_reason = reason[:200]
     assignment.finished_at = now
@@ -1235,12 +1321,39 @@ def assignment_skip(
     return assignment
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class UndoneAnswer:
+    """What an undone annotation said, so the page can show it again for correction."""
+
+    item_id: int
+    labels: list[dict[str, str]]
+    ratings: dict[str, Any]
+    comment: str
+    evidence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item_id,
+            "labels": self.labels,
+            "ratings": self.ratings,
+            "comment": self.comment,
+            "evidence": self.evidence,
+        }
+
+
 def annotation_undo(*, project: Project, user: User, now: datetime | None = None) -> Assignment:
     """Take back the rater's last answer in the project: the item is theirs to answer again.
 
     The slot stays taken (the lease is renewed), so the undone item cannot go to anyone else.
     """
+    return annotation_take_back(project=project, user=user, now=now)[0]
+
+
+@transaction.atomic
+def annotation_take_back(
+    *, project: Project, user: User, now: datetime | None = None
+) -> tuple[Assignment, UndoneAnswer]:
+    """:func:`annotation_undo`, also returning what the undone answer said."""
     now = now or timezone.now()
     annotation = (
         Annotation.objects.select_for_update(of=("self",))
@@ -1250,15 +1363,25 @@ def annotation_undo(*, project: Project, user: User, now: datetime | None = None
         .first()
     )
     if annotation is None:
-        raise ValidationError({"non_field_errors": ["There is no answer to undo."]})
+        raise ValidationError({"non_field_errors": [_("There is no answer to undo.")]})
     assignment = annotation.assignment
+    undone = UndoneAnswer(
+        item_id=assignment.item_id,
+        labels=[
+            {"category": key, "role": role}
+            for key, role in annotation.labels.order_by("id").values_list("category__key", "role")
+        ],
+        ratings=dict(annotation.ratings or {}),
+        comment=annotation.comment,
+        evidence=annotation.evidence,
+    )
     annotation.delete()
     assignment.status = AssignmentStatus.LEASED
     assignment.leased_at = now
     assignment.expires_at = now + timedelta(minutes=project.lease_minutes)
     assignment.finished_at = None
     assignment.save(update_fields=["status", "leased_at", "expires_at", "finished_at"])
-    return assignment
+    return assignment, undone
 
 
 # --- quality ----------
@@ -1269,16 +1392,16 @@ def exclusion_create(*, project: Project, rater: User, reason: str, by: User) ->
     """Leave the rater's labels out of the vote table, keeping the reason (reversible)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Give a reason for the exclusion."]})
+        raise ValidationError({"reason": [_("Give a reason for the exclusion.")]})
     if not ProjectMember.objects.filter(project=project, user=rater).exists():
-        raise ValidationError({"rater": ["This person is not a member of the project."]})
+        raise ValidationError({"rater": [_("This person is not a member of the project.")]})
     try:
         with transaction.atomic():
             return Exclusion.objects.create(
                 project=project, rater=rater, reason=reason, created_by=by
             )
     except IntegrityError:
-        raise ValidationError({"rater": ["This annotator is already excluded."]}) from None
+        raise ValidationError({"rater": [_("This annotator is already excluded.")]}) from None
 
 
 @transaction.atomic
@@ -1287,7 +1410,7 @@ def exclusion_lift(*, exclusion: Exclusion, by: User) -> Exclusion:
         active=False, lifted_by=by, lifted_at=timezone.now()
     )
     if not updated:
-        raise ValidationError({"non_field_errors": ["This exclusion was already lifted."]})
+        raise ValidationError({"non_field_errors": [_("This exclusion was already lifted.")]})
     exclusion.refresh_from_db()
     return exclusion
 
@@ -1502,12 +1625,13 @@ def _rater_rows(rows: bulk.RatingRows, names: Iterable[str]) -> list[tuple[int, 
 
 def _check_rater_names(rows: bulk.RatingRows) -> None:
     if any(not r or len(r) > 150 for r in rows.rater.values):
-        raise ValidationError({"rater": ["A rater is missing or longer than 150 characters."]})
+        raise ValidationError({"rater": [_("A rater is missing or longer than 150 characters.")]})
     bad = [name for name in rows.rater.values if not RATER_NAME.fullmatch(name)]
     if bad:
         raise ValidationError(
-            {"rater": [f"Row {row}: {name!r} is not a valid rater name. Use letters, digits "
-                       "and . _ @ + - (not as the first character), without spaces."
+            {"rater": [_("Row %(row)s: %(name)r is not a valid rater name. Use letters, "
+                         "digits and . _ @ + - (not as the first character), without spaces.")
+                       % {"row": row, "name": name}
                        for row, name in _rater_rows(rows, bad)[:5]]}
         )  # fmt: skip
 
@@ -1518,9 +1642,10 @@ def _refuse_accounts(rows: bulk.RatingRows, names: list[str]) -> None:
     if names:
         found = _rater_rows(rows, names)
         raise ValidationError(
-            {"rater": [f"Row {row}: {name!r} is the username of an existing account. Imported "
-                       "ratings go to new pseudonymous raters only; give this rater another "
-                       "name in the file (to have the person rate, invite them to the project)."
+            {"rater": [_("Row %(row)s: %(name)r is the username of an existing account. "
+                         "Imported ratings go to new pseudonymous raters only; give this rater "
+                         "another name in the file (to have the person rate, invite them to the "
+                         "project).") % {"row": row, "name": name}
                        for row, name in found[:5]]}
         )  # fmt: skip
 
@@ -1635,13 +1760,20 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     _check_rater_names(rows)
     unknown_roles = [r for r in rows.role.values if r not in CSV_ROLES]
     if unknown_roles:
-        raise ValidationError({"role": [f"Unknown role(s): {', '.join(unknown_roles[:5])}."]})
+        raise ValidationError(
+            {"role": [_("Unknown role(s): %(names)s.") % {"names": ", ".join(unknown_roles[:5])}]}
+        )
     role = np.array([CSV_ROLES[r] for r in rows.role.values], dtype=np.int64)[rows.role.codes]
     secondary = role == 1
     if project.mode != LabelMode.PRIMARY_SECONDARY and secondary.any():
         items = _named(rows.item.values, rows.item.codes[secondary])
         raise ValidationError(
-            {"role": [f"This project takes no secondary labels (item(s) {items})."]}
+            {
+                "role": [
+                    _("This project takes no secondary labels (item(s) %(items)s).")
+                    % {"items": items}
+                ]
+            }
         )
     if project.mode == LabelMode.MULTI_LABEL:
         role[:] = 2
@@ -1650,7 +1782,9 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     label_ids = np.array([categories.get(k, bulk.MISSING) for k in rows.label.values])
     unknown = [k for k in rows.label.values if k not in categories]
     if unknown:
-        raise ValidationError({"label": [f"Unknown category(ies): {', '.join(unknown[:5])}."]})
+        raise ValidationError(
+            {"label": [_("Unknown category(ies): %(names)s.") % {"names": ", ".join(unknown[:5])}]}
+        )
     category_id = label_ids[rows.label.codes]
 
     # One answer per (item, rater): each row's pair number, from the dictionary codes.
@@ -1665,7 +1799,12 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             rows.item.values, (pair_keys[repeated // len(rows.label.values)] // n_raters)
         )
         raise ValidationError(
-            {"label": [f"A label is repeated by one rater on one item (item(s) {items})."]}
+            {
+                "label": [
+                    _("A label is repeated by one rater on one item (item(s) %(items)s).")
+                    % {"items": items}
+                ]
+            }
         )
     if project.mode != LabelMode.MULTI_LABEL:
         n_primary = np.bincount(pair_of_row, weights=role == 0, minlength=len(pair_keys))
@@ -1673,8 +1812,8 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
         if wrong.any():
             items = _named(rows.item.values, pair_keys[wrong] // n_raters)
             raise ValidationError(
-                {"role": ["Each rater needs exactly one primary label per item "
-                          f"(item(s) {items})."]}
+                {"role": [_("Each rater needs exactly one primary label per item "
+                            "(item(s) %(items)s).") % {"items": items}]}
             )  # fmt: skip
 
     with transaction.atomic(), connection.cursor() as cursor:
@@ -1694,7 +1833,9 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
         found = {ext: (pk, gold, free) for ext, pk, gold, free in cursor.fetchall()}
         unknown = [ext for ext in rows.item.values if ext not in found]
         if unknown:
-            raise ValidationError({"item": [f"Unknown item(s): {', '.join(unknown[:5])}."]})
+            raise ValidationError(
+                {"item": [_("Unknown item(s): %(names)s.") % {"names": ", ".join(unknown[:5])}]}
+            )
         item_ids = np.array([found[ext][0] for ext in rows.item.values], dtype=np.int64)
         item_gold = np.array([found[ext][1] for ext in rows.item.values], dtype=bool)
         item_free = np.array([found[ext][2] for ext in rows.item.values], dtype=np.int64)
@@ -1719,7 +1860,7 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             if cursor.fetchone()[0] < len(rater_ids):
                 # An account was erased between reading the names and locking them.
                 raise ValidationError(
-                    {"rater": ["A rater's account was deleted during the import; run it again."]}
+                    {"rater": [_("A rater's account was deleted during the import; run it again.")]}
                 )
             _timed(
                 cursor,
@@ -1739,7 +1880,14 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
         if over.any():
             names = [rows.item.values[i] for i in np.flatnonzero(over)[:5]]
             k = project.raters_per_item
-            raise ValidationError({"item": [f"More than k = {k} raters on: {', '.join(names)}."]})
+            raise ValidationError(
+                {
+                    "item": [
+                        _("More than k = %(k)s raters on: %(names)s.")
+                        % {"k": k, "names": ", ".join(names)}
+                    ]
+                }
+            )
         keep = new_pair[pair_of_row]
         n_labels = int(keep.sum())
         rebuild = pg and n_labels > 0.25 * _table_rows(cursor, IMPORTED_TABLE)
@@ -1779,8 +1927,8 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             except IntegrityError:
                 k = project.raters_per_item
                 raise ValidationError(
-                    {"item": [f"More than k = {k} raters on some items; they filled up while "
-                              "importing. Import the file again."]}
+                    {"item": [_("More than k = %(k)s raters on some items; they filled up "
+                                "while importing. Import the file again.") % {"k": k}]}
                 ) from None  # fmt: skip
             gold_items = np.unique(pair_item[new_pair & item_gold[pair_item]])
             if len(gold_items) and pg:
@@ -1845,7 +1993,7 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
             except IntegrityError:
                 # The checks above leave nothing for the key to refuse; kept as a safety net.
                 raise ValidationError(
-                    {"label": ["A label is repeated by one rater on one item."]}
+                    {"label": [_("A label is repeated by one rater on one item.")]}
                 ) from None
             new_raters_ids = rater_ids[np.unique(rows.rater.codes[keep])]
             _timed(
@@ -1900,7 +2048,12 @@ def votes_export_start(*, project: Project, user: User, fmt: str = "csv", raw: b
 
     if fmt not in VOTES_EXPORT_FORMATS:
         raise ValidationError(
-            {"format": [f"Choose one of {', '.join(VOTES_EXPORT_FORMATS)}, not {fmt!r}."]}
+            {
+                "format": [
+                    _("Choose one of %(names)s, not %(fmt)r.")
+                    % {"names": ", ".join(VOTES_EXPORT_FORMATS), "fmt": fmt}
+                ]
+            }
         )
     return job_start(
         kind=VOTES_EXPORT_JOB,

@@ -6,6 +6,7 @@ app_name = "annotation"
 urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="project"),
     path("studies/<int:study_id>/new/", views.project_new, name="project_new"),
+    path("projects/<int:project_id>/items/", views.project_items, name="items"),
     path("projects/<int:project_id>/settings/", views.project_settings, name="settings"),
     path("projects/<int:project_id>/expert-sample/", views.expert_sample, name="expert_sample"),
     path("projects/<int:project_id>/categories/", views.project_categories, name="categories"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -27,6 +29,7 @@ from annotation.access import (
     access_project_membership,
 )
 from annotation.forms import (
+    SKIP_REASONS,
     CategoryFormSet,
     ExclusionForm,
     ExpertSampleForm,
@@ -68,21 +71,63 @@ def annotate(request, project_id: int):
     )
     assignment = services.assignment_next(project=project, user=request.user)
     mine = [m for m in selectors.memberships_for_user(user=request.user) if m["project"] == project]
+    # An answer just taken back (U) is shown again on its item, ready to correct.
+    undone = request.session.pop(_undone_key(project.pk), None)
+    previous = _previous_answer(undone, assignment)
+    categories = list(project.categories.all())
     context = {
         "project": project,
         "member": member,
         "assignment": assignment,
         "item": assignment.item if assignment else None,
-        "categories": list(project.categories.all()),
+        "categories": categories,
         "progress": mine[0] if mine else None,
         "skip_form": SkipForm(initial={"item": assignment.item_id}) if assignment else None,
-        "scales": [{**s, "choices": list(range(s["min"], s["max"] + 1))} for s in project.scales],
+        "scales": [
+            {
+                **s,
+                "choices": list(range(s["min"], s["max"] + 1)),
+                "selected": str(previous["ratings"].get(s["key"], "")),
+            }
+            for s in project.scales
+        ],
+        "previous": previous,
+        "label_keys": [c.keyboard_key for c in categories if c.keyboard_key],
+        "has_text_box": project.allow_comment or project.allow_evidence,
+        "skip_reasons": SKIP_REASONS,
         "is_multi": project.mode == LabelMode.MULTI_LABEL,
         "has_secondary": project.mode == LabelMode.PRIMARY_SECONDARY,
         # Sent back with the answer: the same form sent twice is stored once.
         "idempotency_key": new_key(),
     }
     return render(request, "annotation/annotate.html", context)
+
+
+def _undone_key(project_id: int) -> str:
+    return f"annotation-undone-{project_id}"
+
+
+def _previous_answer(undone: dict | None, assignment) -> dict:
+    """The undone answer in the shape the page checks boxes from, if it is of this item."""
+    empty: dict = {
+        "primary": "",
+        "secondary": [],
+        "labels": [],
+        "ratings": {},
+        "comment": "",
+        "evidence": "",
+    }
+    if not undone or assignment is None or undone.get("item") != assignment.item_id:
+        return empty
+    labels = undone.get("labels") or []
+    return {
+        "primary": next((x["category"] for x in labels if x["role"] == "primary"), ""),
+        "secondary": [x["category"] for x in labels if x["role"] == "secondary"],
+        "labels": [x["category"] for x in labels],
+        "ratings": undone.get("ratings") or {},
+        "comment": undone.get("comment") or "",
+        "evidence": undone.get("evidence") or "",
+    }
 
 
 @login_required
@@ -168,7 +213,9 @@ def annotate_undo(request, project_id: int):
     project, _member = access_project_membership(user=request.user, project_id=project_id)
 
     def undo() -> Outcome:
-        services.annotation_undo(project=project, user=request.user)
+        _assignment, undone = services.annotation_take_back(project=project, user=request.user)
+        # The page selects the earlier answer again (U re-selects; see annotate).
+        request.session[_undone_key(project.pk)] = undone.as_dict()
         location = reverse("annotation:annotate", args=[project.pk])
         message = _("Your last answer was taken back. Answer it again.")
         return Outcome(status=302, location=location, body={"message": message})
@@ -646,3 +693,26 @@ def agreement_refresh(request, project_id: int):
     services.agreement_job_start(project=project, user=request.user)
     messages.success(request, _("The agreement report is being computed."))
     return redirect("annotation:project", project_id=project.pk)
+
+
+ITEMS_PER_PAGE = 25
+
+
+@login_required
+def project_items(request, project_id: int):
+    """The project's items, a page at a time, with a search over ids and texts."""
+    project = access_project(user=request.user, project_id=project_id)
+    search = request.GET.get("q", "").strip()[:200]
+    items = Paginator(
+        selectors.project_items(project=project, search=search), ITEMS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "annotation/project_items.html",
+        {
+            "project": project,
+            "items": items,
+            "search": search,
+            "extra": urlencode({"q": search}) if search else "",
+        },
+    )

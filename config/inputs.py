@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # Column bounds (PostgreSQL; SQLite's integers are wider).
 SMALLINT_MAX = 2**15 - 1  # PositiveSmallIntegerField
@@ -52,7 +53,9 @@ def csv_rows(
     try:
         header = next(reader, [])
     except csv.Error as exc:
-        raise ValidationError({field: [f"Line 1: not valid CSV ({exc})."]}) from None
+        raise ValidationError(
+            {field: [_("Line 1: not valid CSV (%(exc)s).") % {"exc": exc}]}
+        ) from None
     _check_cells(header, header, 1, limit, field)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
@@ -63,7 +66,12 @@ def csv_rows(
                 return
             except csv.Error as exc:
                 raise ValidationError(
-                    {field: [f"Line {reader.line_num}: not valid CSV ({exc})."]}
+                    {
+                        field: [
+                            _("Line %(line_num)s: not valid CSV (%(exc)s).")
+                            % {"line_num": reader.line_num, "exc": exc}
+                        ]
+                    }
                 ) from None
             _check_cells(cells, header, reader.line_num, limit, field)
             yield reader.line_num, cells

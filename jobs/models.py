@@ -27,6 +27,22 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# How each kind of job reads on a page. The kinds are plain strings that the apps starting
+# the jobs choose; an unknown kind reads as itself.
+JOB_KIND_NAMES = {
+    "surveys.invitations": _("Sending invitations"),
+    "surveys.reminders": _("Sending reminders"),
+    "surveys.weights": _("Computing survey weights"),
+    "surveys.export": _("Exporting survey responses"),
+    "annotation_agreement": _("Computing agreement"),
+    "annotation_votes_export": _("Exporting annotation votes"),
+    "benchmark_build": _("Building a dataset version"),
+    "benchmark_export": _("Exporting a dataset version"),
+    "evaluation_endpoint_run": _("Running a model on a dataset"),
+    "selftest": _("Background self-test"),
+}
+
+
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=64)
@@ -69,6 +85,11 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
+
+    @property
+    def kind_name(self) -> str:
+        """The kind as people read it, in the active language."""
+        return str(JOB_KIND_NAMES.get(self.kind, self.kind))
 
     @property
     def is_finished(self) -> bool:

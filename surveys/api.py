@@ -39,6 +39,7 @@ from surveys.models import (
     ReviewDecision,
     SampleDesign,
     Survey,
+    WeightingMethod,
 )
 from surveys.models import Response as SurveyResponse
 from surveys.views import start_export, start_weights
@@ -640,10 +641,35 @@ def invitations_send_api(request, survey_id: int):
     return _job(job)
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+class WeightsIn(StrictSerializer):
+    method = serializers.ChoiceField(
+        choices=WeightingMethod.choices,
+        required=False,
+        help_text="Stored for later runs too; leave out to keep the survey's method.",
+    )
+    trim = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=services.TRIM_MIN,
+        max_value=services.TRIM_MAX,
+        help_text="Largest weight as a multiple of the mean weight; null for no cap.",
+    )
+
+
+@extend_schema(request=WeightsIn, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def weights_api(request, survey_id: int):
+    """Compute the weights as a job, after storing ``method`` and ``trim`` when given."""
     survey = access_survey(user=request.user, survey_id=survey_id)
+    data = WeightsIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    given = data.validated_data
+    if given:
+        survey = services.weighting_update(
+            survey=survey,
+            method=given.get("method", survey.weighting_method),
+            trim=given.get("trim", survey.weight_trim),
+        )
     return _job(start_weights(survey=survey, user=request.user))
 
 

@@ -22,8 +22,9 @@ from surveys.models import (
     ReviewDecision,
     SampleDesign,
     Survey,
+    WeightingMethod,
 )
-from surveys.services import N_MAX, SIZE_BOUNDS, SIZE_DEFAULTS
+from surveys.services import N_MAX, SIZE_BOUNDS, SIZE_DEFAULTS, TRIM_MAX, TRIM_MIN
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
@@ -418,3 +419,39 @@ class DrawForm(forms.Form):
         max_value=SEED_MAX,
         help_text=_("The same seed draws the same people."),
     )
+
+
+class WeightingForm(forms.Form):
+    """The weighting method and the cap on weights."""
+
+    method = forms.ChoiceField(label=_("Method"), choices=WeightingMethod.choices)
+    trim = forms.FloatField(
+        label=_("Largest weight (times the mean)"),
+        required=False,
+        min_value=TRIM_MIN,
+        max_value=TRIM_MAX,
+        help_text=_("Leave empty to keep every weight as computed; 5 is a common cap."),
+        widget=forms.NumberInput(attrs={"step": "0.5"}),
+    )
+
+
+class WeightingMergeForm(forms.Form):
+    """Merge a category with no respondent into another of the same variable."""
+
+    variable = forms.CharField(max_length=200)
+    category = forms.CharField(max_length=300)
+    into = forms.CharField(label=_("Merge with"), max_length=300)
+
+
+class QuotaTargetsForm(forms.Form):
+    """One number field per quota cell shown (``target-<quota id>``)."""
+
+    def __init__(self, *args: Any, quotas: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for quota in quotas:
+            self.fields[f"target-{quota.pk}"] = forms.IntegerField(
+                label=quota.cell.key, min_value=0, max_value=N_MAX, initial=quota.target
+            )
+
+    def targets(self) -> dict[int, int]:
+        return {int(name.split("-", 1)[1]): value for name, value in self.cleaned_data.items()}

@@ -249,6 +249,13 @@ class SurveyStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class WeightingMethod(models.TextChoices):
+    AUTO = "auto", _("Automatic (post-stratification, raking if a cell is empty)")
+    POSTSTRATIFY = "poststratify", _("Post-stratification to the population cells")
+    RAKE = "rake", _("Raking to each variable's margins")
+    NONE = "none", _("None (every respondent weighs the same)")
+
+
 class Survey(models.Model):
     study = models.ForeignKey("accounts.Study", on_delete=models.CASCADE, related_name="surveys")
     title_en = models.CharField(_("title (English)"), max_length=200)
@@ -270,6 +277,16 @@ class Survey(models.Model):
     reservation_minutes = models.PositiveIntegerField(default=60)
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
+    # Weighting: the method, an optional cap on weights (a multiple of the mean weight) and
+    # categories merged for weighting, {variable: {category: merged into}}.
+    weighting_method = models.CharField(
+        _("weighting method"),
+        max_length=20,
+        choices=WeightingMethod.choices,
+        default=WeightingMethod.AUTO,
+    )
+    weight_trim = models.FloatField(_("largest weight (times the mean)"), null=True, blank=True)
+    weighting_merges = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "id"]

@@ -10,6 +10,7 @@ failed one keeps its answers (exports show the flag) but carries no weight and c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from surveys.models import (
     ReviewState,
     SampleDesign,
     Survey,
+    SurveyStatus,
     Weight,
 )
 
@@ -76,43 +78,140 @@ class Calibration:
     method: str
 
 
-def calibrate(*, survey: Survey, frame: pd.DataFrame) -> Calibration:
-    """The weighting design for the respondents in ``frame`` (rows in that order).
+# Joins a cell's (merged) category values into one key; no category holds this character.
+_KEY_SEP = "\x1f"
 
-    Rule: post-stratify to the population's cell counts when every populated cell has a
-    respondent; otherwise rake to the margins of each stratification variable (a cell can be
-    empty, a margin category cannot: raking then fails loudly with ``CalibrationError``).
-    Without a population, everyone weighs 1.
+
+def _merge(survey: Survey, variable: str, value):
+    return (survey.weighting_merges or {}).get(variable, {}).get(value, value)
+
+
+def weighting_targets(
+    *, survey: Survey, frame: pd.DataFrame
+) -> tuple[list[str], pd.Series, dict[str, float], dict[str, dict[str, float]]]:
+    """What weighting aims at, after the survey's merges of categories: the stratification
+    variables, each respondent's (merged) cell, the population count per (merged) cell and
+    per category of each variable (categories with nobody in the population left out)."""
+    population = survey.design.population
+    variables = list(population.variables)
+    cells = list(population.cells.all())
+    totals: dict[str, float] = {}
+    margins: dict[str, dict[str, float]] = {v: {} for v in variables}
+    for c in cells:
+        merged = [_merge(survey, v, c.values[v]) for v in variables]
+        key = _KEY_SEP.join(merged)
+        totals[key] = totals.get(key, 0) + c.count
+        for v, value in zip(variables, merged, strict=True):
+            margins[v][value] = margins[v].get(value, 0) + c.count
+    respondent_cells = pd.Series(
+        [
+            _KEY_SEP.join(_merge(survey, v, row[v]) for v in variables)
+            for row in frame[variables].to_dict("records")
+        ],
+        dtype=object,
+    )
+    return (
+        variables,
+        respondent_cells,
+        {k: t for k, t in totals.items() if t > 0},
+        {v: {k: t for k, t in m.items() if t > 0} for v, m in margins.items()},
+    )
+
+
+def calibrate(*, survey: Survey, frame: pd.DataFrame) -> Calibration:
+    """The weighting design for the respondents in ``frame`` (rows in that order), by the
+    survey's weighting method, after merging the categories it merges:
+
+    * ``poststratify``: to the population's cell counts (every populated cell needs a
+      respondent);
+    * ``rake``: to the margins of each stratification variable (every category of each
+      variable needs a respondent; a cell may be empty);
+    * ``auto``: post-stratify when every populated cell has a respondent, else rake;
+    * ``none``: everyone weighs 1 (so does a survey without a population, or with respondents
+      outside every cell).
+
+    Then weights above ``weight_trim`` times the mean are trimmed (their excess spread over
+    the others, :func:`surveys.weighting.trim_weights`); the trimmed design's variance no
+    longer counts the calibration. Raises ``CalibrationError`` when the targets cannot be met.
     """
     n = len(frame)
     if n == 0:
         raise weighting.CalibrationError("The survey has no respondents to weight.")
-    if survey.design_id is None or frame["cell"].isna().any():
+    method = survey.weighting_method
+    if method == "none" or survey.design_id is None or frame["cell"].isna().any():
         return Calibration(weighting.survey_design(weights=np.ones(n)), "none")
-    population = survey.design.population
-    cells = list(population.cells.all())
-    total = sum(c.count for c in cells)
-    base = weighting.survey_design(weights=np.full(n, total / n))
-    totals = {c.key: c.count for c in cells if c.count > 0}
-    present = set(frame["cell"])
-    if set(totals) <= present:
-        return Calibration(weighting.poststratify(base, frame["cell"], totals), "poststratify")
-    margins = {}
-    for v in population.variables:
-        by_value: dict[str, float] = {}
-        for c in cells:
-            by_value[c.values[v]] = by_value.get(c.values[v], 0) + c.count
-        margins[v] = (frame[v].to_numpy(), {k: t for k, t in by_value.items() if t > 0})
-    return Calibration(weighting.rake(base, margins, tol=1e-8, max_iter=500), "rake")
+    variables, cells, totals, margins = weighting_targets(survey=survey, frame=frame)
+    base = weighting.survey_design(weights=np.full(n, sum(totals.values()) / n))
+    if method == "auto":
+        method = "poststratify" if set(totals) <= set(cells) else "rake"
+    if method == "poststratify":
+        design = weighting.poststratify(base, cells, totals)
+    else:
+        design = weighting.rake(
+            base,
+            {
+                v: (np.asarray([_merge(survey, v, x) for x in frame[v]], dtype=object), margins[v])
+                for v in variables
+            },
+            tol=1e-8,
+            max_iter=500,
+        )
+    if survey.weight_trim:
+        trimmed = weighting.trim_weights(design.weights, upper=survey.weight_trim, relative=True)
+        return Calibration(weighting.survey_design(weights=trimmed), f"{method}+trim")
+    return Calibration(design, method)
+
+
+def empty_categories(*, survey: Survey, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Categories of the population (after merges) that no respondent is in, per variable,
+    each with the other categories it could be merged with."""
+    if survey.design_id is None or frame.empty:
+        return []
+    variables, _cells, _totals, margins = weighting_targets(survey=survey, frame=frame)
+    out = []
+    for v in variables:
+        present = {_merge(survey, v, x) for x in frame[v]}
+        for category in margins[v]:
+            if category not in present:
+                others = [c for c in margins[v] if c != category]
+                out.append({"variable": v, "category": category, "others": others})
+    return out
+
+
+def empty_cells(*, survey: Survey, frame: pd.DataFrame) -> int:
+    """How many populated (merged) cells have no respondent."""
+    if survey.design_id is None or frame.empty:
+        return 0
+    _variables, cells, totals, _margins = weighting_targets(survey=survey, frame=frame)
+    return len(set(totals) - set(cells))
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """The design estimates use, and whether it is weighted: ``error`` says why weighting
+    failed (the design then weighs everyone 1)."""
+
+    design: weighting.SurveyDesign
+    method: str
+    error: str = ""
+
+    @property
+    def weighted(self) -> bool:
+        return self.method != "none" and not self.error
+
+
+def estimation(*, survey: Survey, frame: pd.DataFrame) -> Estimation:
+    """The calibrated design, or, when the targets cannot be met, an unweighted one with the
+    reason (estimates are then those of the respondents as they are, and say so)."""
+    try:
+        result = calibrate(survey=survey, frame=frame)
+    except (weighting.CalibrationError, ValueError) as exc:
+        return Estimation(weighting.survey_design(weights=np.ones(len(frame))), "none", str(exc))
+    return Estimation(result.design, result.method)
 
 
 def estimation_design(*, survey: Survey, frame: pd.DataFrame) -> weighting.SurveyDesign:
-    """The calibrated design when it can be built, else the stored weights (1.0 if none)."""
-    try:
-        return calibrate(survey=survey, frame=frame).design
-    except weighting.CalibrationError:
-        w = frame["weight"].fillna(1.0).to_numpy(dtype=float)
-        return weighting.survey_design(weights=w)
+    return estimation(survey=survey, frame=frame).design
 
 
 def choice_questions(survey: Survey) -> list[Question]:
@@ -186,10 +285,18 @@ def survey_ground_truth(*, survey: Survey, alpha: float = 0.05) -> list[dict]:
     choice: for each option, the share of those who answered that chose it.
     """
     frame = respondents_frame(survey=survey)
+    if frame.empty:
+        return [_empty(q) for q in choice_questions(survey)]
+    design = estimation_design(survey=survey, frame=frame)
+    return _distributions(survey=survey, frame=frame, design=design, alpha=alpha)
+
+
+def _distributions(
+    *, survey: Survey, frame: pd.DataFrame, design: weighting.SurveyDesign, alpha: float
+) -> list[dict]:
     questions = choice_questions(survey)
     if frame.empty or not questions:
         return [_empty(q) for q in questions]
-    design = estimation_design(survey=survey, frame=frame)
     position = {rid: i for i, rid in enumerate(frame["response_id"])}
     chosen: dict[int, dict[int, list[str]]] = {q.pk: {} for q in questions}
     for response_id, question_id, choices in Answer.objects.filter(
@@ -233,6 +340,83 @@ def survey_ground_truth(*, survey: Survey, alpha: float = 0.05) -> list[dict]:
             }
         )
     return out
+
+
+def _number_summaries(
+    *, survey: Survey, frame: pd.DataFrame, design: weighting.SurveyDesign, alpha: float
+) -> list[dict]:
+    """Each number question's weighted mean (:func:`surveys.weighting.estimate_mean`) and
+    median (:func:`surveys.weighting.estimate_quantile`) with their intervals, over those who
+    answered; intervals are ``None`` below two answers."""
+    questions = list(
+        survey.questions.filter(kind=QuestionKind.NUMERIC, is_attention_check=False).order_by(
+            "block__order", "order", "id"
+        )
+    )
+    out = []
+    position = {rid: i for i, rid in enumerate(frame["response_id"])}
+    values = {q.pk: np.full(len(frame), np.nan) for q in questions}
+    if questions and position:
+        for response_id, question_id, number in Answer.objects.filter(
+            response_id__in=list(position), question_id__in=list(values), number__isnull=False
+        ).values_list("response_id", "question_id", "number"):
+            values[question_id][position[response_id]] = number
+    for question in questions:
+        y = values[question.pk]
+        answered = int(np.count_nonzero(~np.isnan(y)))
+        row: dict[str, Any] = {
+            "code": question.code,
+            "question": question.text_en,
+            "question_ko": question.text_ko,
+            "n": answered,
+            "mean": None,
+            "median": None,
+        }
+        if answered:
+            several = answered >= 2 and design.n >= 2
+            if design.n >= 2:
+                mean = weighting.estimate_mean(y, design, alpha=alpha)
+                median = weighting.estimate_quantile(y, design, p=0.5, alpha=alpha)
+            else:  # a single respondent: no variance, the answer is the estimate
+                mean = median = SimpleNamespace(estimate=float(y[0]), ci_low=None, ci_high=None)
+            row["mean"] = {
+                "estimate": mean.estimate,
+                "ci_low": _finite(mean.ci_low) if several else None,
+                "ci_high": _finite(mean.ci_high) if several else None,
+            }
+            row["median"] = {
+                "estimate": median.estimate,
+                "ci_low": _finite(median.ci_low) if several else None,
+                "ci_high": _finite(median.ci_high) if several else None,
+            }
+            row["min"] = float(np.nanmin(y))
+            row["max"] = float(np.nanmax(y))
+        out.append(row)
+    return out
+
+
+def survey_results(*, survey: Survey, alpha: float = 0.05) -> dict[str, Any]:
+    """The dashboard's results: how the respondents are weighted (or why they are not),
+    each choice question's distribution and each number question's summary."""
+    frame = respondents_frame(survey=survey)
+    if frame.empty:
+        return {
+            "respondents": 0,
+            "estimation": None,
+            "empty_categories": [],
+            "distributions": [_empty(q) for q in choice_questions(survey)],
+            "numbers": [],
+        }
+    est = estimation(survey=survey, frame=frame)
+    design = est.design
+    return {
+        "respondents": len(frame),
+        "estimation": est,
+        "kish_deff": weighting.kish_design_effect(design.weights),
+        "empty_categories": empty_categories(survey=survey, frame=frame) if est.error else [],
+        "distributions": _distributions(survey=survey, frame=frame, design=design, alpha=alpha),
+        "numbers": _number_summaries(survey=survey, frame=frame, design=design, alpha=alpha),
+    }
 
 
 def _empty(question: Question) -> dict:
@@ -340,6 +524,33 @@ def quota_fill(*, survey: Survey) -> list[QuotaCell]:
         .select_related("cell")
         .order_by("cell_id")
     )
+
+
+def quotas_editable(*, survey: Survey) -> bool:
+    """Quotas may change while no sample is drawn and every survey of the design is a draft
+    (a change would otherwise move the targets of fieldwork already under way)."""
+    if survey.design_id is None or survey.status != SurveyStatus.DRAFT:
+        return False
+    design = survey.design
+    return not (
+        Draw.objects.filter(design=design).exists()
+        or Survey.objects.filter(design=design).exclude(status=SurveyStatus.DRAFT).exists()
+    )
+
+
+def population_cells(*, population: Population):
+    """The population's cells in order, each with its census count and the panel people in
+    it (all panels of the population)."""
+    return population.cells.annotate(panel_people=Count("panelists")).order_by("id")
+
+
+def panel_members(*, panel: Panel, search: str = ""):
+    """The panel's people (external id, attributes, cell), newest import order; ``search``
+    matches the external id or the cell. Contact details are not read."""
+    rows = Panelist.objects.filter(panel=panel).select_related("cell").order_by("id")
+    if search:
+        rows = rows.filter(Q(external_id__icontains=search) | Q(cell__key__icontains=search))
+    return rows
 
 
 def responses_over_time(*, survey: Survey) -> list[dict]:

@@ -1,11 +1,31 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from surveys import participant, views
+
+
+class SectionConverter:
+    """The sections of a survey's dashboard (``views.SECTIONS``)."""
+
+    regex = "results|overview|fieldwork|quotas|representativeness"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(SectionConverter, "section")
 
 app_name = "surveys"
 urlpatterns = [
     path("r/<str:token>/", participant.participant, name="participant"),
     path("<int:survey_id>/", views.survey_dashboard, name="dashboard"),
+    path("<int:survey_id>/<section:section>/", views.survey_dashboard, name="dashboard_section"),
+    path("<int:survey_id>/quotas/save/", views.quotas_update, name="quotas_update"),
+    path("<int:survey_id>/weights/merge/", views.weights_merge, name="weights_merge"),
+    path("populations/<int:population_id>/", views.population_detail, name="population"),
+    path("panels/<int:panel_id>/", views.panel_detail, name="panel"),
     path("<int:survey_id>/review/", views.review_queue, name="review_queue"),
     path(
         "<int:survey_id>/review/<int:question_id>/", views.review_question, name="review_question"

@@ -5,14 +5,20 @@ with the errors at status 400)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,7 +29,7 @@ from config.inputs import SEED_MAX
 from jobs.models import Job
 from jobs.services import job_start
 from surveys import selectors, services
-from surveys.access import access_question, access_survey
+from surveys.access import access_panel, access_population, access_question, access_survey
 from surveys.forms import (
     DesignForm,
     DrawForm,
@@ -31,9 +37,12 @@ from surveys.forms import (
     PopulationImportForm,
     QuestionFields,
     QuestionForm,
+    QuotaTargetsForm,
     ReviewForm,
     SurveyForm,
     SurveySettingsForm,
+    WeightingForm,
+    WeightingMergeForm,
 )
 from surveys.models import Block, ReviewState, SurveyStatus
 from surveys.tasks import compute_weights_task, export_responses_task
@@ -53,43 +62,148 @@ def _flash_errors(request, exc: ValidationError) -> None:
             messages.error(request, m)
 
 
-@login_required
-def survey_dashboard(request, survey_id: int):
-    survey = access_survey(user=request.user, survey_id=survey_id)
-    quotas = selectors.quota_fill(survey=survey)
-    for q in quotas:
-        q.percent = round(100 * q.filled / q.target) if q.target else 0
-        q.reserved_percent = round(100 * q.reserved / q.target) if q.target else 0
+# The dashboard's sections, each at its own address, in reading order.
+SECTIONS = ("results", "overview", "fieldwork", "quotas", "representativeness")
+SECTION_NAMES = {
+    "results": gettext_lazy("Results"),
+    "overview": gettext_lazy("Overview"),
+    "fieldwork": gettext_lazy("Fieldwork"),
+    "quotas": gettext_lazy("Quotas"),
+    "representativeness": gettext_lazy("Representativeness"),
+}
+# How the computed weighting method reads on the page.
+METHOD_NAMES = {
+    "poststratify": gettext_lazy("post-stratification"),
+    "rake": gettext_lazy("raking"),
+    "none": gettext_lazy("none"),
+}
+# How long a finished job stays at the top of the dashboard.
+RECENT_JOB_MINUTES = 15
+# Rows per page of the long tables (quotas, response rates, cells).
+PAGE_ROWS = 25
+
+
+def dashboard_url(survey_id: int, section: str, anchor: str = "") -> str:
+    url = reverse("surveys:dashboard_section", args=[survey_id, section])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _in_language(text_en: str, text_ko: str) -> str:
+    return (text_ko if get_language() == "ko" else text_en) or text_en
+
+
+def _page_of(request, rows, param: str = "page"):
+    return Paginator(rows, PAGE_ROWS).get_page(request.GET.get(param))
+
+
+def _overview(request, survey) -> dict[str, Any]:
     over_time = selectors.responses_over_time(survey=survey)
     top = max([row["n"] for row in over_time], default=0)
     for row in over_time:
         row["percent"] = round(100 * row["n"] / top) if top else 0
-    try:
-        distributions = selectors.survey_ground_truth(survey=survey)
-    except ValueError as exc:
-        distributions = []
-        messages.error(request, str(exc))
-    for d in distributions:
+    jobs = Job.objects.filter(
+        study=survey.study, params__survey_id=survey.pk, kind__startswith="surveys."
+    ).order_by("-created_at")[:5]
+    return {
+        "over_time": over_time,
+        "jobs": jobs,
+        "in_review": selectors.review_queue(survey=survey).count(),
+        "open_url": request.build_absolute_uri(
+            reverse("surveys:participant", args=[survey.open_token])
+        ),
+    }
+
+
+def _fieldwork(request, survey) -> dict[str, Any]:
+    return {
+        "fieldwork": selectors.fieldwork(survey=survey),
+        "rates": _page_of(request, selectors.response_rates(survey=survey)),
+    }
+
+
+def _quotas(request, survey) -> dict[str, Any]:
+    quotas = _page_of(request, selectors.quota_fill(survey=survey))
+    for q in quotas:
+        q.percent = round(100 * q.filled / q.target) if q.target else 0
+        q.reserved_percent = round(100 * q.reserved / q.target) if q.target else 0
+    return {"quotas": quotas, "quotas_editable": selectors.quotas_editable(survey=survey)}
+
+
+def _representativeness(request, survey) -> dict[str, Any]:
+    return {"representativeness": selectors.survey_representativeness(survey=survey)}
+
+
+def _results(request, survey) -> dict[str, Any]:
+    results = selectors.survey_results(survey=survey)
+    for d in results["distributions"]:
+        d["text"] = _in_language(d["question"], d["question_ko"])
         for o in d["options"]:
+            o["label"] = _in_language(o["text"], o["text_ko"])
             o["pct"] = round(100 * o["estimate"], 1)
             if o["ci_low"] is not None and o["ci_high"] is not None:
                 o["lo"] = round(100 * o["ci_low"], 1)
                 o["hi"] = round(100 * o["ci_high"], 1)
                 o["width"] = round(o["hi"] - o["lo"], 1)
-    jobs = Job.objects.filter(
-        study=survey.study, params__survey_id=survey.pk, kind__startswith="surveys."
-    ).order_by("-created_at")[:5]
+    for row in results["numbers"]:
+        row["text"] = _in_language(row["question"], row["question_ko"])
+    est = results["estimation"]
+    method_name = ""
+    if est is not None:
+        base, _sep, trimmed = est.method.partition("+")
+        method_name = str(METHOD_NAMES.get(base, base))
+        if trimmed:
+            method_name = _("%(method)s, then trimming") % {"method": method_name}
+    return {
+        "results": results,
+        "method_name": method_name,
+        "weighting_form": WeightingForm(
+            initial={"method": survey.weighting_method, "trim": survey.weight_trim}
+        ),
+        "merges": sorted(
+            (variable, category, into)
+            for variable, merged in (survey.weighting_merges or {}).items()
+            for category, into in merged.items()
+        ),
+    }
+
+
+_SECTION_CONTEXT = {
+    "overview": _overview,
+    "fieldwork": _fieldwork,
+    "quotas": _quotas,
+    "representativeness": _representativeness,
+    "results": _results,
+}
+
+
+@login_required
+def survey_dashboard(request, survey_id: int, section: str | None = None):
+    """The survey's dashboard, one section at a time: results first once fieldwork has
+    begun, the overview while the survey is a draft."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    if section is None:
+        section = "overview" if survey.status == SurveyStatus.DRAFT else "results"
+    if section not in _SECTION_CONTEXT:
+        raise Http404("No such section.")
+    # Jobs still running or just finished, so their outcome shows where they were started.
+    recent = timezone.now() - timedelta(minutes=RECENT_JOB_MINUTES)
+    running = Job.objects.filter(
+        Q(finished_at__isnull=True) | Q(finished_at__gte=recent),
+        study=survey.study,
+        params__survey_id=survey.pk,
+        kind__startswith="surveys.",
+    ).order_by("-created_at")[:3]
     context = {
         "survey": survey,
-        "fieldwork": selectors.fieldwork(survey=survey),
+        "title": _in_language(survey.title_en, survey.title_ko),
+        "section": section,
+        "sections": [
+            (key, SECTION_NAMES[key], reverse("surveys:dashboard_section", args=[survey.pk, key]))
+            for key in SECTIONS
+        ],
         "counts": selectors.survey_counts(survey=survey),
-        "quotas": quotas,
-        "over_time": over_time,
-        "rates": selectors.response_rates(survey=survey),
-        "representativeness": selectors.survey_representativeness(survey=survey),
-        "distributions": distributions,
-        "jobs": jobs,
-        "in_review": selectors.review_queue(survey=survey).count(),
+        "running": running if section != "overview" else [],
+        **_SECTION_CONTEXT[section](request, survey),
     }
     return render(request, "surveys/dashboard.html", context)
 
@@ -138,7 +252,7 @@ def sample_draw(request, survey_id: int, kind: str):
         messages.error(
             request, _("Give a whole number from 0 to %(max)s as the seed.") % {"max": SEED_MAX}
         )
-        return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#fieldwork")
+        return redirect(dashboard_url(survey.pk, "fieldwork", "fieldwork"))
     seed = form.cleaned_data["seed"]
     try:
         if kind == "initial":
@@ -153,7 +267,7 @@ def sample_draw(request, survey_id: int, kind: str):
             _("%(n)d people drawn with seed %(seed)d; their invitations are ready to send.")
             % {"n": draw.size, "seed": seed},
         )
-    return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#fieldwork")
+    return redirect(dashboard_url(survey.pk, "fieldwork", "fieldwork"))
 
 
 @login_required
@@ -167,7 +281,7 @@ def invitations_send(request, survey_id: int, kind: str):
         services.invitations_send(survey=survey, user=request.user, reminder=kind == "reminders")
     except ValidationError as exc:
         _flash_errors(request, exc)
-    return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#fieldwork")
+    return redirect(dashboard_url(survey.pk, "fieldwork", "fieldwork"))
 
 
 @login_required
@@ -185,9 +299,52 @@ def export_start(request, survey_id: int, fmt: str):
 @login_required
 @require_POST
 def weights_start(request, survey_id: int):
+    """Save the weighting settings (when the form carries them) and compute the weights."""
     survey = access_survey(user=request.user, survey_id=survey_id)
+    if "method" in request.POST:
+        form = WeightingForm(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                for error in errors:
+                    messages.error(request, f"{form.fields[field].label}: {error}")
+            return redirect(dashboard_url(survey.pk, "results", "weighting"))
+        try:
+            survey = services.weighting_update(
+                survey=survey, method=form.cleaned_data["method"], trim=form.cleaned_data["trim"]
+            )
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+            return redirect(dashboard_url(survey.pk, "results", "weighting"))
     start_weights(survey=survey, user=request.user)
-    return redirect("surveys:dashboard", survey_id=survey.pk)
+    messages.success(request, _("Weighting settings saved; the weights are being computed."))
+    return redirect(dashboard_url(survey.pk, "results"))
+
+
+@login_required
+@require_POST
+def weights_merge(request, survey_id: int):
+    """Merge a category with no respondent into another for weighting (``clear`` undoes every
+    merge), then compute the weights again."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    if request.POST.get("action") == "clear":
+        survey = services.weighting_merges_clear(survey=survey)
+        messages.success(request, _("Merged categories are separate again."))
+    else:
+        form = WeightingMergeForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose the category to merge with."))
+            return redirect(dashboard_url(survey.pk, "results", "weighting"))
+        try:
+            survey = services.weighting_merge(survey=survey, **form.cleaned_data)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+            return redirect(dashboard_url(survey.pk, "results", "weighting"))
+        messages.success(
+            request,
+            _("%(category)s is merged into %(into)s for weighting.") % form.cleaned_data,
+        )
+    start_weights(survey=survey, user=request.user)
+    return redirect(dashboard_url(survey.pk, "results"))
 
 
 def start_export(*, survey, user, fmt: str, raw: bool = False) -> Job:
@@ -554,3 +711,68 @@ def survey_new(request, study_id: int):
             )
             return redirect("surveys:questionnaire", survey_id=survey.pk)
     return _page(request, study, status=400, survey_form=form)
+
+
+# --- what exists: quotas, population cells, panel members ------------------------------------
+
+
+@login_required
+@require_POST
+def quotas_update(request, survey_id: int):
+    """Save the targets of the quota cells shown on one page of the quotas section."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    page = request.POST.get("page", "")
+    back = dashboard_url(survey.pk, "quotas")
+    if page.isdigit():
+        back = f"{back}?page={page}"
+    quotas = selectors.quota_fill(survey=survey)
+    shown = [q for q in quotas if f"target-{q.pk}" in request.POST]
+    form = QuotaTargetsForm(request.POST, quotas=shown)
+    if not shown or not form.is_valid():
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+        if not shown:
+            messages.error(request, _("No quota target was sent."))
+        return redirect(back + "#quotas")
+    try:
+        design = services.quota_targets_update(survey=survey, targets=form.targets())
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(
+            request, _("Quotas saved: the sample size is now %(n)d.") % {"n": design.target_n}
+        )
+    return redirect(back + "#quotas")
+
+
+@login_required
+def population_detail(request, population_id: int):
+    population = access_population(user=request.user, population_id=population_id)
+    cells = _page_of(request, selectors.population_cells(population=population))
+    for cell in cells:
+        cell.ordered_values = [cell.values.get(v, "") for v in population.variables]
+    total = sum(c.count for c in population.cells.all())
+    return render(
+        request,
+        "surveys/population_detail.html",
+        {"population": population, "cells": cells, "total": total},
+    )
+
+
+@login_required
+def panel_detail(request, panel_id: int):
+    panel = access_panel(user=request.user, panel_id=panel_id)
+    search = request.GET.get("q", "").strip()[:100]
+    members = _page_of(request, selectors.panel_members(panel=panel, search=search))
+    return render(
+        request,
+        "surveys/panel_detail.html",
+        {
+            "panel": panel,
+            "members": members,
+            "search": search,
+            "extra": urlencode({"q": search}) if search else "",
+        },
+    )

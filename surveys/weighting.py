@@ -42,12 +42,14 @@ __all__ = [
     "LonelyStratumError",
     "MeanEstimate",
     "ProportionsResult",
+    "QuantileEstimate",
     "RakingConvergenceError",
     "SurveyDesign",
     "design_variance",
     "estimate_mean",
     "estimate_proportions",
     "estimate_proportions_many",
+    "estimate_quantile",
     "estimate_total",
     "kish_design_effect",
     "kish_effective_n",
@@ -596,6 +598,75 @@ def estimate_total(
         kish_effective_n(wp),
         kish_design_effect(wp),
     )
+
+
+@dataclass(frozen=True)
+class QuantileEstimate:
+    """A quantile (the median for ``p = 0.5``) with Woodruff's confidence interval.
+
+    ``se_share`` is the standard error of the estimated share of respondents at or below the
+    quantile; ``n`` counts respondents with a value. ``ci_low``/``ci_high`` are NaN when the
+    design has no degrees of freedom.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se_share: float
+    p: float
+    df: int
+    n: int
+
+
+def _weighted_quantile(
+    values: NDArray[np.float64], weights: NDArray[np.float64], p: float
+) -> float:
+    """The smallest value whose weighted share at or below it reaches ``p`` (the inverse of the
+    weighted distribution function: R's ``qrule="math"``, numpy's ``inverted_cdf``)."""
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    cdf = np.cumsum(w) / w.sum()
+    # Cumulative sums carry rounding: a share meant to equal p may fall a hair short of it.
+    index = int(np.searchsorted(cdf, p * (1 - 1e-12), side="left"))
+    return float(v[min(index, v.size - 1)])
+
+
+def estimate_quantile(
+    y: Sequence[float] | NDArray[Any] | pd.Series,
+    design: SurveyDesign,
+    *,
+    p: float = 0.5,
+    alpha: float = 0.05,
+) -> QuantileEstimate:
+    """Weighted ``p``-quantile over respondents with a value (NaN = missing, a domain) with
+    Woodruff's (1952) interval.
+
+    The estimate is the inverse of the weighted distribution function (R's ``svyquantile``
+    with ``qrule="math"``). For the interval, the share ``F̂(q̂)`` of respondents at or below
+    the estimate ``q̂`` gets its design-based standard error (:func:`estimate_mean` of the
+    indicator ``y ≤ q̂``, calibration included), and the interval's ends are the quantiles at
+    ``p ∓ t_{df,1-α/2} · SE`` (clipped to [0, 1]): an interval on the probability scale carried
+    back through the distribution function, as Woodruff proposed.
+    """
+    if not 0 < p < 1:
+        raise ValueError(f"p must lie strictly between 0 and 1, got {p!r}")
+    v, present = _values(design, y, "y")
+    w = design.weights[present]
+    if w.sum() <= 0:
+        raise ValueError("y: respondents with a value have zero total weight")
+    values = v[present]
+    q = _weighted_quantile(values, w, p)
+    below = np.where(present, (v <= q).astype(float), np.nan)
+    se = estimate_mean(below, design, alpha=alpha).se if design.df > 0 else np.nan
+    if design.df > 0 and np.isfinite(se):
+        t = float(stats.t.ppf(1 - alpha / 2, design.df))
+        lo_p = min(max(p - t * se, 0.0), 1.0)
+        hi_p = min(max(p + t * se, 0.0), 1.0)
+        lo = _weighted_quantile(values, w, lo_p) if lo_p > 0 else float(values.min())
+        hi = _weighted_quantile(values, w, hi_p) if hi_p < 1 else float(values.max())
+    else:
+        lo = hi = np.nan
+    return QuantileEstimate(q, lo, hi, float(se), p, design.df, int(present.sum()))
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Study, User
 from benchmarks import aggregation, splitting
@@ -113,12 +114,18 @@ def dataset_create(
 ) -> Dataset:
     """Create a dataset; raises ``ValidationError`` naming the bad field."""
     if isinstance(split_seed, bool) or not isinstance(split_seed, int):
-        raise ValidationError({"split_seed": ["A whole number."]})
+        raise ValidationError({"split_seed": [_("A whole number.")]})
     if not 0 <= split_seed <= SEED_MAX:
-        raise ValidationError({"split_seed": [f"A whole number from 0 to {SEED_MAX:,}."]})
+        raise ValidationError(
+            {
+                "split_seed": [
+                    _("A whole number from 0 to %(seed_max)s.") % {"seed_max": f"{SEED_MAX:,}"}
+                ]
+            }
+        )
     for field, value, limit in (("name", name, 200), ("split_group", split_group, 100)):
         if len(value) > limit:
-            raise ValidationError({field: [f"At most {limit} characters."]})
+            raise ValidationError({field: [_("At most %(limit)s characters.") % {"limit": limit}]})
     rules = list(rules) if rules is not None else list(aggregation.RULES)
     parameters = dict(parameters or {"tie_policy": "drop", "seed": 0})
     split_fractions = dict(split_fractions or splitting.DEFAULT_FRACTIONS)
@@ -130,7 +137,7 @@ def dataset_create(
         split_stratify=split_stratify,
     )
     if Dataset.objects.filter(study=study, name=name).exists():
-        raise ValidationError({"name": ["This study already has a dataset with this name."]})
+        raise ValidationError({"name": [_("This study already has a dataset with this name.")]})
     return Dataset.objects.create(
         study=study,
         name=name,

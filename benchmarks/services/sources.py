@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from benchmarks import aggregation
 from benchmarks.models import Dataset, DatasetSource, SourceKind
@@ -63,7 +64,9 @@ def read_vote_file(raw: bytes, fmt: str) -> pd.DataFrame:
             bad = numbers.isna() & df[col].notna()
             if bad.any():
                 example = df[col][bad].iloc[0]
-                raise ValidationError({"upload": [f"weight: {example!r} is not a number."]})
+                raise ValidationError(
+                    {"upload": [_("weight: %(example)r is not a number.") % {"example": example}]}
+                )
             df[col] = numbers.astype("float64")
         else:
             df[col] = df[col].astype("string")
@@ -123,11 +126,23 @@ def _read_table(raw: bytes, fmt: str, field: str) -> pd.DataFrame:
         else:
             df = pq.read_table(io.BytesIO(raw)).to_pandas()
     except (pa.ArrowInvalid, ValueError, UnicodeDecodeError, OSError) as exc:
-        raise ValidationError({field: [f"Could not read the {fmt.upper()} file: {exc}"]}) from exc
+        raise ValidationError(
+            {
+                field: [
+                    _("Could not read the %(format)s file: %(exc)s")
+                    % {"format": fmt.upper(), "exc": exc}
+                ]
+            }
+        ) from exc
     long = [str(c) for c in df.columns if len(str(c)) > KEY_MAX]
     if long:
         raise ValidationError(
-            {field: [f"A column name of {len(long[0]):,} characters; at most {KEY_MAX}."]}
+            {
+                field: [
+                    _("A column name of %(n)s characters; at most %(key_max)s.")
+                    % {"n": f"{len(long[0]):,}", "key_max": KEY_MAX}
+                ]
+            }
         )
     return df
 
@@ -166,7 +181,12 @@ def _json_cell(column: str, value: Any) -> Any:
             return inputs.json_loads(value)  # refuses deep nesting as a ValueError
         except ValueError:
             raise ValidationError(
-                {"items": [f"{column}: {value[:40]!r} is not a JSON list."]}
+                {
+                    "items": [
+                        _("%(column)s: %(value)r is not a JSON list.")
+                        % {"column": column, "value": f"{value[:40]}"}
+                    ]
+                }
             ) from None
     return value
 
@@ -247,7 +267,9 @@ def _format_of(file_name: str, field: str) -> str:
     fmt = UPLOAD_FORMATS.get(PurePosixPath(file_name.lower()).suffix)
     if fmt is None:
         what = "vote table" if field == "upload" else "items file"
-        raise ValidationError({field: [f"Upload a .csv, .jsonl or .parquet {what}."]})
+        raise ValidationError(
+            {field: [_("Upload a .csv, .jsonl or .parquet %(what)s.") % {"what": what}]}
+        )
     return fmt
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Study, User
 from benchmarks.models import Dataset, Version
@@ -60,7 +61,7 @@ def endpoint_create(
     """Register an endpoint; a key given here is stored encrypted, ``api_key_env`` names an
     environment variable to read it from at run time instead."""
     if api_key and api_key_env:
-        raise ValidationError({"api_key": ["Give a key or an environment variable, not both."]})
+        raise ValidationError({"api_key": [_("Give a key or an environment variable, not both.")]})
     endpoint = ModelEndpoint(
         study=study,
         name=name,
@@ -78,7 +79,7 @@ def endpoint_create(
     )
     endpoint.full_clean(exclude=["study", "created_by", "api_key_encrypted"])
     if ModelEndpoint.objects.filter(study=study, name=name).exists():
-        raise ValidationError({"name": ["This study already has an endpoint with this name."]})
+        raise ValidationError({"name": [_("This study already has an endpoint with this name.")]})
     endpoint.save()
     return endpoint
 
@@ -103,16 +104,23 @@ def endpoint_run_create(
     """The run's row, pending and without a job: :func:`endpoint_run_execute` asks the
     endpoint (the demo calls it in process; :func:`endpoint_run_start` through a job)."""
     if endpoint.study_id != dataset.study_id:
-        raise ValidationError({"endpoint": ["This endpoint belongs to another study."]})
+        raise ValidationError({"endpoint": [_("This endpoint belongs to another study.")]})
     try:
         client.check_template(prompt_template)
     except ValueError as exc:
         raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
     if language not in ("en", "ko"):
-        raise ValidationError({"language": ["Choose en or ko."]})
+        raise ValidationError({"language": [_("Choose en or ko.")]})
     name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
     if Run.objects.filter(version=version, name=name).exists():
-        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
+        raise ValidationError(
+            {
+                "name": [
+                    _("Version %(number)s already has a run %(name)r.")
+                    % {"number": version.number, "name": name}
+                ]
+            }
+        )
     return Run.objects.create(
         dataset=dataset,
         version=version,
@@ -304,7 +312,7 @@ def endpoint_run_execute(*, run: Run, progress: ProgressFn | None = None) -> Run
     progress = progress or _no_progress
     endpoint = run.endpoint
     if endpoint is None:
-        raise ValidationError({"endpoint": ["The run's endpoint was deleted."]})
+        raise ValidationError({"endpoint": [_("The run's endpoint was deleted.")]})
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
     key = endpoint_key(endpoint)
     tasks = _tasks(run)

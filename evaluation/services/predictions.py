@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from benchmarks.models import Dataset, Version
@@ -221,9 +222,16 @@ def run_upload(
 
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Name the model."]})
+        raise ValidationError({"name": [_("Name the model.")]})
     if Run.objects.filter(version=version, name=name).exists():
-        raise ValidationError({"name": [f"Version {version.number} already has a run {name!r}."]})
+        raise ValidationError(
+            {
+                "name": [
+                    _("Version %(number)s already has a run %(name)r.")
+                    % {"number": version.number, "name": name}
+                ]
+            }
+        )
     predictions, report = parse_predictions(version=version, raw=raw, file_name=file_name)
     with transaction.atomic():
         run = Run.objects.create(

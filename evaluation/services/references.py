@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from benchmarks.models import Dataset, Version
 from benchmarks.selectors import version_contents, version_votes
@@ -28,10 +29,12 @@ def reference_set(
     note: str = "",
 ) -> ReferenceScore:
     if metric not in METRICS:
-        raise ValidationError({"metric": [f"Choose one of {', '.join(METRICS)}."]})
+        raise ValidationError(
+            {"metric": [_("Choose one of %(names)s.") % {"names": ", ".join(METRICS)}]}
+        )
     if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        raise ValidationError({"value": ["Give a number between 0 and 1."]})
-    reference, _ = ReferenceScore.objects.update_or_create(
+        raise ValidationError({"value": [_("Give a number between 0 and 1.")]})
+    reference, _created = ReferenceScore.objects.update_or_create(
         dataset=dataset,
         defaults={"metric": metric, "value": float(value), "source": source, "note": note[:500]},
     )
@@ -97,7 +100,7 @@ def reference_from_held_out(*, dataset: Dataset, version: Version) -> ReferenceS
     found = held_out_score(version=version)
     if found["value"] is None:
         raise ValidationError(
-            {"source": ["No voter has enough items to be held out against the others."]}
+            {"source": [_("No voter has enough items to be held out against the others.")]}
         )
     return reference_set(
         dataset=dataset,

@@ -3,13 +3,20 @@
 //   number keys        pick the primary label (toggle a label in multi-label projects)
 //   Shift + number     toggle a secondary label
 //   Enter              submit       Space  play / pause the clip
-//   U                  undo the last answer       S  skip (focus the reason, Enter skips)
-// Time on item is measured from page load to submit.
+//   U                  undo the last answer (the page comes back with it selected)
+//   S                  open the skip reasons with the first one chosen; Enter skips,
+//                      arrows choose another reason, Esc closes them
+//   Esc                leave a text box
+// Selecting words of a text passage copies them, widened to whole words, into the
+// evidence box. Time on item is measured from page load to submit.
 (function () {
   "use strict";
   var form = document.getElementById("annotate-form");
   var undoForm = document.getElementById("undo-form");
   var skipForm = document.getElementById("skip-form");
+  var skipDetails = document.getElementById("skip-details");
+  var passage = document.querySelector(".item-text");
+  var evidence = document.getElementById("evidence");
   var clip = document.getElementById("clip");
   var started = performance.now();
 
@@ -66,6 +73,42 @@
     if (clip.paused) clip.play(); else clip.pause();
   }
 
+  function openSkip() {
+    skipDetails.open = true;
+    var checked = skipForm.querySelector("input[name=reason]:checked");
+    var first = checked || skipForm.querySelector("input[name=reason]");
+    first.checked = true;
+    first.focus();
+  }
+
+  // The evidence span: the words of the passage the annotator selected.
+  function offsetIn(container, node, offset) {
+    var range = document.createRange();
+    range.selectNodeContents(container);
+    range.setEnd(node, offset);
+    return range.toString().length;
+  }
+
+  function takeEvidence() {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed || !selection.rangeCount) return;
+    var range = selection.getRangeAt(0);
+    if (!passage.contains(range.startContainer) || !passage.contains(range.endContainer)) return;
+    var text = passage.textContent;
+    var start = offsetIn(passage, range.startContainer, range.startOffset);
+    var end = offsetIn(passage, range.endContainer, range.endOffset);
+    while (start > 0 && /\S/.test(text.charAt(start - 1))) start--;
+    while (end < text.length && /\S/.test(text.charAt(end))) end++;
+    var words = text.slice(start, end).replace(/\s+/g, " ").trim();
+    if (words) evidence.value = words;
+  }
+
+  if (passage && evidence) {
+    passage.addEventListener("mouseup", takeEvidence);
+    passage.addEventListener("touchend", takeEvidence);
+    passage.addEventListener("keyup", takeEvidence);
+  }
+
   if (form) {
     form.addEventListener("submit", function () {
       document.getElementById("time-ms").value = String(Math.round(performance.now() - started));
@@ -76,9 +119,12 @@
     if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
     var target = event.target;
     var key = keyOf(event);
-    if (skipForm && skipForm.contains(target) && target.tagName === "SELECT") {
-      if (key === "enter") { event.preventDefault(); skipForm.requestSubmit(); }
-      if (key === "escape") target.blur();
+    if (skipForm && skipForm.contains(target)) {
+      if (key === "enter" && target.tagName !== "BUTTON") {
+        event.preventDefault();
+        skipForm.requestSubmit();
+      }
+      if (key === "escape") { skipDetails.open = false; skipDetails.querySelector("summary").focus(); }
       return;
     }
     if (target.matches && target.matches("textarea, input[type=text], select")) {
@@ -99,7 +145,7 @@
     if (key === "u" && undoForm) { event.preventDefault(); undoForm.requestSubmit(); return; }
     if (key === "s" && skipForm) {
       event.preventDefault();
-      skipForm.querySelector("select").focus();
+      openSkip();
       return;
     }
     var li = categoryFor(key);

@@ -12,6 +12,7 @@ from surveys.services.designs import (
     design_create,
     design_preview,
     design_sample_size,
+    quota_targets_update,
     sample_draw,
     sample_replace,
 )
@@ -45,7 +46,14 @@ from surveys.services.responses import (
     response_screen,
     response_start,
 )
-from surveys.services.weights import weights_compute
+from surveys.services.weights import (
+    TRIM_MAX,
+    TRIM_MIN,
+    weighting_merge,
+    weighting_merges_clear,
+    weighting_update,
+    weights_compute,
+)
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -53,6 +61,8 @@ __all__ = [
     "RESERVATION_MINUTES_MAX",
     "SIZE_BOUNDS",
     "SIZE_DEFAULTS",
+    "TRIM_MAX",
+    "TRIM_MIN",
     "answers_record",
     "block_create",
     "block_delete",
@@ -76,6 +86,7 @@ __all__ = [
     "question_update",
     "quota_release_all_expired",
     "quota_release_expired",
+    "quota_targets_update",
     "response_complete",
     "response_screen",
     "response_start",
@@ -86,5 +97,8 @@ __all__ = [
     "survey_create",
     "survey_open",
     "survey_update",
+    "weighting_merge",
+    "weighting_merges_clear",
+    "weighting_update",
     "weights_compute",
 ]

@@ -12,6 +12,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.utils.translation import gettext as _
 
 from accounts.models import Study
 from config.inputs import INT_MAX, SEED_MAX
@@ -28,6 +29,7 @@ from surveys.models import (
     QuotaCell,
     SampleDesign,
     Survey,
+    SurveyStatus,
 )
 
 # The defaults of a sample size from a margin of error, shared by the API and the setup page.
@@ -47,7 +49,9 @@ N_MAX = INT_MAX
 
 def _check_seed(seed: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
-        raise ValidationError({"seed": [f"A whole number from 0 to {SEED_MAX:,}."]})
+        raise ValidationError(
+            {"seed": [_("A whole number from 0 to %(max)s.") % {"max": f"{SEED_MAX:,}"}]}
+        )
 
 
 def design_sample_size(
@@ -69,7 +73,14 @@ def design_sample_size(
     for name, value in given.items():
         low, high = SIZE_BOUNDS[name]
         if not low <= value <= high:  # also refuses NaN
-            raise ValidationError({name: [f"Between {low:g} and {high:g}."]})
+            raise ValidationError(
+                {
+                    name: [
+                        _("Between %(low)s and %(high)s.")
+                        % {"low": f"{low:g}", "high": f"{high:g}"}
+                    ]
+                }
+            )
     total = sum(c.count for c in population.cells.all())
     try:
         n = sampling.sample_size(
@@ -84,7 +95,12 @@ def design_sample_size(
         raise ValidationError({"non_field_errors": [str(exc)]}) from None
     if n > N_MAX:
         raise ValidationError(
-            {"margin": [f"These inputs ask for {n:,} people; at most {N_MAX:,}."]}
+            {
+                "margin": [
+                    _("These inputs ask for %(n)s people; at most %(max)s.")
+                    % {"n": f"{n:,}", "max": f"{N_MAX:,}"}
+                ]
+            }
         )
     return n
 
@@ -122,11 +138,17 @@ def design_preview(
         if isinstance(minimum, str) and minimum.strip().isdigit():
             minimum = int(minimum)
         if isinstance(minimum, bool) or not isinstance(minimum, int) or not 0 <= minimum <= N_MAX:
-            raise ValidationError({"parameters": [f"minimum: a whole number from 0 to {N_MAX:,}."]})
+            raise ValidationError(
+                {
+                    "parameters": [
+                        _("minimum: a whole number from 0 to %(max)s.") % {"max": f"{N_MAX:,}"}
+                    ]
+                }
+            )
     elif allocation == Allocation.NEYMAN:
         sd = parameters.get("sd")
         if not isinstance(sd, dict):
-            raise ValidationError({"parameters": ["Neyman allocation needs sd: {cell: value}."]})
+            raise ValidationError({"parameters": [_("Neyman allocation needs sd: {cell: value}.")]})
     try:
         return {
             str(k): int(v)
@@ -158,16 +180,20 @@ def design_create(
     """Store a design and its quota per cell. Give ``n``, or ``size_parameters`` (margin,
     confidence, p, deff, response_rate, fpc) to compute it."""
     if population.study_id != study.pk or (panel is not None and panel.study_id != study.pk):
-        raise ValidationError({"population": ["The population and panel must be in this study."]})
+        raise ValidationError(
+            {"population": [_("The population and panel must be in this study.")]}
+        )
     if panel is not None and panel.population_id != population.pk:
-        raise ValidationError({"panel": ["The panel is drawn from another population."]})
+        raise ValidationError({"panel": [_("The panel is drawn from another population.")]})
     size_parameters = size_parameters or {}
     if n is None:
         if "margin" not in size_parameters:
-            raise ValidationError({"n": ["Give n, or a margin of error to compute it."]})
+            raise ValidationError({"n": [_("Give n, or a margin of error to compute it.")]})
         n = design_sample_size(population=population, **size_parameters)
     if not 1 <= n <= N_MAX:
-        raise ValidationError({"n": [f"A whole number from 1 to {N_MAX:,}."]})
+        raise ValidationError(
+            {"n": [_("A whole number from 1 to %(max)s.") % {"max": f"{N_MAX:,}"}]}
+        )
     quotas = design_preview(
         population=population, n=n, allocation=allocation, parameters=parameters, panel=panel
     )
@@ -207,7 +233,7 @@ def _invite(*, survey: Survey, draw: Draw, ids: list[int]) -> int:
 def _check_survey(survey: Survey) -> SampleDesign:
     design = survey.design
     if design is None or design.panel_id is None:
-        raise ValidationError({"survey": ["The survey needs a sample design with a panel."]})
+        raise ValidationError({"survey": [_("The survey needs a sample design with a panel.")]})
     return design
 
 
@@ -222,7 +248,7 @@ def sample_draw(*, survey: Survey, seed: int) -> Draw:
     design = _check_survey(survey)
     Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.draws.filter(kind=DrawKind.INITIAL).exists():
-        raise ValidationError({"survey": ["This survey's sample is already drawn."]})
+        raise ValidationError({"survey": [_("This survey's sample is already drawn.")]})
     quotas = {q.cell.key: q.target for q in design.quotas.select_related("cell")}
     frame = _frame(design.panel)
     try:
@@ -258,8 +284,44 @@ def sample_replace(*, survey: Survey, seed: int, cells: list[str] | None = None)
     counts = {k: min(n, int(left.get(k, 0))) for k, n in counts.items()}
     counts = {k: n for k, n in counts.items() if n > 0}
     if not counts:
-        raise ValidationError({"survey": ["There is no one to replace, or no one left to ask."]})
+        raise ValidationError({"survey": [_("There is no one to replace, or no one left to ask.")]})
     picked = sampling.draw_replacements(frame, taken, counts, seed=seed, id_col="external_id")
     draw = Draw.objects.create(survey=survey, design=design, seed=seed, kind=DrawKind.REPLACEMENT)
     _invite(survey=survey, draw=draw, ids=[int(i) for i in picked["id"]])
     return draw
+
+
+@transaction.atomic
+def quota_targets_update(*, survey: Survey, targets: dict[int, int]) -> SampleDesign:
+    """Change the targets of some quota cells of the survey's design (``{quota id: target}``)
+    and the design's sample size with them. Only before any draw, while every survey of the
+    design is a draft (the design row is locked, so a draw cannot start meanwhile)."""
+    if survey.design_id is None:
+        raise ValidationError({"quotas": [_("This survey has no sample design.")]})
+    design = SampleDesign.objects.select_for_update().get(pk=survey.design_id)
+    if (
+        Draw.objects.filter(design=design).exists()
+        or Survey.objects.filter(design=design).exclude(status=SurveyStatus.DRAFT).exists()
+    ):
+        raise ValidationError(
+            {"quotas": [_("Quotas can change only before the sample is drawn, in a draft survey.")]}
+        )
+    quotas = {q.pk: q for q in QuotaCell.objects.filter(design=design, pk__in=list(targets))}
+    unknown = sorted(set(targets) - set(quotas))
+    if unknown:
+        raise ValidationError({"quotas": [_("These quota cells are not this survey's.")]})
+    for pk, target in targets.items():
+        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= N_MAX:
+            raise ValidationError(
+                {"quotas": [_("A target is a whole number from 0 to %(max)s.") % {"max": N_MAX}]}
+            )
+        quotas[pk].target = target
+    QuotaCell.objects.bulk_update(list(quotas.values()), ["target"])
+    total = sum(QuotaCell.objects.filter(design=design).values_list("target", flat=True))
+    if total > N_MAX:
+        raise ValidationError(
+            {"quotas": [_("The targets add up to more than %(max)s.") % {"max": N_MAX}]}
+        )
+    design.target_n = total
+    design.save(update_fields=["target_n"])
+    return design

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Study
 from config import inputs
@@ -41,13 +42,13 @@ def _read(text: str | bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+            raise ValidationError({"file": [_("The file is not UTF-8 text.")]}) from None
     text = text.lstrip("\ufeff")
     # Cells longer than IMPORT_CSV_FIELD_MAX_CHARS are refused with their line and column.
     raw_header, cells = inputs.csv_rows(text)
     header = [h.strip() for h in raw_header]
     if not header:
-        raise ValidationError({"file": ["The file is empty."]})
+        raise ValidationError({"file": [_("The file is empty.")]})
     rows = []
     for line, values in cells:
         if not values:
@@ -62,7 +63,8 @@ def _read(text: str | bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]
 
 def _fail(errors: list[str]) -> None:
     if len(errors) > MAX_ERRORS:
-        errors = [*errors[:MAX_ERRORS], f"... and {len(errors) - MAX_ERRORS} more bad rows."]
+        more = _("... and %(n)s more bad rows.") % {"n": len(errors) - MAX_ERRORS}
+        errors = [*errors[:MAX_ERRORS], more]
     raise ValidationError({"rows": errors})
 
 
@@ -76,48 +78,58 @@ def population_import(*, study: Study, name: str, csv_text: str | bytes) -> Popu
     """
     header, rows = _read(csv_text)
     if COUNT_COLUMN not in header:
-        raise ValidationError({"file": [f"The header must have a '{COUNT_COLUMN}' column."]})
+        raise ValidationError(
+            {"file": [_("The header must have a '%(column)s' column.") % {"column": COUNT_COLUMN}]}
+        )
     variables = [h for h in header if h != COUNT_COLUMN]
     if not variables:
-        raise ValidationError({"file": ["The header names no stratification variable."]})
+        raise ValidationError({"file": [_("The header names no stratification variable.")]})
     if len(set(header)) != len(header):
-        raise ValidationError({"file": ["The header repeats a column name."]})
+        raise ValidationError({"file": [_("The header repeats a column name.")]})
     if not rows:
-        raise ValidationError({"file": ["The file has no rows."]})
+        raise ValidationError({"file": [_("The file has no rows.")]})
     errors: list[str] = []
     seen: dict[str, int] = {}
     cells: list[Cell] = []
     for line, row in rows:
         if "__extra__" in row:
-            errors.append(f"Row {line}: more values than columns.")
+            errors.append(_("Row %(line)s: more values than columns.") % {"line": line})
             continue
         problems = []
         values = {v: row.get(v, "") for v in variables}
         empty = [v for v, value in values.items() if not value]
         if empty:
-            problems.append(f"missing {', '.join(empty)}")
+            problems.append(_("missing %(columns)s") % {"columns": ", ".join(empty)})
         raw = row.get(COUNT_COLUMN, "")
         try:
             count = int(raw)
         except ValueError:
-            problems.append(f"count {raw[:40]!r} is not a whole number")
+            problems.append(_("count %(value)r is not a whole number") % {"value": raw[:40]})
             count = 0
         else:
             if count < 0:
-                problems.append(f"count {count} is negative")
+                problems.append(_("count %(count)s is negative") % {"count": count})
             elif count > inputs.BIGINT_MAX:
-                problems.append(f"count {count} is larger than {inputs.BIGINT_MAX}")
+                problems.append(
+                    _("count %(count)s is larger than %(max)s")
+                    % {"count": count, "max": inputs.BIGINT_MAX}
+                )
         key = cell_key([values[v] for v in variables])
         if len(key) > CELL_KEY_MAX:
             problems.append(
-                f"the values of {', '.join(variables)} take {len(key):,} characters together "
-                f"(with separators); at most {CELL_KEY_MAX}"
+                _(
+                    "the values of %(variables)s take %(n)s characters together "
+                    "(with separators); at most %(max)s"
+                )
+                % {"variables": ", ".join(variables), "n": f"{len(key):,}", "max": CELL_KEY_MAX}
             )
         elif not empty and key in seen:
-            problems.append(f"cell {key} repeats row {seen[key]}")
+            problems.append(_("cell %(key)s repeats row %(row)s") % {"key": key, "row": seen[key]})
         seen.setdefault(key, line)
         if problems:
-            errors.append(f"Row {line}: {'; '.join(problems)}.")
+            errors.append(
+                _("Row %(line)s: %(problems)s.") % {"line": line, "problems": "; ".join(problems)}
+            )
         else:
             cells.append(Cell(key=key, values=values, count=count))
     if errors:
@@ -154,43 +166,60 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
     header, rows = _read(csv_text)
     missing = [c for c in [ID_COLUMN, *variables] if c not in header]
     if missing:
-        raise ValidationError({"file": [f"The header lacks the columns {', '.join(missing)}."]})
+        raise ValidationError(
+            {
+                "file": [
+                    _("The header lacks the columns %(columns)s.") % {"columns": ", ".join(missing)}
+                ]
+            }
+        )
     cells = {c.key: c for c in population.cells.all()}
     errors: list[str] = []
     seen: dict[str, int] = {}
     parsed: list[tuple[str, dict, Cell, dict]] = []
     for line, row in rows:
         if "__extra__" in row:
-            errors.append(f"Row {line}: more values than columns.")
+            errors.append(_("Row %(line)s: more values than columns.") % {"line": line})
             continue
         problems = []
         external_id = row.get(ID_COLUMN, "")
         if not external_id:
-            problems.append("missing external_id")
+            problems.append(_("missing external_id"))
         elif len(external_id) > PANELIST_ID_MAX:
             problems.append(
-                f"external_id of {len(external_id):,} characters; at most {PANELIST_ID_MAX}"
+                _("external_id of %(n)s characters; at most %(max)s")
+                % {"n": f"{len(external_id):,}", "max": PANELIST_ID_MAX}
             )
         elif external_id in seen:
-            problems.append(f"external_id {external_id} repeats row {seen[external_id]}")
+            problems.append(
+                _("external_id %(id)s repeats row %(row)s")
+                % {"id": external_id, "row": seen[external_id]}
+            )
         else:
             seen[external_id] = line
         attributes = {v: row.get(v, "") for v in variables}
         key = cell_key([attributes[v] for v in variables])
         cell = cells.get(key)
         if cell is None:
-            problems.append(f"no cell {key} in population {population.name}")
+            problems.append(
+                _("no cell %(key)s in population %(name)s") % {"key": key, "name": population.name}
+            )
         contact = {c: row.get(c, "") for c in CONTACT_COLUMNS if c in header}
         for name, value in contact.items():
             if len(value) > CONTACT_MAX[name]:
-                problems.append(f"{name} of {len(value):,} characters; at most {CONTACT_MAX[name]}")
+                problems.append(
+                    _("%(name)s of %(n)s characters; at most %(max)s")
+                    % {"name": name, "n": f"{len(value):,}", "max": CONTACT_MAX[name]}
+                )
         if contact.get("email") and len(contact["email"]) <= CONTACT_MAX["email"]:
             try:
                 validate_email(contact["email"])
             except ValidationError:
-                problems.append(f"email {contact['email']!r} is not valid")
+                problems.append(_("email %(email)r is not valid") % {"email": contact["email"]})
         if problems:
-            errors.append(f"Row {line}: {'; '.join(problems)}.")
+            errors.append(
+                _("Row %(line)s: %(problems)s.") % {"line": line, "problems": "; ".join(problems)}
+            )
         else:
             parsed.append((external_id, attributes, cell, contact))
     if errors:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, mailers
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jobs.models import Job
 from jobs.services import ProgressFn, job_start
@@ -33,7 +34,7 @@ def _message(survey: Survey, invitation: Invitation, reminder: bool) -> tuple[st
 
 def _check_open(survey: Survey) -> None:
     if survey.status != SurveyStatus.OPEN:
-        raise ValidationError({"survey": ["Open the survey before sending invitations."]})
+        raise ValidationError({"survey": [_("Open the survey before sending invitations.")]})
 
 
 def invitations_send(*, survey: Survey, user, reminder: bool = False) -> Job:

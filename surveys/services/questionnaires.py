@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Study
 from surveys.models import (
@@ -33,7 +34,7 @@ from surveys.models import (
 
 def _editable(survey: Survey) -> None:
     if survey.status != SurveyStatus.DRAFT:
-        raise ValidationError({"survey": ["Only a draft survey's questionnaire can change."]})
+        raise ValidationError({"survey": [_("Only a draft survey's questionnaire can change.")]})
 
 
 @transaction.atomic
@@ -52,9 +53,9 @@ def survey_create(
     reservation_minutes: int = 60,
 ) -> Survey:
     if design is not None and design.study_id != study.pk:
-        raise ValidationError({"design": ["The sample design belongs to another study."]})
+        raise ValidationError({"design": [_("The sample design belongs to another study.")]})
     if not 1 <= reservation_minutes <= RESERVATION_MINUTES_MAX:
-        raise ValidationError({"reservation_minutes": ["Between 1 minute and 7 days."]})
+        raise ValidationError({"reservation_minutes": [_("Between 1 minute and 7 days.")]})
     return Survey.objects.create(
         study=study,
         title_en=title_en,
@@ -91,24 +92,29 @@ def survey_update(*, survey: Survey, **fields: Any) -> Survey:
     """Change a survey's titles, consent text, languages, shuffling, open link or hold length."""
     unknown = sorted(set(fields) - SURVEY_DRAFT_FIELDS - SURVEY_ANYTIME_FIELDS)
     if unknown:
-        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+        raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     changing = {name for name, value in fields.items() if getattr(survey, name) != value}
     if changing & SURVEY_DRAFT_FIELDS and survey.status != SurveyStatus.DRAFT:
         names = ", ".join(sorted(changing & SURVEY_DRAFT_FIELDS))
         raise ValidationError(
-            {"survey": [f"Only a draft survey's wording and consent can change ({names})."]}
+            {
+                "survey": [
+                    _("Only a draft survey's wording and consent can change (%(names)s).")
+                    % {"names": names}
+                ]
+            }
         )
     if "title_en" in fields and not str(fields["title_en"]).strip():
-        raise ValidationError({"title_en": ["The survey needs an English title."]})
+        raise ValidationError({"title_en": [_("The survey needs an English title.")]})
     if "languages" in fields:
         languages = list(fields["languages"])
         if not languages or set(languages) - {"ko", "en"} or len(set(languages)) < len(languages):
-            raise ValidationError({"languages": ["Choose Korean, English or both, once each."]})
+            raise ValidationError({"languages": [_("Choose Korean, English or both, once each.")]})
     if "reservation_minutes" in fields and not (
         1 <= fields["reservation_minutes"] <= RESERVATION_MINUTES_MAX
     ):
-        raise ValidationError({"reservation_minutes": ["Between 1 minute and 7 days."]})
+        raise ValidationError({"reservation_minutes": [_("Between 1 minute and 7 days.")]})
     for name, value in fields.items():
         setattr(survey, name, value)
     if fields:
@@ -131,7 +137,12 @@ def _locked_draft(obj: Any) -> Any:
     found = model.objects.filter(pk=obj.pk).first()
     if found is None:
         name = model._meta.model_name
-        raise ValidationError({name: [f"The {name} no longer exists."]})
+        gone = (
+            _("The block no longer exists.")
+            if name == "block"
+            else _("The question no longer exists.")
+        )
+        raise ValidationError({name: [gone]})
     return found
 
 
@@ -141,8 +152,11 @@ def _moved(rows: list[Any], target: Any, step: int) -> Any:
     i = next(k for k, row in enumerate(rows) if row.pk == target.pk)
     j = i + step
     if step not in (-1, 1) or not 0 <= j < len(rows):
-        name = type(target)._meta.model_name
-        raise ValidationError({"step": [f"The {name} cannot move further that way."]})
+        if isinstance(target, Block):
+            message = _("The block cannot move further that way.")
+        else:
+            message = _("The question cannot move further that way.")
+        raise ValidationError({"step": [message]})
     rows[i], rows[j] = rows[j], rows[i]
     _renumber(rows)
     return rows[j]
@@ -169,7 +183,7 @@ def block_delete(*, block: Block) -> None:
     """Remove an empty block of a draft survey; the others are numbered again."""
     block = _locked_draft(block)
     if block.questions.exists():
-        raise ValidationError({"block": ["Only an empty block can be deleted."]})
+        raise ValidationError({"block": [_("Only an empty block can be deleted.")]})
     survey_id = block.survey_id
     block.delete()
     _renumber(list(Block.objects.filter(survey_id=survey_id).order_by("order", "id")))
@@ -199,16 +213,22 @@ def question_create(
     survey = block.survey
     _editable(survey)
     if kind not in QuestionKind.values:
-        raise ValidationError({"kind": [f"Unknown question kind {kind!r}."]})
+        raise ValidationError({"kind": [_("Unknown question kind %(kind)r.") % {"kind": kind}]})
     if survey.questions.filter(code=code).exists():
-        raise ValidationError({"code": [f"The survey already has a question {code!r}."]})
+        raise ValidationError(
+            {"code": [_("The survey already has a question %(code)r.") % {"code": code}]}
+        )
     options = options or []
     codes = _check_options(kind, options)
     for name in ("answer_key", "expected_option"):
         if fields.get(name) and fields[name] not in codes:
-            raise ValidationError({name: [f"{fields[name]!r} is not an option of the question."]})
+            raise ValidationError(
+                {name: [_("%(value)r is not an option of the question.") % {"value": fields[name]}]}
+            )
     if fields.get("is_attention_check") and not fields.get("expected_option"):
-        raise ValidationError({"expected_option": ["An attention check needs an expected option."]})
+        raise ValidationError(
+            {"expected_option": [_("An attention check needs an expected option.")]}
+        )
     question = Question.objects.create(
         survey=survey,
         block=block,
@@ -249,7 +269,7 @@ def question_add(
     else:
         found = Block.objects.filter(pk=block_id, survey=survey).first()
         if found is None:
-            raise ValidationError({"block": ["No such block in this survey."]})
+            raise ValidationError({"block": [_("No such block in this survey.")]})
         block = found
     return question_create(block=block, user=user, **question)
 
@@ -290,12 +310,12 @@ EDITABLE_FIELDS = {
 
 def _check_options(kind: str, options: list[tuple[str, str, str]]) -> list[str]:
     if kind in CHOICE_KINDS and len(options) < 2:
-        raise ValidationError({"options": ["A choice question needs at least two options."]})
+        raise ValidationError({"options": [_("A choice question needs at least two options.")]})
     if kind not in CHOICE_KINDS and options:
-        raise ValidationError({"options": ["Only choice questions have options."]})
+        raise ValidationError({"options": [_("Only choice questions have options.")]})
     codes = [o[0] for o in options]
     if len(set(codes)) != len(codes):
-        raise ValidationError({"options": ["Option codes must be unique."]})
+        raise ValidationError({"options": [_("Option codes must be unique.")]})
     for number, (code, text_en, text_ko) in enumerate(options, start=1):
         for what, value, limit in (
             ("code", code, 60),
@@ -304,7 +324,15 @@ def _check_options(kind: str, options: list[tuple[str, str, str]]) -> list[str]:
         ):
             if len(value) > limit:
                 raise ValidationError(
-                    {"options": [f"Option {number}: a {what} of at most {limit} characters."]}
+                    {
+                        "options": [
+                            _("Option %(number)s: a code of at most %(limit)s characters.")
+                            % {"number": number, "limit": limit}
+                            if what == "code"
+                            else _("Option %(number)s: a text of at most %(limit)s characters.")
+                            % {"number": number, "limit": limit}
+                        ]
+                    }
                 )
     return codes
 
@@ -326,7 +354,7 @@ def question_update(
     _editable(question.survey)
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+        raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
     if options is None:
         codes = list(question.options.values_list("code", flat=True))
     else:
@@ -334,10 +362,14 @@ def question_update(
     for name in ("answer_key", "expected_option"):
         value = fields.get(name, getattr(question, name))
         if value and value not in codes:
-            raise ValidationError({name: [f"{value!r} is not an option of the question."]})
+            raise ValidationError(
+                {name: [_("%(value)r is not an option of the question.") % {"value": value}]}
+            )
     checking = fields.get("is_attention_check", question.is_attention_check)
     if checking and not fields.get("expected_option", question.expected_option):
-        raise ValidationError({"expected_option": ["An attention check needs an expected option."]})
+        raise ValidationError(
+            {"expected_option": [_("An attention check needs an expected option.")]}
+        )
     for name, value in fields.items():
         setattr(question, name, value)
     question.review_state = ReviewState.DRAFT
@@ -373,7 +405,7 @@ def question_submit(*, question: Question, user) -> Question:
     """Draft -> in review; a new review cycle starts (earlier approvals no longer count)."""
     question = Question.objects.select_for_update().get(pk=question.pk)
     if question.review_state != ReviewState.DRAFT:
-        raise ValidationError({"review_state": ["Only a draft question can be submitted."]})
+        raise ValidationError({"review_state": [_("Only a draft question can be submitted.")]})
     question.review_state = ReviewState.IN_REVIEW
     question.review_cycle += 1
     question.save(update_fields=["review_state", "review_cycle"])
@@ -388,16 +420,18 @@ def question_review(
     so two reviewers deciding at once are counted in turn)."""
     question = Question.objects.select_for_update().get(pk=question.pk)
     if question.review_state != ReviewState.IN_REVIEW:
-        raise ValidationError({"review_state": ["The question is not in review."]})
+        raise ValidationError({"review_state": [_("The question is not in review.")]})
     if decision not in ReviewDecision.values:
-        raise ValidationError({"decision": [f"Unknown decision {decision!r}."]})
+        raise ValidationError(
+            {"decision": [_("Unknown decision %(decision)r.") % {"decision": decision}]}
+        )
     if question.created_by_id is not None and question.created_by_id == reviewer.pk:
-        raise ValidationError({"reviewer": ["Authors cannot review their own questions."]})
+        raise ValidationError({"reviewer": [_("Authors cannot review their own questions.")]})
     if decision == ReviewDecision.REJECT and not comment.strip():
-        raise ValidationError({"comment": ["Say what should change."]})
+        raise ValidationError({"comment": [_("Say what should change.")]})
     cycle_reviews = question.reviews.filter(cycle=question.review_cycle)
     if cycle_reviews.filter(reviewer=reviewer).exists():
-        raise ValidationError({"reviewer": ["You already reviewed this version."]})
+        raise ValidationError({"reviewer": [_("You already reviewed this version.")]})
     approvals = cycle_reviews.filter(decision=ReviewDecision.APPROVE).count()
     review = QuestionReview.objects.create(
         question=question,
@@ -423,11 +457,16 @@ def survey_open(*, survey: Survey) -> Survey:
         return survey
     questions = list(survey.questions.values_list("code", "review_state"))
     if not questions:
-        raise ValidationError({"survey": ["The survey has no questions."]})
+        raise ValidationError({"survey": [_("The survey has no questions.")]})
     pending = [code for code, state in questions if state != ReviewState.APPROVED]
     if pending:
         raise ValidationError(
-            {"survey": [f"These questions are not approved yet: {', '.join(pending)}."]}
+            {
+                "survey": [
+                    _("These questions are not approved yet: %(codes)s.")
+                    % {"codes": ", ".join(pending)}
+                ]
+            }
         )
     survey.status = SurveyStatus.OPEN
     survey.opened_at = survey.opened_at or timezone.now()

@@ -156,7 +156,7 @@ def response_start(
                     _screen_out(response)
             return response
         if not survey.open_link_enabled:
-            raise ValidationError({"survey": ["This survey has no open link."]})
+            raise ValidationError({"survey": [_("This survey has no open link.")]})
         response = Response.objects.create(
             survey=survey, language=language, seed=random.SystemRandom().randrange(2**31)
         )
@@ -187,7 +187,7 @@ def response_screen(
         survey = response.survey
         _check_open(survey)
         if survey.design is None:
-            raise ValidationError({"survey": ["This survey has no population to screen for."]})
+            raise ValidationError({"survey": [_("This survey has no population to screen for.")]})
         variables = list(survey.design.population.variables)
         missing = [v for v in variables if not values.get(v)]
         if missing:

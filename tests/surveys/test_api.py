@@ -183,7 +183,7 @@ def test_response_list_queries_are_pinned(
 def test_dashboard_and_review_queue_pages(client, researcher, colleague, survey, study):
     sample_draw(survey=survey, seed=1)
     client.force_login(researcher)
-    page = client.get(reverse("surveys:dashboard", args=[survey.pk]))
+    page = client.get(reverse("surveys:dashboard_section", args=[survey.pk, "quotas"]))
     html = page.content.decode()
     assert page.status_code == 200
     assert "Quota fill per cell" in html and "Seoul|F" in html

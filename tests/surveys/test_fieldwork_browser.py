@@ -19,7 +19,7 @@ def test_researcher_draws_and_invites_from_the_dashboard(
 ):
     survey = factories.make_survey(study, design, reviewer=colleague)
     browser_login(page, researcher)
-    page.goto(f"/surveys/{survey.pk}/")
+    page.goto(f"/surveys/{survey.pk}/fieldwork/")
     fieldwork = page.locator("#fieldwork")
     fieldwork.get_by_label("Seed").fill("11")
     fieldwork.get_by_role("button", name="Draw the sample").click()

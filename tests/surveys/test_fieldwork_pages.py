@@ -33,7 +33,7 @@ def test_draw_send_remind_and_replace_from_the_dashboard(
     client, researcher, draft, colleague, mailoutbox, django_capture_on_commit_callbacks
 ):
     client.force_login(researcher)
-    dashboard = reverse("surveys:dashboard", args=[draft.pk])
+    dashboard = reverse("surveys:dashboard_section", args=[draft.pk, "fieldwork"])
     html = client.get(dashboard).text
     assert "Draw the sample" in html and "Send reminders" not in html
 
@@ -87,7 +87,7 @@ def test_fieldwork_needs_a_panel_and_a_member(client, researcher, outsider, stud
 
     survey = survey_create(study=study, title_en="Open link only")
     client.force_login(researcher)
-    html = client.get(reverse("surveys:dashboard", args=[survey.pk])).text
+    html = client.get(reverse("surveys:dashboard_section", args=[survey.pk, "fieldwork"])).text
     assert 'id="fieldwork"' not in html
     refused = client.post(url(survey, "sample_draw", "initial"), {"seed": "1"})
     assert flash(refused) == "The survey needs a sample design with a panel."

@@ -79,7 +79,10 @@ def test_page_lists_what_the_study_has_with_dashboard_links(as_researcher, study
     assert response.status_code == 200
     html = response.content.decode()
     assert "Korea" in html  # the population
-    assert "<td>Panel</td><td>Korea</td>" in html
+    panel = survey.design.panel
+    population = survey.design.population
+    assert f'<td><a href="/surveys/panels/{panel.pk}/">Panel</a></td><td>Korea</td>' in html
+    assert f'<td><a href="/surveys/populations/{population.pk}/">Korea</a></td>' in html
     assert "<td>Main</td><td>Korea</td><td>Panel</td>" in html
     assert f'href="{reverse("surveys:dashboard", args=[survey.pk])}">Values</a>' in html
     assert [p.n_cells for p in response.context["populations"]] == [4]

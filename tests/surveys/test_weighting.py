@@ -27,6 +27,7 @@ from surveys.weighting import (
     estimate_mean,
     estimate_proportions,
     estimate_proportions_many,
+    estimate_quantile,
     estimate_total,
     kish_design_effect,
     kish_effective_n,
@@ -392,3 +393,46 @@ def test_trim_weights_cascades_and_errors():
         trim_weights([1.0, 1.0, 6.0], upper=2)
     with pytest.raises(ValueError, match="lower bound 3 is above upper bound 2"):
         trim_weights([1.0, 1.0], lower=3, upper=2)
+
+
+# --- quantiles -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.5, 0.75, 0.9])
+def test_quantile_matches_numpy_weighted_inverted_cdf(api, dstrat, p):
+    """Reference implementation: numpy's weighted quantile with method="inverted_cdf" (the
+    inverse of the weighted distribution function, R's svyquantile qrule="math")."""
+    q = estimate_quantile(api["api00"], dstrat, p=p)
+    expected = np.quantile(api["api00"], p, weights=api["pw"], method="inverted_cdf")
+    assert q.estimate == float(expected)
+    assert q.n == 200 and q.df == 197
+
+
+def test_median_interval_is_woodruffs(api, dstrat):
+    """Woodruff (1952): the share at or below the median gets its design-based SE (the
+    svymean SE checked against R above), and the ends are the quantiles at 0.5 -/+ t SE."""
+    from scipy import stats
+
+    q = estimate_quantile(api["api00"], dstrat, p=0.5)
+    assert q.estimate == 668.0
+    below = (api["api00"] <= q.estimate).astype(float)
+    se = estimate_mean(below, dstrat).se
+    assert q.se_share == approx(se)
+    t = stats.t.ppf(0.975, 197)
+    for share, end in [(0.5 - t * se, q.ci_low), (0.5 + t * se, q.ci_high)]:
+        assert end == np.quantile(api["api00"], share, weights=api["pw"], method="inverted_cdf")
+    assert q.ci_low < q.estimate < q.ci_high
+
+
+def test_quantile_by_hand_with_missing_values():
+    """Weights 1, 1, 2, 4 on 10, 20, 30, 40 (one missing): the cumulative shares are 1/8,
+    2/8, 4/8, 1, so the median is 30 (the first value whose share reaches 1/2) and the 0.3
+    quantile 30 too; the missing respondent stays out of the distribution."""
+    design = survey_design(weights=[1, 1, 2, 4, 3])
+    y = [10, 20, 30, 40, np.nan]
+    assert estimate_quantile(y, design, p=0.5).estimate == 30
+    assert estimate_quantile(y, design, p=0.3).estimate == 30
+    assert estimate_quantile(y, design, p=0.2).estimate == 20
+    assert estimate_quantile(y, design, p=0.5).n == 4
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        estimate_quantile(y, design, p=1)
