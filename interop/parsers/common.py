@@ -1,0 +1,479 @@
+"""What every parser shares: the inputs, the streaming readers, the result and its report.
+
+A parser reads the files a tool exports and hands back a :class:`Parsed`: the vote table and
+the item table in the columns of :mod:`sources.schema`, the model suggestions kept apart, and a
+report with one row per record read. It never writes anywhere. A file it cannot read whole
+(another tool's file, truncated JSON, a record without a rater) raises :class:`ParseError`
+naming the file and the record, so that nothing of it is imported.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import pandas as pd
+
+from sources import schema
+
+# A file larger than this is refused before it is read (bytes); a zip is held to it in total.
+DEFAULT_MAX_BYTES = 512 * 2**20
+# Records of one import, all files together.
+DEFAULT_MAX_RECORDS = 5_000_000
+# Key and label columns of the vote table are stored in columns of this many characters.
+KEY_MAX = 200
+CHUNK = 1 << 20
+JSON_MAX_DEPTH = 32
+
+VOTE_COLUMNS = ("item", "voter", "label", "weight", "role")
+SUGGESTION_COLUMNS = ("item", "field", "agent", "label", "score")
+REPORT_COLUMNS = ("file", "record", "item", "voter", "votes", "status", "note")
+
+
+class ParseError(ValueError):
+    """The file cannot be imported; the message names the file and the record at fault."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_records: int = DEFAULT_MAX_RECORDS
+    json_depth: int = JSON_MAX_DEPTH
+
+
+@dataclass
+class Input:
+    """One file handed to a parser: its name (a path's last part is what tools mean by it)
+    and a way to open it for reading bytes."""
+
+    name: str
+    open: Callable[[], IO[bytes]]
+    size: int | None = None
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix.lower()
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> Input:
+        return cls(name=name, open=lambda: io.BytesIO(data), size=len(data))
+
+    @classmethod
+    def from_path(cls, path: str | Path, name: str | None = None) -> Input:
+        p = Path(path)
+        return cls(name=name or p.name, open=lambda: p.open("rb"), size=p.stat().st_size)
+
+
+def expand(inputs: list[Input], limits: Limits) -> list[Input]:
+    """The files to read: zips are opened and their files taken in name order (folders
+    kept in the names, so ``alice/user_state.json`` still says who rated). Sizes are checked
+    against ``limits.max_bytes`` by what each file and zip entry states."""
+    out: list[Input] = []
+    total = 0
+    for item in inputs:
+        if item.size is not None and item.size > limits.max_bytes:
+            raise ParseError(
+                f"{item.name}: {item.size:,} bytes; at most {limits.max_bytes:,} per import"
+            )
+        if item.suffix != ".zip":
+            total += item.size or 0
+            out.append(item)
+            continue
+        with item.open() as fh:
+            data = fh.read(limits.max_bytes + 1)
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile:
+            raise ParseError(f"{item.name}: not a readable zip file") from None
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or PurePosixPath(info.filename).name.startswith("."):
+                continue
+            if "__MACOSX" in info.filename:
+                continue
+            total += info.file_size
+            if total > limits.max_bytes:
+                raise ParseError(
+                    f"{item.name}: unpacks to more than {limits.max_bytes:,} bytes "
+                    f"(at {info.filename})"
+                )
+            out.append(
+                Input(
+                    name=info.filename,
+                    open=lambda a=archive, n=info.filename: a.open(n),
+                    size=info.file_size,
+                )
+            )
+    if total > limits.max_bytes:
+        raise ParseError(f"the files add up to {total:,} bytes; at most {limits.max_bytes:,}")
+    return out
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        depth += 1
+        if depth > limit:
+            return True
+        stack.extend((c, depth) for c in children)
+    return False
+
+
+def _loads(text: str, where: str, limits: Limits) -> Any:
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ParseError(f"{where}: JSON nested more than {limits.json_depth} levels") from None
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
+    if _depth_exceeds(value, limits.json_depth):
+        raise ParseError(f"{where}: JSON nested more than {limits.json_depth} levels")
+    return value
+
+
+def _text_chunks(fh: IO[bytes], name: str) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    while True:
+        chunk = fh.read(CHUNK)
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError:
+            raise ParseError(f"{name}: not UTF-8 text") from None
+        if text:
+            yield text
+        if not chunk:
+            return
+
+
+def first_char(item: Input) -> str:
+    """The first non-blank character of a text file ('' for an empty one)."""
+    with item.open() as fh:
+        head = fh.read(4096)
+    return head.decode("utf-8-sig", errors="replace").lstrip()[:1]
+
+
+def iter_jsonl(item: Input, limits: Limits) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` of a JSON Lines file, read a chunk at a time."""
+    with item.open() as fh:
+        pending = ""
+        number = 0
+        for text in _text_chunks(fh, item.name):
+            pending += text
+            lines = pending.split("\n")
+            pending = lines.pop()
+            for line in lines:
+                number += 1
+                if line.strip():
+                    yield number, _loads(line, f"{item.name}, line {number}", limits)
+        if pending.strip():
+            number += 1
+            yield number, _loads(pending, f"{item.name}, line {number}", limits)
+
+
+_WS = " \t\r\n"
+
+
+def iter_json_array(item: Input, limits: Limits) -> Iterator[tuple[int, Any]]:
+    """``(record number from 1, value)`` of a file holding one JSON array, read a chunk at a
+    time so that a file of a million records never sits whole in memory as Python objects.
+    A file holding one object yields it as record 1."""
+    decoder = json.JSONDecoder()
+    with item.open() as fh:
+        chunks = _text_chunks(fh, item.name)
+        buf = ""
+        pos = 0
+        done = False
+
+        def more() -> bool:
+            nonlocal buf, pos, done
+            if done:
+                return False
+            try:
+                buf = buf[pos:] + next(chunks)
+            except StopIteration:
+                done = True
+                buf = buf[pos:]
+                pos = 0
+                return False
+            pos = 0
+            return True
+
+        def skip_ws() -> None:
+            nonlocal pos
+            while True:
+                while pos < len(buf) and buf[pos] in _WS:
+                    pos += 1
+                if pos < len(buf) or not more():
+                    return
+
+        skip_ws()
+        if pos >= len(buf):
+            raise ParseError(f"{item.name}: the file is empty")
+        if buf[pos] == "{":
+            rest = buf[pos:] + "".join(chunks)
+            yield 1, _loads(rest, f"{item.name}, record 1", limits)
+            return
+        if buf[pos] != "[":
+            raise ParseError(f"{item.name}: not a JSON array (it starts with {buf[pos]!r})")
+        pos += 1
+        number = 0
+        while True:
+            skip_ws()
+            if pos >= len(buf):
+                raise ParseError(
+                    f"{item.name}: the JSON ends early, after record {number} (truncated?)"
+                )
+            if buf[pos] == "]":
+                pos += 1
+                skip_ws()
+                if pos < len(buf):
+                    raise ParseError(f"{item.name}: text after the end of the JSON array")
+                return
+            if number:
+                if buf[pos] != ",":
+                    raise ParseError(
+                        f"{item.name}, record {number + 1}: expected ',' between records"
+                    )
+                pos += 1
+                skip_ws()
+            number += 1
+            while True:
+                try:
+                    value, end = decoder.raw_decode(buf, pos)
+                except RecursionError:
+                    raise ParseError(
+                        f"{item.name}, record {number}: JSON nested more than "
+                        f"{limits.json_depth} levels"
+                    ) from None
+                except json.JSONDecodeError as exc:
+                    # A record cut by a chunk's end: read on and try again.
+                    if more():
+                        continue
+                    raise ParseError(
+                        f"{item.name}, record {number}: the JSON ends early or is broken "
+                        f"({exc.msg}; truncated?)"
+                    ) from None
+                # A number at the buffer's end may go on in the next chunk.
+                if end >= len(buf) and not done and isinstance(value, int | float) and more():
+                    continue
+                break
+            if _depth_exceeds(value, limits.json_depth):
+                raise ParseError(
+                    f"{item.name}, record {number}: JSON nested more than "
+                    f"{limits.json_depth} levels"
+                )
+            pos = end
+            yield number, value
+
+
+def text_of(value: Any) -> str | None:
+    """A metadata value as text (JSON for lists and objects); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def key_of(value: Any) -> str | None:
+    """A record's id as an item or voter key: text, None when missing or empty."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass
+class Parsed:
+    """What a parser hands back (see the module's docstring)."""
+
+    tool: str
+    votes: pd.DataFrame
+    items: pd.DataFrame
+    suggestions: pd.DataFrame
+    report: pd.DataFrame
+    fields: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        status = self.report["status"].value_counts().to_dict() if len(self.report) else {}
+        return {
+            "tool": self.tool,
+            "votes": len(self.votes),
+            "items": len(self.items),
+            "voters": int(self.votes["voter"].nunique()) if len(self.votes) else 0,
+            "labels": sorted(self.votes["label"].unique().tolist()) if len(self.votes) else [],
+            "suggestions": len(self.suggestions),
+            "records": len(self.report),
+            "records_by_status": {str(k): int(v) for k, v in sorted(status.items())},
+            "fields": self.fields,
+            "notes": self.notes,
+        }
+
+
+class Builder:
+    """Collects votes, items, suggestions and report rows while a parser walks its records.
+
+    Votes are kept per (item, voter, field) as one answer: a later answer of the same voter on
+    the same item replaces the earlier one (and the report says so), as the tools themselves
+    keep only a rater's latest answer.
+    """
+
+    def __init__(self, tool: str, limits: Limits) -> None:
+        self.tool = tool
+        self.limits = limits
+        self.answers: dict[tuple[str, str, str], list[str]] = {}
+        self.answer_row: dict[tuple[str, str, str], int] = {}
+        self.items: dict[str, dict[str, Any]] = {}
+        self.gold: dict[tuple[str, str], list[str]] = {}
+        self.suggestions: list[tuple[str, str, str, str, float | None]] = []
+        self.report: list[list[Any]] = []
+        self.notes: list[str] = []
+        self.records = 0
+
+    def record(self, file: str, number: int, item: str | None, voter: str | None) -> int:
+        """Start a report row for a record; returns its index."""
+        self.records += 1
+        if self.records > self.limits.max_records:
+            raise ParseError(
+                f"{file}, record {number}: more than {self.limits.max_records:,} records"
+            )
+        self.report.append([file, number, item or "", voter or "", 0, "ok", ""])
+        return len(self.report) - 1
+
+    def note(self, row: int, text: str, status: str | None = None) -> None:
+        r = self.report[row]
+        r[6] = f"{r[6]}; {text}" if r[6] else text
+        if status:
+            r[5] = status
+
+    def item(self, key: str, *, where: str, text: str | None = None, **meta: Any) -> None:
+        if len(key) > KEY_MAX:
+            raise ParseError(
+                f"{where}: the item key has {len(key):,} characters; at most {KEY_MAX}"
+            )
+        row = self.items.setdefault(key, {"item": key})
+        if text is not None and not row.get("text"):
+            row["text"] = text
+        for name, value in meta.items():
+            if value is not None and name not in row:
+                row[name] = text_of(value)
+
+    def answer(
+        self, row: int, *, where: str, item: str, voter: str, field: str, labels: list[str]
+    ) -> None:
+        """Record one voter's labels for one item and field (a multi-label answer has more
+        than one)."""
+        if len(voter) > KEY_MAX:
+            raise ParseError(
+                f"{where}: the rater's key has {len(voter):,} characters; at most {KEY_MAX}"
+            )
+        clean = []
+        for label in labels:
+            if len(label) > KEY_MAX:
+                raise ParseError(
+                    f"{where}: a label of {len(label):,} characters; at most {KEY_MAX}"
+                )
+            if label and label not in clean:
+                clean.append(label)
+        key = (item, voter, field)
+        if key in self.answers:
+            earlier = self.answer_row[key]
+            self.note(earlier, "replaced by a later answer of the same rater", "replaced")
+            self.report[earlier][4] = 0
+            self.note(row, "replaces an earlier answer of the same rater on this item")
+        self.answers[key] = clean
+        self.answer_row[key] = row
+        self.report[row][4] += len(clean)
+
+    def gold_answer(self, *, item: str, field: str, labels: list[str]) -> None:
+        self.gold[(item, field)] = labels
+
+    def suggest(self, *, item: str, field: str, agent: str, label: str, score: Any) -> None:
+        number = (
+            float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+        )
+        self.suggestions.append((item, field, agent, label, number))
+
+    def build(self, *, field: str | None) -> Parsed:
+        fields = sorted({f for (_i, _v, f) in self.answers})
+        chosen = field
+        if field is not None and field not in fields:
+            known = ", ".join(fields) or "none"
+            raise ParseError(f"field: the file has no labels under {field!r} (it has: {known})")
+        if field is None and len(fields) > 1:
+            raise ParseError(
+                "field: the file has labels under several names ("
+                + ", ".join(fields)
+                + "); choose one, each becomes its own import"
+            )
+        if field is None and fields:
+            chosen = fields[0]
+        rows = [
+            (item, voter, label)
+            for (item, voter, f), labels in self.answers.items()
+            if f == chosen
+            for label in labels
+        ]
+        if field is not None or len(fields) > 1:
+            for (_item, _voter, f), r in self.answer_row.items():
+                if f != chosen:
+                    self.note(r, f"labels under {f!r} left out (another field)", "other field")
+                    self.report[r][4] = 0
+        votes = pd.DataFrame(rows, columns=["item", "voter", "label"])
+        votes["weight"] = 1.0
+        votes["role"] = "primary"
+        votes = votes.sort_values(["item", "voter", "label"], kind="stable").reset_index(drop=True)
+        voted = set(votes["item"].tolist())
+        item_rows = []
+        for key, meta in self.items.items():
+            if key not in voted:
+                continue
+            row = dict(meta)
+            gold = self.gold.get((key, chosen or ""))
+            if gold and len(gold) == 1:
+                row["gold"] = gold[0]
+            row["source_tool"] = self.tool
+            item_rows.append(row)
+        items = pd.DataFrame(item_rows) if item_rows else pd.DataFrame({"item": []})
+        if "text" not in items.columns:
+            items["text"] = None
+        items = schema.item_frame(items.sort_values("item").reset_index(drop=True))
+        suggestions = pd.DataFrame(
+            [s for s in self.suggestions if chosen is None or s[1] == chosen],
+            columns=list(SUGGESTION_COLUMNS),
+        )
+        report = pd.DataFrame(self.report, columns=list(REPORT_COLUMNS))
+        return Parsed(
+            tool=self.tool,
+            votes=votes[list(VOTE_COLUMNS)],
+            items=items,
+            suggestions=suggestions,
+            report=report,
+            fields=fields,
+            notes=self.notes,
+        )
