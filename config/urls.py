@@ -53,6 +53,7 @@ urlpatterns = [
     path("annotation/", include("annotation.urls")),
     path("benchmarks/", include("benchmarks.urls")),
     path("evaluation/", include("evaluation.urls")),
+    path("interop/", include("interop.urls")),
     path("api/", include(api_urlpatterns)),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
