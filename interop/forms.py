@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -8,7 +10,7 @@ from interop.writers import WRITERS
 
 
 class ImportForm(forms.Form):
-    study = forms.ModelChoiceField(queryset=None, label=_("Study"))
+    study: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None, label=_("Study"))
     tool = forms.ChoiceField(choices=Tool.choices, label=_("Tool"))
     file = forms.FileField(
         label=_("Export file"),

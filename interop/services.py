@@ -144,11 +144,14 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
 
     if label_import.project_id is not None:
         return JobOutput(result=label_import.summary)
+    if label_import.created_by is None:
+        raise ValidationError({"file": ["Nothing imported: the account that asked is gone."]})
     progress(5, "reading the export")
     storage_file = label_import.source_file
+    stored_name = str(storage_file.name)
     source = Input(
         name=label_import.source_name,
-        open=lambda: storage_file.storage.open(storage_file.name, "rb"),
+        open=lambda: storage_file.storage.open(stored_name, "rb"),
         size=storage_file.size,
     )
     try:

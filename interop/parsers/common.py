@@ -10,6 +10,7 @@ naming the file and the record, so that nothing of it is imported.
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import json
 import zipfile
@@ -109,7 +110,7 @@ def expand(inputs: list[Input], limits: Limits) -> list[Input]:
             out.append(
                 Input(
                     name=info.filename,
-                    open=lambda a=archive, n=info.filename: a.open(n),
+                    open=functools.partial(archive.open, info.filename),
                     size=info.file_size,
                 )
             )

@@ -228,9 +228,9 @@ def _min_labels(value: Any) -> tuple[list[str] | None, str]:
             elif isinstance(v, dict) and "text" in v:
                 return None, "free text is not a label (kept in the raw file)"
             else:
-                return None, f"a value of this shape is not read: {text_of(v)[:80]}"
+                return None, f"a value of this shape is not read: {(text_of(v) or '')[:80]}"
         return out, ""
-    return None, f"a value of this shape is not read: {text_of(value)[:80]}"
+    return None, f"a value of this shape is not read: {(text_of(value) or '')[:80]}"
 
 
 def _parse_rows(

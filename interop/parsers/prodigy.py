@@ -16,6 +16,8 @@ it (Chorus's own export writes it).
 
 from __future__ import annotations
 
+from typing import Any
+
 from interop.parsers.common import Builder, Input, Limits, Parsed, ParseError, iter_jsonl, key_of
 
 TOOL = "prodigy"
@@ -31,7 +33,8 @@ def parse(files: list[Input], *, limits: Limits, field: str | None = None) -> Pa
                 raise ParseError(
                     f"{where}: not a Prodigy answer (no 'answer'); is this a Prodigy db-out file?"
                 )
-            meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+            raw_meta = task.get("meta")
+            meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
             item = key_of(meta.get("item")) or key_of(task.get("_input_hash"))
             if item is None:
                 raise ParseError(f"{where}: the task has no _input_hash")

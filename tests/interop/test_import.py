@@ -26,7 +26,8 @@ def upload(name: str) -> SimpleUploadedFile:
 
 def test_label_studio_export_becomes_a_project(study, researcher):
     label_import = label_import_start(
-        study=study, user=researcher, tool="label-studio", name="Reviews", upload=upload("label-studio.json")
+        study=study, user=researcher, tool="label-studio", name="Reviews",
+        upload=upload("label-studio.json"),
     )  # fmt: skip
     label_import.refresh_from_db()
     job = Job.objects.get(pk=label_import.job_id)
