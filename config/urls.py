@@ -40,6 +40,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("annotation/", include("annotation.api_urls")),
     path("benchmarks/", include("benchmarks.api_urls")),
     path("evaluation/", include("evaluation.api_urls")),
+    path("interop/", include("interop.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs_view, name="api-docs"),
 ]
