@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
 
+from config import inputs
 from interop.models import LabelImport, Tool
 from interop.parsers import Input, Limits, ParseError, parse
 from jobs.services import JobOutput, ProgressFn, job_start
@@ -40,7 +41,10 @@ NO_TEXT = "(no text in the export)"
 
 def limits() -> Limits:
     return Limits(
-        max_bytes=int(settings.INTEROP_MAX_BYTES), max_records=int(settings.INTEROP_MAX_RECORDS)
+        max_bytes=int(settings.INTEROP_MAX_BYTES),
+        max_records=int(settings.INTEROP_MAX_RECORDS),
+        json_depth=inputs.json_max_depth(),
+        cell_chars=inputs.csv_field_max(),
     )
 
 

@@ -49,6 +49,8 @@ class Limits:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_records: int = DEFAULT_MAX_RECORDS
     json_depth: int = JSON_MAX_DEPTH
+    # The longest CSV cell read (the shared IMPORT_CSV_FIELD_MAX_CHARS of config/inputs.py).
+    cell_chars: int = 2**20
 
 
 @dataclass

@@ -8,8 +8,6 @@ from typing import Any
 
 from interop.parsers.common import Input, Limits, ParseError
 
-CELL_MAX = 2**20
-
 
 def read_csv_records(files: list[Input], limits: Limits) -> list[tuple[str, int, dict[str, Any]]]:
     """``(file, row number as a spreadsheet counts it, record)`` of CSV files with a header."""
@@ -31,9 +29,12 @@ def read_csv_records(files: list[Input], limits: Limits) -> list[tuple[str, int,
                     )
                 if not any(c.strip() for c in cells):
                     continue
-                long = next((c for c in cells if len(c) > CELL_MAX), None)
+                long = next((c for c in cells if len(c) > limits.cell_chars), None)
                 if long is not None:
-                    raise ParseError(f"{f.name}, row {number}: a cell of {len(long):,} characters")
+                    raise ParseError(
+                        f"{f.name}, row {number}: a cell of {len(long):,} characters; at most "
+                        f"{limits.cell_chars:,}"
+                    )
                 if len(cells) != len(header):
                     raise ParseError(
                         f"{f.name}, row {number}: {len(cells)} cells for {len(header)} columns "

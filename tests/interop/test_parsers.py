@@ -331,3 +331,14 @@ def test_json_array_is_read_in_chunks(monkeypatch):
     monkeypatch.setattr(common, "CHUNK", 7)
     parsed = parse("label-studio", files("label-studio.json"))
     assert len(parsed.votes) == 5
+
+
+def test_a_csv_cell_beyond_the_shared_limit_is_refused():
+    data = b"id,annotator,sentiment\n1,ann," + b"x" * 50 + b"\n"
+    with pytest.raises(ParseError, match=r"ls.csv, row 2: a cell of 50 characters; at most 10"):
+        parse(
+            "label-studio",
+            [Input.from_bytes("ls.csv", data)],
+            field="sentiment",
+            limits=Limits(cell_chars=10),
+        )
