@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from sources import schema
@@ -418,22 +419,36 @@ class Builder:
             )
         if field is None and fields:
             chosen = fields[0]
-        rows = [
-            (item, voter, label)
-            for (item, voter, f), labels in self.answers.items()
-            if f == chosen
-            for label in labels
-        ]
+        # Sorted as Python sorts text (by code point), the order the tests and exports show.
+        item_col: list[str] = []
+        voter_col: list[str] = []
+        label_col: list[str] = []
+        answers = self.answers
+        for key in sorted(k for k in answers if k[2] == chosen):
+            labels = answers[key]
+            if len(labels) == 1:
+                item_col.append(key[0])
+                voter_col.append(key[1])
+                label_col.append(labels[0])
+                continue
+            item_col += [key[0]] * len(labels)
+            voter_col += [key[1]] * len(labels)
+            label_col += sorted(labels)
         if field is not None or len(fields) > 1:
             for (_item, _voter, f), r in self.answer_row.items():
                 if f != chosen:
                     self.note(r, f"labels under {f!r} left out (another field)", "other field")
                     self.report[r][4] = 0
-        votes = pd.DataFrame(rows, columns=["item", "voter", "label"])
-        votes["weight"] = 1.0
-        votes["role"] = "primary"
-        votes = votes.sort_values(["item", "voter", "label"], kind="stable").reset_index(drop=True)
-        voted = set(votes["item"].tolist())
+        votes = pd.DataFrame(
+            {
+                "item": pd.array(item_col, dtype=schema.TEXT),
+                "voter": pd.array(voter_col, dtype=schema.TEXT),
+                "label": pd.array(label_col, dtype=schema.TEXT),
+                "weight": np.ones(len(item_col)),
+                "role": pd.array(["primary"] * len(item_col), dtype=schema.TEXT),
+            }
+        )
+        voted = set(item_col)
         item_rows = []
         for key, meta in self.items.items():
             if key not in voted:
@@ -452,7 +467,8 @@ class Builder:
             [s for s in self.suggestions if chosen is None or s[1] == chosen],
             columns=list(SUGGESTION_COLUMNS),
         )
-        report = pd.DataFrame(self.report, columns=list(REPORT_COLUMNS))
+        columns = list(zip(*self.report, strict=True)) if self.report else [()] * 7
+        report = pd.DataFrame(dict(zip(REPORT_COLUMNS, columns, strict=True)))
         return Parsed(
             tool=self.tool,
             votes=votes[list(VOTE_COLUMNS)],
