@@ -424,15 +424,15 @@ class Builder:
         voter_col: list[str] = []
         label_col: list[str] = []
         answers = self.answers
-        for key in sorted(k for k in answers if k[2] == chosen):
-            labels = answers[key]
+        for answer in sorted(k for k in answers if k[2] == chosen):
+            labels = answers[answer]
             if len(labels) == 1:
-                item_col.append(key[0])
-                voter_col.append(key[1])
+                item_col.append(answer[0])
+                voter_col.append(answer[1])
                 label_col.append(labels[0])
                 continue
-            item_col += [key[0]] * len(labels)
-            voter_col += [key[1]] * len(labels)
+            item_col += [answer[0]] * len(labels)
+            voter_col += [answer[1]] * len(labels)
             label_col += sorted(labels)
         if field is not None or len(fields) > 1:
             for (_item, _voter, f), r in self.answer_row.items():
