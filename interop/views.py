@@ -86,6 +86,10 @@ def export_project(request):
     """An annotation project's labels in a tool's import format, read through the source
     registry like any dataset source."""
     form = ExportForm(request.GET or None, projects=_projects(request.user))
+    if not request.GET:
+        return render(
+            request, "interop/import.html", {"export_form": form, "form": None, "imports": []}
+        )
     if not form.is_valid():
         return render(
             request,
