@@ -20,6 +20,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from config import inputs
@@ -69,9 +70,32 @@ def label_import_start(
         raise ValidationError(
             {"file": [f"{upload.size:,} bytes; at most {settings.INTEROP_MAX_BYTES:,} per import."]}
         )
-    source_name = PurePosixPath(upload.name or "export").name[:255]
+    stored: list[str] = []
+    try:
+        return _start(
+            study=study, user=user, tool=tool, name=name, field=field, upload=upload,
+            stored=stored,
+        )  # fmt: skip
+    except BaseException:
+        # Nothing of a refused start stays: the row is rolled back, the kept file deleted.
+        for stored_name in stored:
+            default_storage.delete(stored_name)
+        raise
+
+
+def _start(
+    *,
+    study: Study,
+    user: User,
+    tool: str,
+    name: str,
+    field: str,
+    upload: UploadedFile,
+    stored: list[str],
+) -> LabelImport:
     from interop.tasks import interop_import_task
 
+    source_name = PurePosixPath(upload.name or "export").name[:255]
     with transaction.atomic():
         label_import = LabelImport(
             study=study,
@@ -82,6 +106,7 @@ def label_import_start(
             created_by=user,
         )
         label_import.source_file.save(source_name, File(upload), save=False)
+        stored.append(str(label_import.source_file.name))
         label_import.save()
         label_import.job = job_start(
             kind=IMPORT_JOB,

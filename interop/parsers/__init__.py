@@ -4,6 +4,8 @@ Chorus but :mod:`sources.schema`."""
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Callable
 
 from interop.parsers import argilla, doccano, label_studio, potato, prodigy
@@ -37,7 +39,10 @@ def parse(
     found = expand(files, limits)
     if not found:
         raise ParseError("file: the zip holds no file")
-    parsed = TOOLS[tool](found, limits=limits, field=field or None)
+    try:
+        parsed = TOOLS[tool](found, limits=limits, field=field or None)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ParseError(f"file: a damaged zip ({exc})") from None
     if not len(parsed.votes):
         raise ParseError(
             f"file: no vote in {len(parsed.report)} record(s) of this {TOOL_NAMES[tool]} export"

@@ -76,10 +76,13 @@ def _records(f: Input, limits: Limits) -> Iterator[tuple[int, Any]]:
                 raise ParseError(f"{f.name}: not a readable Parquet file ({exc})") from None
             names = _class_names(reader.schema_arrow.metadata)
             number = 0
-            for batch in reader.iter_batches(batch_size=10_000):
-                for row in batch.to_pylist():
-                    number += 1
-                    yield number, {k: _named(v, names.get(k)) for k, v in row.items()}
+            try:
+                for batch in reader.iter_batches(batch_size=10_000):
+                    for row in batch.to_pylist():
+                        number += 1
+                        yield number, {k: _named(v, names.get(k)) for k, v in row.items()}
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise ParseError(f"{f.name}, after record {number}: unreadable ({exc})") from None
         return
     if f.suffix == ".jsonl" or first_char(f) == "{":
         yield from iter_jsonl(f, limits)

@@ -118,7 +118,9 @@ def parse(files: list[Input], *, limits: Limits, field: str | None = None) -> Pa
                 )
                 if spans.get(instance):
                     b.note(len(b.report) - 1, "spans are not item labels (kept in the raw file)")
-        elif f.suffix == ".jsonl":
+        elif f.name.endswith("annotated_instances.jsonl") or (
+            f.suffix == ".jsonl" and "/" not in f.name and f.stem != "annotation_history"
+        ):
             voter = key_of(folder) or key_of(f.stem)
             for number, line in iter_jsonl(f, limits):
                 where = f"{f.name}, line {number}"
@@ -147,8 +149,11 @@ def parse(files: list[Input], *, limits: Limits, field: str | None = None) -> Pa
                 if line.get("span_annotations"):
                     b.note(len(b.report) - 1, "spans are not item labels (kept in the raw file)")
         else:
-            raise ParseError(
-                f"{f.name}: POTATO writes user_state.json or annotated_instances.jsonl "
-                "per annotator"
-            )
+            # The output folder holds other files too (annotation history, assignments).
+            b.notes.append(f"{f.name}: not an annotator's labels; not read")
+    if not b.records:
+        raise ParseError(
+            "file: no user_state.json or annotated_instances.jsonl found; POTATO writes one "
+            "per annotator under annotation_output/<annotator>/"
+        )
     return b.build(field=field)

@@ -342,3 +342,35 @@ def test_a_csv_cell_beyond_the_shared_limit_is_refused():
             field="sentiment",
             limits=Limits(cell_chars=10),
         )
+
+
+def test_potato_output_folder_zipped_with_its_other_files():
+    buffer = io.BytesIO()
+    base = FIXTURES / "potato"
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                archive.write(path, str(path.relative_to(base)))
+        archive.writestr("annotation_output/alice/annotation_history.jsonl", '{"action": "x"}\n')
+        archive.writestr("annotation_output/task_assignment.json", "{}")
+    parsed = parse("potato", [Input.from_bytes("annotation_output.zip", buffer.getvalue())])
+    assert len(parsed.votes) == 4
+    assert any("annotation_history.jsonl: not an annotator's labels" in n for n in parsed.notes)
+
+
+def test_potato_without_any_annotator_file_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("annotation_output/task_assignment.json", "{}")
+    with pytest.raises(ParseError, match=r"no user_state\.json or annotated_instances\.jsonl"):
+        parse("potato", [Input.from_bytes("out.zip", buffer.getvalue())])
+
+
+def test_a_damaged_zip_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("alice.jsonl", '{"id": 1, "text": "a", "label": ["x"]}\n' * 50)
+    data = bytearray(buffer.getvalue())
+    data[40:60] = b"\xff" * 20  # inside the compressed data
+    with pytest.raises(ParseError, match=r"damaged zip|not JSON|not UTF-8"):
+        parse("doccano", [Input.from_bytes("project.zip", bytes(data))])
