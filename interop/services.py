@@ -27,6 +27,7 @@ from config import inputs
 from interop.models import LabelImport, Tool
 from interop.parsers import Input, Limits, ParseError, parse
 from jobs.services import JobOutput, ProgressFn, job_start
+from sources.csv_escape import escape_frame
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -156,7 +157,8 @@ def _items_jsonl(items: pd.DataFrame, keys: dict[str, str], label_import: LabelI
                     "gold_label": keys[gold] if isinstance(gold, str) and gold in keys else "",
                     "metadata": metadata,
                 },
-                ensure_ascii=False,
+                # Escaped, so that no line separator inside a text splits its line.
+                ensure_ascii=True,
             )
         )
     return ("\n".join(lines) + "\n").encode()
@@ -254,7 +256,8 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
         label_import.summary = summary
         label_import.save(update_fields=["project", "summary"])
     progress(95, "writing the report")
-    report_csv = parsed.report.to_csv(index=False).encode("utf-8-sig")
+    # Keys and notes come from the file: cells a spreadsheet would run as formulas are escaped.
+    report_csv = escape_frame(parsed.report).to_csv(index=False).encode("utf-8-sig")
     return JobOutput(
         result=summary,
         file_name=f"import-{label_import.pk}-report.csv",

@@ -13,6 +13,7 @@ import codecs
 import functools
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ JSON_MAX_DEPTH = 32
 VOTE_COLUMNS = ("item", "voter", "label", "weight", "role")
 SUGGESTION_COLUMNS = ("item", "field", "agent", "label", "score")
 REPORT_COLUMNS = ("file", "record", "item", "voter", "votes", "status", "note")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 class ParseError(ValueError):
@@ -358,6 +362,8 @@ class Builder:
             r[5] = status
 
     def item(self, key: str, *, where: str, text: str | None = None, **meta: Any) -> None:
+        if _CONTROL.search(key):
+            raise ParseError(f"{where}: the item key {key[:40]!r} holds a line break or tab")
         if len(key) > KEY_MAX:
             raise ParseError(
                 f"{where}: the item key has {len(key):,} characters; at most {KEY_MAX}"
@@ -378,6 +384,8 @@ class Builder:
             raise ParseError(
                 f"{where}: the rater's key has {len(voter):,} characters; at most {KEY_MAX}"
             )
+        if _CONTROL.search(voter):
+            raise ParseError(f"{where}: the rater's key {voter[:40]!r} holds a line break or tab")
         clean = []
         for label in labels:
             if len(label) > KEY_MAX:

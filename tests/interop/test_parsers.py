@@ -374,3 +374,15 @@ def test_a_damaged_zip_is_refused():
     data[40:60] = b"\xff" * 20  # inside the compressed data
     with pytest.raises(ParseError, match=r"damaged zip|not JSON|not UTF-8"):
         parse("doccano", [Input.from_bytes("project.zip", bytes(data))])
+
+
+def test_a_key_with_a_line_break_is_refused():
+    line = {
+        "text": "a",
+        "label": "S",
+        "answer": "accept",
+        "_input_hash": 1,
+        "_annotator_id": "x\ny",
+    }
+    with pytest.raises(ParseError, match=r"db.jsonl, line 1: the rater's key 'x\\ny' holds"):
+        parse("prodigy", [Input.from_bytes("db.jsonl", json.dumps(line).encode())])
