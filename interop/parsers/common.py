@@ -344,6 +344,9 @@ class Builder:
         self.report: list[list[Any]] = []
         self.notes: list[str] = []
         self.records = 0
+        # Keys already checked (length, control characters), so each is checked once.
+        self.voters_seen: set[str] = set()
+        self.labels_seen: set[str] = set()
 
     def record(self, file: str, number: int, item: str | None, voter: str | None) -> int:
         """Start a report row for a record; returns its index."""
@@ -380,21 +383,15 @@ class Builder:
     ) -> None:
         """Record one voter's labels for one item and field (a multi-label answer has more
         than one)."""
-        if len(voter) > KEY_MAX:
-            raise ParseError(
-                f"{where}: the rater's key has {len(voter):,} characters; at most {KEY_MAX}"
-            )
-        if _CONTROL.search(voter):
-            raise ParseError(f"{where}: the rater's key {voter[:40]!r} holds a line break or tab")
-        clean = []
+        if voter not in self.voters_seen:
+            self._check_voter(voter, where)
         for label in labels:
-            if len(label) > KEY_MAX:
-                raise ParseError(
-                    f"{where}: a label of {len(label):,} characters; at most {KEY_MAX}"
-                )
-            if label and label not in clean:
-                clean.append(label)
+            if label not in self.labels_seen:
+                self._check_label(label, where)
         key = (item, voter, field)
+        clean = labels if len(labels) == 1 else list(dict.fromkeys(x for x in labels if x))
+        if not clean or not clean[0]:
+            clean = [x for x in clean if x]
         if key in self.answers:
             earlier = self.answer_row[key]
             self.note(earlier, "replaced by a later answer of the same rater", "replaced")
@@ -403,6 +400,20 @@ class Builder:
         self.answers[key] = clean
         self.answer_row[key] = row
         self.report[row][4] += len(clean)
+
+    def _check_voter(self, voter: str, where: str) -> None:
+        if len(voter) > KEY_MAX:
+            raise ParseError(
+                f"{where}: the rater's key has {len(voter):,} characters; at most {KEY_MAX}"
+            )
+        if _CONTROL.search(voter):
+            raise ParseError(f"{where}: the rater's key {voter[:40]!r} holds a line break or tab")
+        self.voters_seen.add(voter)
+
+    def _check_label(self, label: str, where: str) -> None:
+        if len(label) > KEY_MAX:
+            raise ParseError(f"{where}: a label of {len(label):,} characters; at most {KEY_MAX}")
+        self.labels_seen.add(label)
 
     def gold_answer(self, *, item: str, field: str, labels: list[str]) -> None:
         self.gold[(item, field)] = labels

@@ -24,8 +24,12 @@ labels, so the label column must be named (``field``).
 
 from __future__ import annotations
 
+import io
 import json
+import mmap
 from typing import Any
+
+import msgspec
 
 from interop.parsers.common import (
     Builder,
@@ -76,10 +80,9 @@ def _rater(value: Any) -> str | None:
     return key_of(value)
 
 
-def _labels_of(result: dict[str, Any]) -> tuple[list[str] | None, str]:
+def _labels_of(kind_of: Any, value: Any) -> tuple[list[str] | None, str]:
     """A result's labels, or None and the reason it gives none."""
-    kind = str(result.get("type") or "").lower()
-    value = result.get("value")
+    kind = str(kind_of or "").lower()
     if not isinstance(value, dict):
         return None, f"a {kind or 'untyped'} result without a value"
     if kind == "choices":
@@ -119,77 +122,170 @@ def _item_data(b: Builder, key: str, data: dict[str, Any], where: str) -> None:
     b.item(key, where=where, text=data.get(text_key) if text_key else None, **meta)
 
 
+class _Result(msgspec.Struct):
+    from_name: Any = ""
+    type: Any = ""
+    value: Any = None
+    score: Any = None
+
+
+class _Annotation(msgspec.Struct):
+    completed_by: Any = None
+    was_cancelled: Any = False
+    ground_truth: Any = False
+    result: list[_Result] | None = None
+
+
+class _Prediction(msgspec.Struct):
+    model_version: Any = None
+    score: Any = None
+    result: list[_Result] | None = None
+
+
+class _Task(msgspec.Struct):
+    """The fields of a task the importer reads; the decoder skips the others unread."""
+
+    data: dict[str, Any]
+    id: Any = None
+    annotations: list[_Annotation] | None = None
+    completions: list[_Annotation] | None = None
+    predictions: list[_Prediction] | None = None
+
+
+_DECODER = msgspec.json.Decoder(list[_Task])
+
+
+def _decode_whole(f: Input) -> list[_Task] | None:
+    """All tasks of a well-formed export, decoded straight from the file (mapped, not read
+    into memory) into the few fields read; None for any file it cannot take, which the
+    record-by-record reader then reads to name the record at fault."""
+    with f.open() as fh:
+        try:
+            mapped: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            mapped = None
+        try:
+            return _DECODER.decode(mapped if mapped is not None else fh.read())
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return None
+        finally:
+            if mapped is not None:
+                mapped.close()
+
+
+def _result_of(value: Any, where: str) -> _Result:
+    if not isinstance(value, dict):
+        raise ParseError(f"{where}: a result is not an object")
+    return _Result(
+        from_name=value.get("from_name") or "",
+        type=value.get("type") or "",
+        value=value.get("value"),
+        score=value.get("score"),
+    )
+
+
+def _task_of(task: Any, where: str) -> _Task:
+    """A task read as plain JSON, checked field by field (the messages name what is wrong)."""
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise ParseError(
+            f"{where}: not a Label Studio task (no 'data' object); is this a "
+            "Label Studio JSON export?"
+        )
+    if "annotations" not in task and "completions" not in task:
+        raise ParseError(f"{where}: a task without 'annotations'")
+    annotations = task.get("annotations") or task.get("completions") or []
+    if not isinstance(annotations, list):
+        raise ParseError(f"{where}: 'annotations' is not a list")
+    anns = []
+    for n, ann in enumerate(annotations, start=1):
+        here = f"{where}, annotation {n}"
+        if not isinstance(ann, dict):
+            raise ParseError(f"{here}: not an object")
+        results = ann.get("result") or []
+        if not isinstance(results, list):
+            raise ParseError(f"{here}: 'result' is not a list")
+        anns.append(
+            _Annotation(
+                completed_by=ann.get("completed_by"),
+                was_cancelled=ann.get("was_cancelled"),
+                ground_truth=ann.get("ground_truth"),
+                result=[_result_of(r, here) for r in results],
+            )
+        )
+    predictions = []
+    for prediction in task.get("predictions") or []:
+        if isinstance(prediction, dict):
+            predictions.append(
+                _Prediction(
+                    model_version=prediction.get("model_version"),
+                    score=prediction.get("score"),
+                    result=[_result_of(r, where) for r in prediction.get("result") or []],
+                )
+            )
+    return _Task(data=task["data"], id=task.get("id"), annotations=anns, predictions=predictions)
+
+
+def _task(b: Builder, file: str, number: int, task: _Task) -> None:
+    where = f"{file}, record {number}"
+    data = task.data
+    if task.annotations is None and task.completions is None:
+        raise ParseError(f"{where}: a task without 'annotations'")
+    item = key_of(data.get("item")) or key_of(task.id)
+    if item is None:
+        raise ParseError(f"{where}: the task has no id")
+    where = f"{where} (task {item})"
+    _item_data(b, item, data, where)
+    annotations = task.annotations or task.completions or []
+    if not annotations:
+        row = b.record(file, number, item, None)
+        b.note(row, "no annotation", "no votes")
+    for n, ann in enumerate(annotations, start=1):
+        here = f"{where}, annotation {n}"
+        voter = _rater(ann.completed_by)
+        if voter is None:
+            raise ParseError(f"{here}: no rater (completed_by is missing)")
+        row = b.record(file, number, item, voter)
+        if ann.was_cancelled:
+            b.note(row, "cancelled annotation: not a vote", "skipped")
+            continue
+        by_field: dict[str, list[str]] = {}
+        for result in ann.result or []:
+            labels, why = _labels_of(result.type, result.value)
+            if labels is None:
+                b.note(row, why)
+                continue
+            by_field.setdefault(str(result.from_name or ""), []).extend(labels)
+        if not by_field:
+            b.note(row, "no label in this annotation", "no votes")
+        for name, labels in by_field.items():
+            b.answer(row, where=here, item=item, voter=voter, field=name, labels=labels)
+            if ann.ground_truth:
+                b.gold_answer(item=item, field=name, labels=labels)
+                b.note(row, "ground truth: also the item's gold label")
+    for prediction in task.predictions or []:
+        agent = str(prediction.model_version or "model")
+        for result in prediction.result or []:
+            labels, _why = _labels_of(result.type, result.value)
+            for label in labels or []:
+                b.suggest(
+                    item=item,
+                    field=str(result.from_name or ""),
+                    agent=agent,
+                    label=label,
+                    score=result.score if result.score is not None else prediction.score,
+                )
+
+
 def _parse_json(files: list[Input], limits: Limits, field: str | None) -> Parsed:
     b = Builder(TOOL, limits)
     for f in files:
-        for number, task in iter_json_array(f, limits):
-            where = f"{f.name}, record {number}"
-            if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-                raise ParseError(
-                    f"{where}: not a Label Studio task (no 'data' object); is this a "
-                    "Label Studio JSON export?"
-                )
-            if "annotations" not in task and "completions" not in task:
-                raise ParseError(f"{where}: a task without 'annotations'")
-            data = task["data"]
-            item = key_of(data.get("item")) or key_of(task.get("id"))
-            if item is None:
-                raise ParseError(f"{where}: the task has no id")
-            where = f"{where} (task {item})"
-            _item_data(b, item, data, where)
-            annotations = task.get("annotations") or task.get("completions") or []
-            if not isinstance(annotations, list):
-                raise ParseError(f"{where}: 'annotations' is not a list")
-            if not annotations:
-                row = b.record(f.name, number, item, None)
-                b.note(row, "no annotation", "no votes")
-            for n, ann in enumerate(annotations, start=1):
-                here = f"{where}, annotation {n}"
-                if not isinstance(ann, dict):
-                    raise ParseError(f"{here}: not an object")
-                voter = _rater(ann.get("completed_by"))
-                if voter is None:
-                    raise ParseError(f"{here}: no rater (completed_by is missing)")
-                row = b.record(f.name, number, item, voter)
-                if ann.get("was_cancelled"):
-                    b.note(row, "cancelled annotation: not a vote", "skipped")
-                    continue
-                results = ann.get("result") or []
-                if not isinstance(results, list):
-                    raise ParseError(f"{here}: 'result' is not a list")
-                by_field: dict[str, list[str]] = {}
-                for result in results:
-                    if not isinstance(result, dict):
-                        raise ParseError(f"{here}: a result is not an object")
-                    labels, why = _labels_of(result)
-                    name = str(result.get("from_name") or "")
-                    if labels is None:
-                        b.note(row, why)
-                        continue
-                    by_field.setdefault(name, []).extend(labels)
-                if not by_field:
-                    b.note(row, "no label in this annotation", "no votes")
-                for name, labels in by_field.items():
-                    b.answer(row, where=here, item=item, voter=voter, field=name, labels=labels)
-                    if ann.get("ground_truth"):
-                        b.gold_answer(item=item, field=name, labels=labels)
-                        b.note(row, "ground truth: also the item's gold label")
-            for prediction in task.get("predictions") or []:
-                if not isinstance(prediction, dict):
-                    continue
-                agent = str(prediction.get("model_version") or "model")
-                for result in prediction.get("result") or []:
-                    if not isinstance(result, dict):
-                        continue
-                    labels, _why = _labels_of(result)
-                    for label in labels or []:
-                        b.suggest(
-                            item=item,
-                            field=str(result.get("from_name") or ""),
-                            agent=agent,
-                            label=label,
-                            score=result.get("score", prediction.get("score")),
-                        )
+        tasks = _decode_whole(f)
+        if tasks is not None:
+            for number, task in enumerate(tasks, start=1):
+                _task(b, f.name, number, task)
+            continue
+        for number, raw in iter_json_array(f, limits):
+            _task(b, f.name, number, _task_of(raw, f"{f.name}, record {number}"))
     return b.build(field=field)
 
 

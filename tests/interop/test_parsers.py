@@ -325,12 +325,27 @@ def test_size_limits_are_checked_before_reading():
 
 
 def test_json_array_is_read_in_chunks(monkeypatch):
-    # Records cut across chunk ends (numbers included) read the same as in one piece.
+    # Records cut across chunk ends (numbers included) read the same as in one piece: the
+    # record-by-record reader behind Argilla's JSON lists, POTATO's state files and any
+    # Label Studio export the whole-file decoder refuses.
     from interop.parsers import common
 
+    path = FIXTURES / "label-studio.json"
     monkeypatch.setattr(common, "CHUNK", 7)
-    parsed = parse("label-studio", files("label-studio.json"))
-    assert len(parsed.votes) == 5
+    records = [r for _n, r in common.iter_json_array(Input.from_path(path), Limits())]
+    assert records == json.loads(path.read_text())
+
+
+def test_label_studio_reads_the_same_record_by_record(monkeypatch):
+    from interop.parsers import label_studio
+
+    whole = parse("label-studio", files("label-studio.json"))
+    monkeypatch.setattr(label_studio, "_decode_whole", lambda f: None)
+    by_record = parse("label-studio", files("label-studio.json"))
+    pd.testing.assert_frame_equal(whole.votes, by_record.votes)
+    pd.testing.assert_frame_equal(whole.items, by_record.items)
+    pd.testing.assert_frame_equal(whole.report, by_record.report)
+    pd.testing.assert_frame_equal(whole.suggestions, by_record.suggestions)
 
 
 def test_a_csv_cell_beyond_the_shared_limit_is_refused():
