@@ -4,6 +4,8 @@ text and gold label, and a bad file leaves nothing behind."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -112,3 +114,24 @@ def test_each_tool_imports(study, researcher):
         )
         job = Job.objects.get(pk=label_import.job_id)
         assert job.status == "succeeded", (tool, job.message)
+
+
+def test_the_report_download_escapes_formula_cells(study, researcher):
+    line = {
+        "text": "a",
+        "label": "S",
+        "answer": "ignore",
+        "_input_hash": 1,
+        "_annotator_id": "=1+1",
+    }
+    ok = {"text": "a", "label": "S", "answer": "accept", "_input_hash": 1, "_annotator_id": "x"}
+    data = "\n".join(json.dumps(x) for x in (line, ok)).encode()
+    label_import = label_import_start(
+        study=study, user=researcher, tool="prodigy", name="Formulas",
+        upload=SimpleUploadedFile("db.jsonl", data),
+    )  # fmt: skip
+    job = Job.objects.get(pk=label_import.job_id)
+    assert job.status == "succeeded", job.message
+    with job.result_file.open("rb") as fh:
+        text = fh.read().decode("utf-8-sig")
+    assert "'=1+1" in text and ",=1+1" not in text
