@@ -22,17 +22,21 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.text import slugify
 
 from config import inputs
 from interop.models import LabelImport, Tool
 from interop.parsers import Input, Limits, ParseError, parse
 from jobs.services import JobOutput, ProgressFn, job_start
+from sources import registry
 from sources.csv_escape import escape_frame
+from sources.registry import SourceRef, SourceUnavailable
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
 
     from accounts.models import Study, User
+    from jobs.models import Job
 
 IMPORT_JOB = "interop_import"
 # A rater's name as an imported rater account (see annotation.services.RATER_NAME).
@@ -266,4 +270,49 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
             f"{summary['votes']:,} votes by {summary['voters']:,} raters on "
             f"{summary['items']:,} items imported into {project.name}."
         ),
+    )
+
+
+EXPORT_JOB = "interop_export"
+
+
+def labels_export_start(*, study: Study, user: User, project_id: int, tool: str) -> Job:
+    """Queue an export of an annotation project's labels in ``tool``'s import format (a job
+    whose result file is the export; ``BackgroundUnavailable`` when the broker is down)."""
+    from interop.tasks import interop_export_task
+    from interop.writers import WRITERS
+
+    if tool not in WRITERS:
+        raise ValidationError({"tool": [f"Choose one of {', '.join(WRITERS)}."]})
+    ref = SourceRef(kind="annotation", study_id=study.pk, object_id=project_id)
+    try:
+        registry.get("annotation").check(ref=ref)
+    except SourceUnavailable as exc:
+        raise ValidationError({"project": [str(exc)]}) from None
+    return job_start(
+        kind=EXPORT_JOB,
+        task=interop_export_task,
+        user=user,
+        study=study,
+        params={"study": study.pk, "project": project_id, "tool": tool},
+    )
+
+
+def labels_export(*, study_id: int, project_id: int, tool: str) -> JobOutput:
+    """The project's labels (read through the source registry, like a dataset's) written in
+    the tool's format."""
+    from interop.writers import WRITERS
+
+    ref = SourceRef(kind="annotation", study_id=study_id, object_id=project_id)
+    source = registry.get("annotation")
+    votes = source.vote_table(ref=ref)
+    if not len(votes):
+        raise ValidationError({"project": ["This project has no labels yet."]})
+    items = source.item_table(ref=ref)
+    title = str(source.describe(ref=ref)["name"])
+    write, suffix = WRITERS[tool]
+    return JobOutput(
+        result={"tool": tool, "votes": len(votes), "items": len(items)},
+        file_name=f"{slugify(title) or 'project'}-{suffix}",
+        content=write(votes, items),
     )

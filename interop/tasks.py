@@ -18,3 +18,19 @@ def interop_import_task(job_id: str) -> None:
         return label_import_run(label_import=label_import, progress=progress)
 
     job_run(job_id=job_id, work=work)
+
+
+@shared_task(base=JobTask)
+def interop_export_task(job_id: str) -> None:
+    """Write a project's labels in another tool's format to the job's file (safe to run
+    twice)."""
+    from interop.services import labels_export
+
+    def work(job, progress):
+        progress(10, "reading the vote table")
+        params = job.params
+        return labels_export(
+            study_id=params["study"], project_id=params["project"], tool=params["tool"]
+        )
+
+    job_run(job_id=job_id, work=work)

@@ -3,20 +3,19 @@ tool's format."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.text import slugify
-from django.utils.translation import gettext as _
 
 from accounts.access import access_study, studies_visible_to
 from interop import services
 from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
-from interop.writers import WRITERS
 from sources import registry
-from sources.registry import SourceRef, SourceUnavailable
+from sources.registry import SourceUnavailable
 
 
 def _projects(user) -> list[tuple[str, str]]:
@@ -83,38 +82,22 @@ def import_detail(request, import_id: int):
 
 @login_required
 def export_project(request):
-    """An annotation project's labels in a tool's import format, read through the source
-    registry like any dataset source."""
-    form = ExportForm(request.GET or None, projects=_projects(request.user))
-    if not request.GET:
-        return render(
-            request, "interop/import.html", {"export_form": form, "form": None, "imports": []}
-        )
+    """Start an export of an annotation project's labels in a tool's import format (a job;
+    its page offers the file), or show the form."""
+    form = ExportForm(request.POST or None, projects=_projects(request.user))
+    context: dict[str, Any] = {"export_form": form, "form": None, "imports": []}
+    if request.method != "POST":
+        return render(request, "interop/import.html", context)
     if not form.is_valid():
-        return render(
-            request,
-            "interop/import.html",
-            {"export_form": form, "form": None, "imports": []},
-            status=400,
-        )
+        return render(request, "interop/import.html", context, status=400)
     study_id, project_id = (int(v) for v in form.cleaned_data["project"].split(":"))
     study = access_study(user=request.user, study_id=study_id)
-    ref = SourceRef(kind="annotation", study_id=study.pk, object_id=project_id)
     try:
-        votes = registry.vote_table(ref)
-        items = registry.item_table(ref)
-        title = registry.get("annotation").describe(ref=ref)["name"]
-    except SourceUnavailable as exc:
-        raise Http404(str(exc)) from None
-    if not len(votes):
-        form.add_error("project", _("This project has no labels yet."))
-        return render(
-            request, "interop/import.html", {"export_form": form, "form": None, "imports": []},
-            status=400,
-        )  # fmt: skip
-    write, suffix = WRITERS[form.cleaned_data["tool"]]
-    content = write(votes, items)
-    response = HttpResponse(content, content_type="application/octet-stream")
-    name = f"{slugify(title) or 'project'}-{suffix}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+        job = services.labels_export_start(
+            study=study, user=request.user, project_id=project_id, tool=form.cleaned_data["tool"]
+        )
+    except ValidationError as exc:
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return render(request, "interop/import.html", context, status=400)
+    return redirect("jobs:detail", job_id=job.pk)

@@ -313,7 +313,7 @@ ROUTES: dict[str, Route] = {
     # imports from other tools: the page and the export list the user's own studies' things
     "interop/": R("user", GET, POST),
     "interop/imports/<int:import_id>/": R("study"),
-    "interop/export/": R("user"),
+    "interop/export/": R("user", GET, POST),
     "api/interop/imports/": R("user", POST),
     "api/interop/imports/<int:import_id>/": R("study"),
     # the API's description

@@ -10,6 +10,7 @@ from interop.models import LabelImport
 from interop.parsers import Input, parse
 from interop.services import label_import_start
 from interop.writers import WRITERS
+from jobs.models import Job
 from sources import registry
 from sources.registry import SourceRef
 from tests.interop.test_parsers import FIXTURES
@@ -32,15 +33,19 @@ def imported(study, researcher):
 def test_project_exported_in_a_tools_format_reads_back_the_same(client, researcher, imported, tool):
     client.force_login(researcher)
     project = imported.project
-    response = client.get(
+    response = client.post(
         "/interop/export/", {"project": f"{imported.study_id}:{project.pk}", "tool": tool}
     )
-    assert response.status_code == 200
+    job = Job.objects.get(kind="interop_export")
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    assert job.status == "succeeded", job.message
     suffix = WRITERS[tool][1]
-    assert response["Content-Disposition"] == f'attachment; filename="reviews-{suffix}"'
+    assert job.result_file.name.endswith(f"reviews-{suffix}")
+    with job.result_file.open("rb") as fh:
+        content = fh.read()
     ref = SourceRef(kind="annotation", study_id=imported.study_id, object_id=project.pk)
     votes = registry.vote_table(ref)
-    parsed = parse(tool, [Input.from_bytes(suffix, response.content)])
+    parsed = parse(tool, [Input.from_bytes(suffix, content)])
     cols = ["item", "voter", "label"]
     want = votes[cols].astype(str).sort_values(cols).values.tolist()
     assert parsed.votes[cols].values.tolist() == want
@@ -49,12 +54,13 @@ def test_project_exported_in_a_tools_format_reads_back_the_same(client, research
 def test_outsider_sees_no_import_and_cannot_export(client, outsider, imported):
     client.force_login(outsider)
     assert client.get(f"/interop/imports/{imported.pk}/").status_code == 404
-    response = client.get(
+    response = client.post(
         "/interop/export/",
         {"project": f"{imported.study_id}:{imported.project_id}", "tool": "doccano"},
     )
     assert response.status_code == 400
     assert b"Select a valid choice" in response.content
+    assert not Job.objects.filter(kind="interop_export").exists()
 
 
 def test_page_refuses_a_study_of_someone_else(client, outsider, study):
