@@ -33,6 +33,16 @@ def test_researcher_imports_a_label_studio_export(page, study, researcher):
     page.locator("#project-link").click()
     expect(page.get_by_role("heading", name="Restaurant reviews")).to_be_visible()
     assert Project.objects.filter(study=study, name="Restaurant reviews").count() == 1
+    # ... and sends the labels back out in doccano's format.
+    page.goto("/interop/")
+    page.get_by_label("Annotation project").select_option(
+        label=f"{study.name} · Restaurant reviews"
+    )
+    page.get_by_label("Format").select_option(label="doccano")
+    with page.expect_navigation():
+        page.locator("#export-form").get_by_role("button", name="Download").click()
+    expect(page.locator(".job-progress")).to_contain_text("Succeeded")
+    expect(page.locator(".job-progress").get_by_role("link", name="Download")).to_be_visible()
 
 
 def test_a_merged_doccano_file_is_refused_with_the_reason(page, study, researcher):
