@@ -117,7 +117,7 @@ def parse(files: list[Input], *, limits: Limits, field: str | None = None) -> Pa
                     labels=labels,
                 )
                 if spans.get(instance):
-                    b.note(len(b.report) - 1, "spans are not item labels (kept in the raw file)")
+                    b.note(b.last_row, "spans are not item labels (kept in the raw file)")
         elif f.name.endswith("annotated_instances.jsonl") or (
             f.suffix == ".jsonl" and "/" not in f.name and f.stem != "annotation_history"
         ):
@@ -147,7 +147,7 @@ def parse(files: list[Input], *, limits: Limits, field: str | None = None) -> Pa
                     labels=line["label_annotations"],
                 )
                 if line.get("span_annotations"):
-                    b.note(len(b.report) - 1, "spans are not item labels (kept in the raw file)")
+                    b.note(b.last_row, "spans are not item labels (kept in the raw file)")
         else:
             # The output folder holds other files too (annotation history, assignments).
             b.notes.append(f"{f.name}: not an annotator's labels; not read")
