@@ -168,6 +168,10 @@ def _items_jsonl(items: pd.DataFrame, keys: dict[str, str], label_import: LabelI
     return ("\n".join(lines) + "\n").encode()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobOutput:
     """Read the kept export and make it an annotation project, in one transaction.
 
@@ -267,8 +271,8 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
         file_name=f"import-{label_import.pk}-report.csv",
         content=report_csv,
         message=(
-            f"{summary['votes']:,} votes by {summary['voters']:,} raters on "
-            f"{summary['items']:,} items imported into {project.name}."
+            f"{_count(summary['votes'], 'vote')} by {_count(summary['voters'], 'rater')} on "
+            f"{_count(summary['items'], 'item')} imported into {project.name}."
         ),
     )
 

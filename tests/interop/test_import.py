@@ -135,3 +135,22 @@ def test_the_report_download_escapes_formula_cells(study, researcher):
     with job.result_file.open("rb") as fh:
         text = fh.read().decode("utf-8-sig")
     assert "'=1+1" in text and ",=1+1" not in text
+
+
+@pytest.mark.celery_worker
+def test_an_import_runs_on_a_worker_and_reports_progress(celery_worker, study, researcher):
+    import time
+
+    label_import = label_import_start(
+        study=study, user=researcher, tool="doccano", name="Phones",
+        upload=upload("doccano/alice.jsonl"),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    job = Job.objects.get(pk=label_import.job_id)
+    while job.status not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.refresh_from_db()
+    assert (job.status, job.progress, job.attempts) == ("succeeded", 100, 1), job.message
+    assert job.message == "3 votes by 1 rater on 2 items imported into Phones."
+    label_import.refresh_from_db()
+    assert label_import.project is not None and label_import.summary["votes"] == 3
