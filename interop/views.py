@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from accounts.access import access_study, studies_visible_to
 from interop import services
@@ -16,6 +17,15 @@ from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
 from sources import registry
 from sources.registry import SourceUnavailable
+
+# The report's statuses (interop.parsers.common), as the page shows them.
+STATUS_LABELS = {
+    "ok": _("read"),
+    "skipped": _("skipped"),
+    "no votes": _("no votes"),
+    "replaced": _("replaced by a later answer"),
+    "other field": _("another question"),
+}
 
 
 def _projects(user) -> list[tuple[str, str]]:
@@ -77,7 +87,11 @@ def import_detail(request, import_id: int):
     )
     if label_import is None:
         raise Http404("No such import.")
-    return render(request, "interop/detail.html", {"label_import": label_import})
+    counts = (label_import.summary or {}).get("records_by_status", {})
+    statuses = [(STATUS_LABELS.get(status, status), n) for status, n in sorted(counts.items())]
+    return render(
+        request, "interop/detail.html", {"label_import": label_import, "statuses": statuses}
+    )
 
 
 @login_required

@@ -29,6 +29,7 @@ def test_researcher_imports_a_label_studio_export(page, study, researcher):
     expect(summary).to_contain_text("5")
     expect(summary).to_contain_text("Negative, Neutral, Positive")
     expect(summary).to_contain_text("skipped: 1")
+    expect(summary).to_contain_text("read: 4")
     expect(page.get_by_role("link", name="Download")).to_be_visible()
     page.locator("#project-link").click()
     expect(page.get_by_role("heading", name="Restaurant reviews")).to_be_visible()
