@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "annotation",
     "benchmarks",
     "evaluation",
+    "interop",
 ]
 
 MIDDLEWARE = [
@@ -438,6 +439,10 @@ IDEMPOTENCY_KEY_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_HOURS", "24"))
 # JSON (API bodies, JSONL imports, JSON in CSV cells) nested deeper than this is refused.
 JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
 # The longest CSV cell an import accepts, in characters (Python's csv module stops at 131,072).
+# Exports of other annotation tools (interop/): the largest file (or zip, unpacked) and the most
+# records one import reads.
+INTEROP_MAX_BYTES = int(os.environ.get("INTEROP_MAX_BYTES", str(512 * 2**20)))
+INTEROP_MAX_RECORDS = int(os.environ.get("INTEROP_MAX_RECORDS", "5000000"))
 IMPORT_CSV_FIELD_MAX_CHARS = int(os.environ.get("IMPORT_CSV_FIELD_MAX_CHARS", str(2**20)))
 # Media of annotation items: the defaults of a new project's limits (each project may change
 # its own on its settings page), per file.

@@ -40,6 +40,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("annotation/", include("annotation.api_urls")),
     path("benchmarks/", include("benchmarks.api_urls")),
     path("evaluation/", include("evaluation.api_urls")),
+    path("interop/", include("interop.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs_view, name="api-docs"),
 ]
@@ -53,6 +54,7 @@ urlpatterns = [
     path("annotation/", include("annotation.urls")),
     path("benchmarks/", include("benchmarks.urls")),
     path("evaluation/", include("evaluation.urls")),
+    path("interop/", include("interop.urls")),
     path("api/", include(api_urlpatterns)),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -316,6 +316,12 @@ ROUTES: dict[str, Route] = {
     "api/evaluation/datasets/<int:dataset_id>/endpoint-runs/": R("study", POST),
     "api/evaluation/runs/<int:run_id>/": R("study"),
     "api/evaluation/studies/<int:study_id>/endpoints/": R("study", GET, POST),
+    # imports from other tools: the page and the export list the user's own studies' things
+    "interop/": R("user", GET, POST),
+    "interop/imports/<int:import_id>/": R("study"),
+    "interop/export/": R("user", GET, POST),
+    "api/interop/imports/": R("user", POST),
+    "api/interop/imports/<int:import_id>/": R("study"),
     # the API's description
     "api/schema/": R("public"),
     "api/docs/": R("public"),
@@ -516,6 +522,19 @@ def _build(media_root: str) -> World:
             apps.get_model("evaluation", "Run")
             .objects.create(
                 dataset=dataset, version=version, name="m", kind="upload", created_by=owner
+            )
+            .pk
+        )
+    if apps.is_installed("interop"):
+        ids["import_id"] = (
+            apps.get_model("interop", "LabelImport")
+            .objects.create(
+                study=study,
+                tool="prodigy",
+                name="Imported",
+                source_name="answers.jsonl",
+                source_file=ContentFile(b"{}\n", name="answers.jsonl"),
+                created_by=owner,
             )
             .pk
         )

@@ -170,7 +170,7 @@ def test_every_korean_catalogue_passes_msgfmt_check():
         *sorted(REPO.glob("*/locale/ko/LC_MESSAGES/django.po")),
         REPO / "locale" / "ko" / "LC_MESSAGES" / "django.po",
     ]
-    assert len(catalogues) == 5  # annotation, benchmarks, evaluation, surveys, site
+    assert len(catalogues) == 6  # annotation, benchmarks, evaluation, interop, surveys, site
     for po in catalogues:
         result = subprocess.run(
             ["msgfmt", "--check", "-o", os.devnull, str(po)], capture_output=True, text=True

@@ -1,0 +1,70 @@
+"""REST API: start an import of another tool's export and follow it (same rights as the page)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.access import access_study, studies_visible_to
+from config.api import StrictSerializer
+from interop.models import LabelImport, Tool
+from interop.services import label_import_start
+from jobs.api import JobOutputSerializer
+
+
+class LabelImportInputSerializer(StrictSerializer):
+    study = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    tool = serializers.ChoiceField(choices=Tool.choices)
+    name = serializers.CharField(max_length=200)
+    field = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    file = serializers.FileField()
+
+
+class LabelImportOutputSerializer(serializers.ModelSerializer):
+    job = JobOutputSerializer(read_only=True)
+
+    class Meta:
+        model = LabelImport
+        fields = [
+            "id", "study", "tool", "name", "field", "source_name", "project", "summary",
+            "created_at", "job",
+        ]  # fmt: skip
+
+
+@extend_schema(
+    request={"multipart/form-data": LabelImportInputSerializer},
+    responses={202: LabelImportOutputSerializer},
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+def import_create_api(request):
+    """Upload a Label Studio, doccano, Argilla, POTATO or Prodigy export; it is imported by a
+    job into a new annotation project of the study. Follow ``job`` until it ends; a file that
+    cannot be read whole fails the job with a message naming the record, and nothing is made."""
+    data = LabelImportInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    v = data.validated_data
+    study = access_study(user=request.user, study_id=v["study"])
+    label_import = label_import_start(
+        study=study, user=request.user, tool=v["tool"], name=v["name"], field=v["field"],
+        upload=v["file"],
+    )  # fmt: skip
+    label_import.refresh_from_db()
+    return Response(LabelImportOutputSerializer(label_import).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(responses=LabelImportOutputSerializer)
+@api_view(["GET"])
+def import_detail_api(request, import_id: int):
+    label_import = (
+        LabelImport.objects.filter(pk=import_id, study__in=studies_visible_to(user=request.user))
+        .select_related("job")
+        .first()
+    )
+    if label_import is None:
+        raise Http404("No such import.")
+    return Response(LabelImportOutputSerializer(label_import).data)

@@ -1,0 +1,117 @@
+"""Pages: upload another tool's export, follow its import, and export a project's labels in a
+tool's format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from accounts.access import access_study, studies_visible_to
+from interop import services
+from interop.forms import ExportForm, ImportForm
+from interop.models import LabelImport
+from sources import registry
+from sources.registry import SourceUnavailable
+
+# The report's statuses (interop.parsers.common), as the page shows them.
+STATUS_LABELS = {
+    "ok": _("read"),
+    "skipped": _("skipped"),
+    "no votes": _("no votes"),
+    "replaced": _("replaced by a later answer"),
+    "other field": _("another question"),
+}
+
+
+def _projects(user) -> list[tuple[str, str]]:
+    """``(study:project, title)`` of the annotation projects of the user's studies."""
+    try:
+        source = registry.get("annotation")
+    except SourceUnavailable:
+        return []
+    out = []
+    for study in studies_visible_to(user=user).order_by("name"):
+        for pk, title in source.choices(study_id=study.pk):
+            out.append((f"{study.pk}:{pk}", f"{study.name} · {title}"))
+    return out
+
+
+@login_required
+def import_page(request):
+    studies = studies_visible_to(user=request.user).order_by("name")
+    form = ImportForm(request.POST or None, request.FILES or None, studies=studies)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            label_import = services.label_import_start(
+                study=access_study(user=request.user, study_id=data["study"].pk),
+                user=request.user,
+                tool=data["tool"],
+                name=data["name"],
+                field=data["field"],
+                upload=data["file"],
+            )
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            return redirect("interop:detail", import_id=label_import.pk)
+    imports = (
+        LabelImport.objects.filter(study__in=studies)
+        .select_related("study", "job", "project")
+        .order_by("-created_at")[:20]
+    )
+    return render(
+        request,
+        "interop/import.html",
+        {
+            "form": form,
+            "imports": imports,
+            "export_form": ExportForm(projects=_projects(request.user)),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def import_detail(request, import_id: int):
+    label_import = (
+        LabelImport.objects.filter(pk=import_id, study__in=studies_visible_to(user=request.user))
+        .select_related("study", "job", "project")
+        .first()
+    )
+    if label_import is None:
+        raise Http404("No such import.")
+    counts = (label_import.summary or {}).get("records_by_status", {})
+    statuses = [(STATUS_LABELS.get(status, status), n) for status, n in sorted(counts.items())]
+    return render(
+        request, "interop/detail.html", {"label_import": label_import, "statuses": statuses}
+    )
+
+
+@login_required
+def export_project(request):
+    """Start an export of an annotation project's labels in a tool's import format (a job;
+    its page offers the file), or show the form."""
+    form = ExportForm(request.POST or None, projects=_projects(request.user))
+    context: dict[str, Any] = {"export_form": form, "form": None, "imports": []}
+    if request.method != "POST":
+        return render(request, "interop/import.html", context)
+    if not form.is_valid():
+        return render(request, "interop/import.html", context, status=400)
+    study_id, project_id = (int(v) for v in form.cleaned_data["project"].split(":"))
+    study = access_study(user=request.user, study_id=study_id)
+    try:
+        job = services.labels_export_start(
+            study=study, user=request.user, project_id=project_id, tool=form.cleaned_data["tool"]
+        )
+    except ValidationError as exc:
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return render(request, "interop/import.html", context, status=400)
+    return redirect("jobs:detail", job_id=job.pk)
