@@ -120,8 +120,22 @@ def _build_world(researcher, study, colleague) -> dict[str, object]:
         raw=b"item,label\ni00,joy\ni01,anger\n",
         file_name="predictions.csv",
     )
+    # Interop: one import of a small Prodigy export.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from interop.services import label_import_start
+
+    prodigy = b'{"text": "Fine.", "label": "joy", "answer": "accept", "_annotator_id": "a"}\n'
+    label_import = label_import_start(
+        study=study,
+        user=researcher,
+        tool="prodigy",
+        name="Imported",
+        upload=SimpleUploadedFile("prodigy.jsonl", prodigy),
+    )
     return {
         "study_id": study.pk,
+        "import_id": label_import.pk,
         "username": colleague.username,
         "job_id": str(export.pk),
         "population_id": population.pk,

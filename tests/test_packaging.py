@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 PRODUCT = [
     "config", "accounts", "jobs", "sources", "surveys", "annotation", "benchmarks", "evaluation",
-    "idempotency", "templates", "static", "locale",
+    "idempotency", "interop", "templates", "static", "locale",
 ]  # fmt: skip
 
 
