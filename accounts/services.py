@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -83,15 +85,71 @@ def _answer(invitation: StudyInvitation, status: str) -> bool:
 
 
 @transaction.atomic
-def study_invitation_accept(*, invitation: StudyInvitation) -> StudyMember:
+def study_invitation_link_create(
+    *, study: Study, role: str = StudyRole.RESEARCHER, email: str = "", by: User
+) -> StudyInvitation:
+    """A single-use invitation link to ``study`` as ``role``, for whoever the owner gives it
+    to (``email`` is a note of whom). Precondition: ``by`` is an owner of the study."""
+    if role not in StudyRole.values:
+        raise ValidationError({"role": [f"Unknown role {role!r}."]})
+    return StudyInvitation.objects.create(
+        study=study,
+        role=role,
+        email=email.strip(),
+        invited_by=by,
+        token=secrets.token_urlsafe(32),
+    )
+
+
+@transaction.atomic
+def study_invitation_accept(
+    *, invitation: StudyInvitation, user: User | None = None
+) -> StudyMember:
     """The invitee accepts: they become a member with the invited role and may create
     studies of their own. The status moves by a conditional update, so a double click makes
-    one membership; an answered invitation is refused."""
-    if not _answer(invitation, InvitationStatus.ACCEPTED):
+    one membership; an answered invitation is refused.
+
+    A link invitation (no ``user`` yet) is accepted by ``user``, who is written on it; a
+    member of the study cannot use a link (it would change their role behind the owner's
+    back), and the link stays unused for someone else.
+    """
+    if invitation.user_id is None:
+        if user is None:
+            raise ValidationError({"invitation": ["Who accepts this invitation?"]})
+        if StudyMember.objects.filter(study_id=invitation.study_id, user=user).exists():
+            raise ValidationError(
+                {"invitation": [f"{user.username} is a member of this study already."]}
+            )
+        claimed = StudyInvitation.objects.filter(
+            pk=invitation.pk, status=InvitationStatus.PENDING, user__isnull=True
+        ).update(status=InvitationStatus.ACCEPTED, answered_at=timezone.now(), user=user)
+        if claimed != 1:
+            raise ValidationError({"invitation": ["This invitation was answered already."]})
+        invitation.user = user
+    elif not _answer(invitation, InvitationStatus.ACCEPTED):
         raise ValidationError({"invitation": ["This invitation was answered already."]})
-    member = study_member_add(study=invitation.study, user=invitation.user, role=invitation.role)
-    researcher_grant(user=invitation.user)
+    invitee = invitation.user
+    assert invitee is not None
+    member = study_member_add(study=invitation.study, user=invitee, role=invitation.role)
+    researcher_grant(user=invitee)
     return member
+
+
+@transaction.atomic
+def study_invitation_sign_up(
+    *, invitation: StudyInvitation, username: str, password: str, email: str = ""
+) -> User:
+    """Create an account through an invitation link and accept the invitation with it, in
+    one transaction: an invitation answered meanwhile leaves no account behind.
+
+    Precondition: the caller validated the username and the password (Django's
+    ``UserCreationForm`` and the password validators)."""
+    locked = StudyInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.status != InvitationStatus.PENDING or locked.user_id is not None:
+        raise ValidationError({"invitation": ["This invitation was answered already."]})
+    user = User.objects.create_user(username=username, email=email, password=password)
+    study_invitation_accept(invitation=locked, user=user)
+    return user
 
 
 @transaction.atomic

@@ -592,7 +592,7 @@ class ReviewIn(StrictSerializer):
 @extend_schema(request=ReviewIn, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def question_review_api(request, question_id: int):
-    question = access_question(user=request.user, question_id=question_id)
+    question = access_question(user=request.user, question_id=question_id, review=True)
     data = ReviewIn(data=request.data)
     data.is_valid(raise_exception=True)
     review = services.question_review(

@@ -39,9 +39,9 @@ from surveys.models import Block, ReviewState, SurveyStatus
 from surveys.tasks import compute_weights_task, export_responses_task
 
 
-def _own_question(request, survey_id: int, question_id: int):
+def _own_question(request, survey_id: int, question_id: int, review: bool = False):
     """The question, if the user may see its survey and it belongs to ``survey_id``."""
-    question = access_question(user=request.user, question_id=question_id)
+    question = access_question(user=request.user, question_id=question_id, review=review)
     if question.survey_id != survey_id:
         raise Http404("No such question.")
     return question
@@ -108,7 +108,7 @@ def review_queue(request, survey_id: int):
 @login_required
 @require_POST
 def review_question(request, survey_id: int, question_id: int):
-    question = _own_question(request, survey_id, question_id)
+    question = _own_question(request, survey_id, question_id, review=True)
     form = ReviewForm(request.POST)
     if form.is_valid():
         try:

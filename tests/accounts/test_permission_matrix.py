@@ -99,6 +99,8 @@ RULES: dict[str, dict[str, str]] = {
     "redirect": {p: REDIRECT for p in PERSONAS},
     # The participant page under the invitation's token; anyone else tries a made-up token.
     "participant": {**_rule(), "participant": OK, "anonymous": NOT_FOUND},
+    # An invitation link that does not exist (or was used): nobody gets past it.
+    "no_link": {p: NOT_FOUND for p in PERSONAS},
 }
 
 GET, POST, PUT, PATCH, DELETE = "GET", "POST", "PUT", "PATCH", "DELETE"
@@ -136,7 +138,10 @@ PROJECT = {"study": "{study}", "name": "P2", "categories": [{"key": "a", "name":
 ROUTES: dict[str, Route] = {
     # accounts and the site
     "": R("user"),
+    "studies/new/": R("creator", POST, body={"study-name": "S2"}),
     "studies/<int:study_id>/": R("study"),
+    "join/<str:token>/": R("no_link", GET, POST),
+    "favicon.ico": R("redirect"),
     "studies/<int:study_id>/members/": Route(
         {GET: "study", POST: "study"}, body={"invite-username": "eunji", "invite-role": "owner"}
     ),
