@@ -7,6 +7,9 @@ urlpatterns = [
     path("r/<str:token>/", participant.participant, name="participant"),
     path("<int:survey_id>/", views.survey_dashboard, name="dashboard"),
     path("<int:survey_id>/review/", views.review_queue, name="review_queue"),
+    path("<int:survey_id>/invitees/", views.survey_invitees, name="invitees"),
+    path("<int:survey_id>/invitees.csv", views.survey_invitees_csv, name="invitees_csv"),
+    path("<int:survey_id>/open-link-qr.svg", views.survey_open_link_qr, name="open_link_qr"),
     path(
         "<int:survey_id>/review/<int:question_id>/", views.review_question, name="review_question"
     ),
