@@ -9,6 +9,7 @@ be opened.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Study
+from config.inputs import NUMBER_LIMIT_MAX
 from surveys.models import (
     CHOICE_KINDS,
     Block,
@@ -184,6 +186,21 @@ def block_move(*, block: Block, step: int) -> Block:
 
 
 @transaction.atomic
+def _check_number_limits(low: float | None, high: float | None) -> None:
+    """A number question's lowest and highest answers: finite, within ``NUMBER_LIMIT_MAX``
+    either side of 0, the lowest not above the highest."""
+    errors: dict[str, list[str]] = {}
+    for name, value in (("min_value", low), ("max_value", high)):
+        if value is not None and not (math.isfinite(value) and abs(value) <= NUMBER_LIMIT_MAX):
+            errors[name] = [
+                f"Give a number from {-NUMBER_LIMIT_MAX:.0e} to {NUMBER_LIMIT_MAX:.0e}."
+            ]
+    if not errors and low is not None and high is not None and low > high:
+        errors["max_value"] = ["The highest number is below the lowest."]
+    if errors:
+        raise ValidationError(errors)
+
+
 def question_create(
     *,
     block: Block,
@@ -209,6 +226,7 @@ def question_create(
             raise ValidationError({name: [f"{fields[name]!r} is not an option of the question."]})
     if fields.get("is_attention_check") and not fields.get("expected_option"):
         raise ValidationError({"expected_option": ["An attention check needs an expected option."]})
+    _check_number_limits(fields.get("min_value"), fields.get("max_value"))
     question = Question.objects.create(
         survey=survey,
         block=block,
@@ -338,6 +356,9 @@ def question_update(
     checking = fields.get("is_attention_check", question.is_attention_check)
     if checking and not fields.get("expected_option", question.expected_option):
         raise ValidationError({"expected_option": ["An attention check needs an expected option."]})
+    _check_number_limits(
+        fields.get("min_value", question.min_value), fields.get("max_value", question.max_value)
+    )
     for name, value in fields.items():
         setattr(question, name, value)
     question.review_state = ReviewState.DRAFT

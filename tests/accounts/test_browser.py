@@ -126,3 +126,26 @@ def test_a_researcher_creates_a_study_and_a_reviewer_signs_up_through_the_link(
     page.goto(link)
     expect(page.locator("h1")).not_to_have_text("Join Trust 2027")
     newcomer.close()
+
+
+def test_switching_language_after_a_failed_form(page, live_server):
+    """The study form sent back with an error lives at a POST-only address; switching the
+    language there returns to the page the form came from (not a 405)."""
+    from accounts.services import researcher_grant
+    from tests.accounts.factories import UserFactory
+    from tests.conftest import browser_login
+
+    owner = UserFactory(username="rosa")
+    researcher_grant(user=owner)
+    browser_login(page, owner)
+    page.fill("#id_study-description", "No name given")
+    # The server's check, not the browser's (``required``), is the one under test.
+    page.evaluate("document.querySelector('#study-create-form').noValidate = true")
+    page.get_by_role("button", name="Create the study").click()
+    expect(page).to_have_url(f"{live_server.url}/studies/new/")
+    expect(page.locator("#study-create-form")).to_contain_text("This field is required.")
+    page.select_option("#language-select", "ko")
+    page.click(".language-switch button")
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(page.locator("#study-create-form h2")).to_have_text("새 스터디")
