@@ -3,6 +3,7 @@ from django.db import transaction
 
 from benchmarks.models import Dataset, DatasetSource, Version
 from benchmarks.services import version_export_start
+from config.admin import job_started_message
 
 
 class DatasetSourceInline(admin.TabularInline):
@@ -42,4 +43,4 @@ class VersionAdmin(admin.ModelAdmin):
         with transaction.atomic():
             jobs = [version_export_start(version=v, user=request.user) for v in queryset]
         for job in jobs:
-            messages.info(request, f"Started export job {job.id}.")
+            messages.info(request, job_started_message("Started the export", job))

@@ -23,3 +23,16 @@ def page_link(url_name: str, pk: int | None, text: str) -> str:
     if pk is None:
         return "-"
     return format_html('<a href="{}">{}</a>', reverse(url_name, args=[pk]), text)
+
+
+def job_started_message(what: str, job) -> str:
+    """The admin message for an export action: links to the job's page (its progress) and to
+    the file it makes (served once the job is done)."""
+    return format_html(
+        '{} <a href="{}">job {}</a>: its file will be at <a href="{}">{}</a> once it is done.',
+        what,
+        reverse("jobs:detail", args=[job.pk]),
+        job.pk,
+        reverse("jobs:download", args=[job.pk]),
+        reverse("jobs:download", args=[job.pk]),
+    )
