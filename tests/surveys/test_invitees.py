@@ -151,3 +151,20 @@ def test_a_draft_survey_says_not_open_yet(client, study):
     page = client.get(f"/surveys/r/{survey.open_token}/?lang=en").content.decode()
     assert "This survey is not open yet" in page
     assert "closed" not in page.split("<main")[1]
+
+
+def test_a_draft_survey_dashboard_says_what_to_do_next(client, researcher, study):
+    survey = services.survey_create(study=study, title_en="Later")
+    block = services.block_create(survey=survey, title_en="All")
+    services.question_create(
+        block=block,
+        code="q1",
+        kind="single",
+        text_en="Yes?",
+        options=[("y", "Yes", "예"), ("n", "No", "아니요")],
+    )
+    client.force_login(researcher)
+    page = client.get(f"/surveys/{survey.pk}/").content.decode()
+    assert 'id="draft-next-steps"' in page
+    assert "No answers to this question yet." in page
+    assert "n = 0" not in page
