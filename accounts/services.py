@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.mail import EmailMessage, mailers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -99,6 +101,26 @@ def study_invitation_link_create(
         invited_by=by,
         token=secrets.token_urlsafe(32),
     )
+
+
+def study_invitation_email(*, invitation: StudyInvitation, link: str) -> None:
+    """Mail a link invitation to the address noted on it (English and Korean). The link is
+    on the members page as well, so a mail that cannot leave loses nothing; the caller says
+    so. Precondition: ``invitation.email`` is set."""
+    study = invitation.study
+    by = invitation.invited_by
+    subject = f"Invitation to {study.name} / {study.name} 초대"
+    body = (
+        f"{by} invites you to the study {study.name} on Chorus.\n"
+        f"{by} 님이 Chorus의 스터디 {study.name}에 초대했습니다.\n\n"
+        f"{link}\n\n"
+        "The link works once: open it to join with your account or to create one.\n"
+        "이 링크는 한 번만 쓸 수 있습니다. 열어서 계정으로 참여하거나 계정을 만드십시오.\n"
+    )
+    with mailers.default as backend:
+        backend.send_messages(
+            [EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])]
+        )
 
 
 @transaction.atomic

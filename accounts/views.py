@@ -37,6 +37,7 @@ from accounts.services import (
     study_create,
     study_invitation_accept,
     study_invitation_decline,
+    study_invitation_email,
     study_invitation_link_create,
     study_invitation_sign_up,
     study_member_invite,
@@ -134,6 +135,23 @@ def study_members_page(request, study_id: int):
                     "for a new account or an existing one."
                 ),
             )
+            if invitation.email:
+                try:
+                    study_invitation_email(
+                        invitation=invitation,
+                        link=invitation_link_url(request, invitation.token or ""),
+                    )
+                except OSError:
+                    logger.exception("The invitation mail to %s could not be sent", invitation.pk)
+                    messages.warning(
+                        request,
+                        _("The mail could not be sent; copy the link below and send it yourself."),
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _("The link was mailed to %(email)s.") % {"email": invitation.email},
+                    )
             return redirect(f"{reverse('study_members', args=[study.pk])}#link-{invitation.pk}")
         status = 400
     elif request.method == "POST":

@@ -55,6 +55,13 @@ def test_the_owner_makes_a_link_and_sees_it_in_the_page(client, researcher, stud
     page = client.get(f"/studies/{study.pk}/members/").content.decode()
     assert f'value="http://testserver/join/{invitation.token}/"' in page
     assert 'data-copy="invitation-link-' in page
+    # The address noted on it got the link by mail too.
+    from django.core import mail
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["rev@example.org"]
+    assert f"http://testserver/join/{invitation.token}/" in mail.outbox[0].body
+    assert "The link was mailed to rev@example.org." in page
 
 
 def test_other_members_do_not_see_the_link(client, study, researcher, colleague):
