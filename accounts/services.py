@@ -4,8 +4,8 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
-from django.core.mail import EmailMessage, mailers
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.utils import timezone
 
