@@ -66,6 +66,8 @@ def test_the_reviewer_changes_nothing_else(client, api_as, reviewer, question):
         {"text_en": "Changed", "options": "y | Yes\nn | No"},
     )
     assert edit.status_code == 403
+    # The page says why.
+    assert "Reviewers and viewers see this study but cannot change it." in edit.content.decode()
     assert client.post(f"/surveys/{survey_id}/questions/{question.pk}/delete/").status_code == 403
     assert client.post(f"/surveys/{survey_id}/status/open/").status_code == 403
     api = api_as(reviewer).patch(
