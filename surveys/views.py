@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import access_study, is_study_owner
+from accounts.access import access_study, is_study_owner, may_edit_study
 from accounts.models import Study
 from config.forms import form_errors_from
 from config.inputs import SEED_MAX
@@ -98,6 +98,7 @@ def survey_dashboard(request, survey_id: int):
         "open_link": _participant_url(request, survey.open_token)
         if survey.open_link_enabled
         else "",
+        "read_only": not may_edit_study(user=request.user, study=survey.study),
     }
     return render(request, "surveys/dashboard.html", context)
 
@@ -241,7 +242,10 @@ def _questionnaire_page(
         "settings_form": settings_form
         or SurveySettingsForm(initial=SurveySettingsForm.initial_for(survey), prefix="settings"),
         "settings_open": settings_form is not None,
-        "editable": survey.status == SurveyStatus.DRAFT,
+        # Reviewers and viewers see the questionnaire without the controls that change it.
+        "read_only": not may_edit_study(user=request.user, study=survey.study),
+        "editable": survey.status == SurveyStatus.DRAFT
+        and may_edit_study(user=request.user, study=survey.study),
         "ready": bool(questions) and all(q.review_state == ReviewState.APPROVED for q in questions),
     }
     if status == 400:

@@ -89,3 +89,20 @@ def test_a_viewer_cannot_review(client, study, question):
     )
     assert response.status_code == 403
     assert QuestionReview.objects.count() == 0
+
+
+def test_the_reviewer_sees_the_pages_without_their_controls(client, researcher, reviewer, question):
+    survey_id = question.survey_id
+    client.force_login(researcher)
+    own = client.get(f"/surveys/{survey_id}/questions/").content.decode()
+    assert "Add the question" in own and "Save survey settings" in own
+    assert "Compute weights" in client.get(f"/surveys/{survey_id}/").content.decode()
+    client.force_login(reviewer)
+    page = client.get(f"/surveys/{survey_id}/questions/").content.decode()
+    assert 'id="read-only-note"' in page
+    for control in ("Add the question", "Save survey settings", "Open the survey", "Edit trust"):
+        assert control not in page
+    assert "Do you trust people?" in page
+    dashboard = client.get(f"/surveys/{survey_id}/").content.decode()
+    assert "Compute weights" not in dashboard
+    assert "Review queue (1 question)" in dashboard
