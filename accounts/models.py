@@ -87,6 +87,8 @@ class InvitationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
+    # The owner withdrew it before anyone answered (a link sent to the wrong person).
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class StudyInvitation(models.Model):

@@ -175,6 +175,14 @@ def study_invitation_sign_up(
 
 
 @transaction.atomic
+def study_invitation_cancel(*, invitation: StudyInvitation) -> None:
+    """The owner withdraws a pending invitation: its link stops working at once.
+    Precondition: the caller checked the owner's rights on the invitation's study."""
+    if not _answer(invitation, InvitationStatus.CANCELLED):
+        raise ValidationError({"invitation": ["This invitation was answered already."]})
+
+
+@transaction.atomic
 def study_invitation_decline(*, invitation: StudyInvitation) -> None:
     if not _answer(invitation, InvitationStatus.DECLINED):
         raise ValidationError({"invitation": ["This invitation was answered already."]})

@@ -14,6 +14,11 @@ urlpatterns = [
         name="study_member_remove",
     ),
     path(
+        "studies/<int:study_id>/invitations/<int:invitation_id>/cancel/",
+        views.study_invitation_cancel_view,
+        name="study_invitation_cancel",
+    ),
+    path(
         "invitations/<int:invitation_id>/accept/",
         views.invitation_answer,
         {"answer": "accept"},

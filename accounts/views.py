@@ -36,6 +36,7 @@ from accounts.selectors import (
 from accounts.services import (
     study_create,
     study_invitation_accept,
+    study_invitation_cancel,
     study_invitation_decline,
     study_invitation_email,
     study_invitation_link_create,
@@ -258,6 +259,23 @@ def study_member_remove_view(request, study_id: int):
             )
     if member is not None and member.user_id == request.user.pk:
         return redirect("home")
+    return redirect("study_members", study_id=study.pk)
+
+
+@login_required
+@require_POST
+def study_invitation_cancel_view(request, study_id: int, invitation_id: int):
+    """Owners withdraw a pending invitation of their study (its link stops working)."""
+    study = access_study(user=request.user, study_id=study_id, manage=True)
+    invitation = study_pending_invitations(study=study).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    try:
+        study_invitation_cancel(invitation=invitation)
+    except ValidationError as exc:
+        _messages_from(request, exc)
+    else:
+        messages.success(request, _("The invitation is withdrawn; its link no longer works."))
     return redirect("study_members", study_id=study.pk)
 
 

@@ -146,6 +146,7 @@ ROUTES: dict[str, Route] = {
         {GET: "study", POST: "study"}, body={"invite-username": "eunji", "invite-role": "owner"}
     ),
     "studies/<int:study_id>/members/remove/": R("study", POST, body={"username": "colin"}),
+    "studies/<int:study_id>/invitations/<int:invitation_id>/cancel/": R("study", POST),
     "invitations/<int:invitation_id>/accept/": R("study_invitation", POST),
     "invitations/<int:invitation_id>/decline/": R("study_invitation", POST),
     "accounts/login/": R("public", GET, POST),

@@ -37,6 +37,7 @@ RESEARCHER_RULES = {"study", "project", "adjudication", "job"}
 OWNER_ONLY = {
     "studies/<int:study_id>/members/",
     "studies/<int:study_id>/members/remove/",
+    "studies/<int:study_id>/invitations/<int:invitation_id>/cancel/",
     "api/studies/<int:study_id>/members/",
     "api/studies/<int:study_id>/members/<str:username>/",
 }

@@ -142,6 +142,22 @@ def test_a_member_cannot_use_a_link_to_change_their_role(client, researcher, stu
     assert invitation.status == InvitationStatus.PENDING
 
 
+def test_the_owner_withdraws_a_link(client, researcher, study, colleague):
+    invitation = study_invitation_link_create(study=study, role="reviewer", by=researcher)
+    url = f"/studies/{study.pk}/invitations/{invitation.pk}/cancel/"
+    client.force_login(colleague)
+    assert client.post(url).status_code == 403
+    client.force_login(researcher)
+    page = client.post(url, follow=True).content.decode()
+    assert "The invitation is withdrawn; its link no longer works." in page
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.CANCELLED
+    client.logout()
+    assert client.get(f"/join/{invitation.token}/").status_code == 404
+    client.force_login(researcher)
+    assert client.post(url).status_code == 404
+
+
 def test_a_made_up_token_is_404(client):
     assert client.get("/join/" + "x" * 43 + "/").status_code == 404
     assert client.get("/join/" + "x" * 200 + "/").status_code == 404
