@@ -87,8 +87,6 @@ class InvitationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
-    # The owner withdrew it before anyone answered (a link sent to the wrong person).
-    CANCELLED = "cancelled", _("Cancelled")
 
 
 class StudyInvitation(models.Model):

@@ -176,9 +176,13 @@ def study_invitation_sign_up(
 
 @transaction.atomic
 def study_invitation_cancel(*, invitation: StudyInvitation) -> None:
-    """The owner withdraws a pending invitation: its link stops working at once.
-    Precondition: the caller checked the owner's rights on the invitation's study."""
-    if not _answer(invitation, InvitationStatus.CANCELLED):
+    """The owner withdraws a pending invitation: its link stops working at once. Nobody
+    answered it, so no record is kept (a conditional delete: an invitation answered
+    meanwhile stays). Precondition: the caller checked the owner's rights on its study."""
+    deleted, _ = StudyInvitation.objects.filter(
+        pk=invitation.pk, status=InvitationStatus.PENDING
+    ).delete()
+    if not deleted:
         raise ValidationError({"invitation": ["This invitation was answered already."]})
 
 
