@@ -4,47 +4,105 @@ Every page and API endpoint goes through an ``access_*`` helper instead of query
 itself, so a permission rule lives in exactly one place. A helper raises ``Http404`` when the
 object does not exist *or* the user may not know that it exists (outsiders cannot probe ids),
 and ``PermissionDenied`` when a member lacks the right for a write.
+
+Reviewers and viewers see a whole study but change nothing of it. That rule is kept here,
+once, rather than in every view: :class:`accounts.middleware.StudyWriteMiddleware` marks each
+request that may write (any method but GET, HEAD, OPTIONS and TRACE), and while a request is
+so marked the helpers below count only the studies where the user is an owner or researcher.
+The one write a reviewer may make (a question review) asks for it with ``review=True``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
-from accounts.models import InvitationStatus, Study, StudyInvitation, StudyMember, StudyRole, User
+from accounts.models import (
+    EDITOR_ROLES,
+    InvitationStatus,
+    Study,
+    StudyInvitation,
+    StudyMember,
+    StudyRole,
+    User,
+)
 
 CREATE_STUDIES = "accounts.can_create_studies"
 
+_writing: ContextVar[bool] = ContextVar("study_write_request", default=False)
 
-def studies_visible_to(*, user: User) -> QuerySet[Study]:
+
+@contextmanager
+def write_request(writing: bool) -> Iterator[None]:
+    """Mark the code inside as serving a request that may write (see the module's docstring)."""
+    token = _writing.set(writing)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def studies_visible_to(*, user: User, review: bool = False) -> QuerySet[Study]:
     """The studies ``user`` is a member of, checked now (a removed member loses them at once).
 
-    Staff and superuser status give nothing here: staff see studies through the admin only.
+    During a write request only the studies ``user`` may change (owner, researcher; with
+    ``review=True`` reviewer too). Staff and superuser status give nothing here: staff see
+    studies through the admin only.
     """
     if not user.is_authenticated:
         return Study.objects.none()
+    if _writing.get():
+        roles = [*EDITOR_ROLES, StudyRole.REVIEWER] if review else list(EDITOR_ROLES)
+        return Study.objects.filter(members__user=user, members__role__in=roles).distinct()
     return Study.objects.filter(members__user=user).distinct()
 
 
-def access_study(*, user: User, study_id: int, manage: bool = False) -> Study:
+def study_role(*, user: User, study: Study) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return StudyMember.objects.filter(study=study, user=user).values_list("role", flat=True).first()
+
+
+def may_edit_study(*, user: User, study: Study) -> bool:
+    return study_role(user=user, study=study) in EDITOR_ROLES
+
+
+def access_study(*, user: User, study_id: int, manage: bool = False, review: bool = False) -> Study:
     """Return the study if ``user`` is a member.
 
-    ``manage=True`` asks for the owner's rights (members, contact details).
+    ``manage=True`` asks for the owner's rights (members, contact details). During a write
+    request a reviewer or viewer is refused (403), except a reviewer with ``review=True``.
     """
+    if not user.is_authenticated:
+        raise Http404("No such study.")
     try:
-        study = studies_visible_to(user=user).get(pk=study_id)
+        study = Study.objects.filter(members__user=user).distinct().get(pk=study_id)
     except (Study.DoesNotExist, ValueError, TypeError):
         raise Http404("No such study.") from None
     if manage and not is_study_owner(user=user, study=study):
-        raise PermissionDenied("Only the study's owners may do this.")
+        raise PermissionDenied(_("Only the study's owners may do this."))
+    if _writing.get():
+        role = study_role(user=user, study=study)
+        allowed = [*EDITOR_ROLES, StudyRole.REVIEWER] if review else list(EDITOR_ROLES)
+        if role not in allowed:
+            raise PermissionDenied(_("Reviewers and viewers see this study but cannot change it."))
     return study
 
 
 def is_study_member(*, user: User, study: Study) -> bool:
+    """A member of ``study``; during a write request, one who may change it."""
     if not user.is_authenticated:
         return False
-    return StudyMember.objects.filter(study=study, user=user).exists()
+    members = StudyMember.objects.filter(study=study, user=user)
+    if _writing.get():
+        members = members.filter(role__in=EDITOR_ROLES)
+    return members.exists()
 
 
 def is_study_owner(*, user: User, study: Study) -> bool:

@@ -23,6 +23,8 @@ class DemoPeople:
     researcher: User
     annotators: tuple[User, User]
     expert: User
+    # A reviewer of the study: approves the demo survey's questions, changes nothing.
+    reviewer: User
     study: Study
 
 
@@ -31,6 +33,7 @@ PEOPLE = [
     ("annotator1", "Ana Annotator", False),
     ("annotator2", "Ben Annotator", False),
     ("expert", "Eun-ji Expert", False),
+    ("reviewer", "Rhee Reviewer", False),
 ]
 
 
@@ -46,7 +49,8 @@ def _user(username: str, display_name: str, is_staff: bool) -> User:
 
 @transaction.atomic
 def load_people() -> DemoPeople:
-    """Create (once) the demo researcher, two annotators, an expert and their study."""
+    """Create (once) the demo researcher, two annotators, an expert, a reviewer of the study
+    and the study."""
     users = {name: _user(name, display, staff) for name, display, staff in PEOPLE}
     researcher = users["researcher"]
     group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
@@ -69,9 +73,13 @@ def load_people() -> DemoPeople:
     StudyMember.objects.get_or_create(
         study=study, user=researcher, defaults={"role": StudyRole.OWNER}
     )
+    StudyMember.objects.get_or_create(
+        study=study, user=users["reviewer"], defaults={"role": StudyRole.REVIEWER}
+    )
     return DemoPeople(
         researcher=researcher,
         annotators=(users["annotator1"], users["annotator2"]),
         expert=users["expert"],
+        reviewer=users["reviewer"],
         study=study,
     )

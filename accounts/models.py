@@ -56,6 +56,14 @@ class Study(models.Model):
 class StudyRole(models.TextChoices):
     OWNER = "owner", _("Owner")
     RESEARCHER = "researcher", _("Researcher")
+    # Sees the whole study and reviews survey questions; changes nothing.
+    REVIEWER = "reviewer", _("Reviewer")
+    # Sees the whole study; changes nothing.
+    VIEWER = "viewer", _("Viewer")
+
+
+# The roles that may change a study's surveys, projects and datasets.
+EDITOR_ROLES = (StudyRole.OWNER, StudyRole.RESEARCHER)
 
 
 class StudyMember(models.Model):
@@ -82,16 +90,26 @@ class InvitationStatus(models.TextChoices):
 
 
 class StudyInvitation(models.Model):
-    """An owner asked ``user`` to join ``study``; nothing changes until they accept.
+    """An owner asked someone to join ``study``; nothing changes until they accept.
 
-    Accepting makes them a member with ``role`` (and lets them create studies of their own);
-    declining leaves them out. Answered invitations stay as a record.
+    Two kinds: addressed to an existing ``user`` (answered on their home page), or a link
+    (``token`` set, ``user`` empty until accepted) that the owner passes on; whoever opens it
+    first accepts it, with an account they have or one they sign up for on the spot. A link
+    works once. Accepting makes the person a member with ``role`` (and lets them create
+    studies of their own); declining leaves them out. Answered invitations stay as a record.
     """
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invitations")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_invitations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="study_invitations",
     )
+    # Whom the owner meant the link for (a note for the owner; the link is not tied to it).
+    email = models.EmailField(_("email"), blank=True)
+    token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     role = models.CharField(max_length=20, choices=StudyRole.choices, default=StudyRole.RESEARCHER)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -113,4 +131,4 @@ class StudyInvitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} to {self.study} ({self.role}, {self.status})"
+        return f"{self.user or self.email or 'link'} to {self.study} ({self.role}, {self.status})"

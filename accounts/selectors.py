@@ -28,6 +28,19 @@ def study_pending_invitations(*, study: Study) -> QuerySet[StudyInvitation]:
     return study.invitations.filter(status=InvitationStatus.PENDING).select_related("user")
 
 
+def invitation_by_link(*, token: str) -> StudyInvitation | None:
+    """The unused link invitation with this token (None for a used, declined or unknown one)."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        StudyInvitation.objects.filter(
+            token=token, status=InvitationStatus.PENDING, user__isnull=True
+        )
+        .select_related("study", "invited_by")
+        .first()
+    )
+
+
 def invitations_for(*, user: User) -> QuerySet[StudyInvitation]:
     """The study invitations waiting for ``user``'s answer."""
     if not user.is_authenticated:

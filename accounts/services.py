@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.utils import timezone
 
@@ -83,15 +87,103 @@ def _answer(invitation: StudyInvitation, status: str) -> bool:
 
 
 @transaction.atomic
-def study_invitation_accept(*, invitation: StudyInvitation) -> StudyMember:
+def study_invitation_link_create(
+    *, study: Study, role: str = StudyRole.RESEARCHER, email: str = "", by: User
+) -> StudyInvitation:
+    """A single-use invitation link to ``study`` as ``role``, for whoever the owner gives it
+    to (``email`` is a note of whom). Precondition: ``by`` is an owner of the study."""
+    if role not in StudyRole.values:
+        raise ValidationError({"role": [f"Unknown role {role!r}."]})
+    return StudyInvitation.objects.create(
+        study=study,
+        role=role,
+        email=email.strip(),
+        invited_by=by,
+        token=secrets.token_urlsafe(32),
+    )
+
+
+def study_invitation_email(*, invitation: StudyInvitation, link: str) -> None:
+    """Mail a link invitation to the address noted on it (English and Korean). The link is
+    on the members page as well, so a mail that cannot leave loses nothing; the caller says
+    so. Precondition: ``invitation.email`` is set."""
+    study = invitation.study
+    by = invitation.invited_by
+    subject = f"Invitation to {study.name} / {study.name} 초대"
+    body = (
+        f"{by} invites you to the study {study.name} on Chorus.\n"
+        f"{by} 님이 Chorus의 스터디 {study.name}에 초대했습니다.\n\n"
+        f"{link}\n\n"
+        "The link works once: open it to join with your account or to create one.\n"
+        "이 링크는 한 번만 쓸 수 있습니다. 열어서 계정으로 참여하거나 계정을 만드십시오.\n"
+    )
+    with mailers.default as backend:
+        backend.send_messages(
+            [EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])]
+        )
+
+
+@transaction.atomic
+def study_invitation_accept(
+    *, invitation: StudyInvitation, user: User | None = None
+) -> StudyMember:
     """The invitee accepts: they become a member with the invited role and may create
     studies of their own. The status moves by a conditional update, so a double click makes
-    one membership; an answered invitation is refused."""
-    if not _answer(invitation, InvitationStatus.ACCEPTED):
+    one membership; an answered invitation is refused.
+
+    A link invitation (no ``user`` yet) is accepted by ``user``, who is written on it; a
+    member of the study cannot use a link (it would change their role behind the owner's
+    back), and the link stays unused for someone else.
+    """
+    if invitation.user_id is None:
+        if user is None:
+            raise ValidationError({"invitation": ["Who accepts this invitation?"]})
+        if StudyMember.objects.filter(study_id=invitation.study_id, user=user).exists():
+            raise ValidationError(
+                {"invitation": [f"{user.username} is a member of this study already."]}
+            )
+        claimed = StudyInvitation.objects.filter(
+            pk=invitation.pk, status=InvitationStatus.PENDING, user__isnull=True
+        ).update(status=InvitationStatus.ACCEPTED, answered_at=timezone.now(), user=user)
+        if claimed != 1:
+            raise ValidationError({"invitation": ["This invitation was answered already."]})
+        invitation.user = user
+    elif not _answer(invitation, InvitationStatus.ACCEPTED):
         raise ValidationError({"invitation": ["This invitation was answered already."]})
-    member = study_member_add(study=invitation.study, user=invitation.user, role=invitation.role)
-    researcher_grant(user=invitation.user)
+    invitee = invitation.user
+    assert invitee is not None
+    member = study_member_add(study=invitation.study, user=invitee, role=invitation.role)
+    researcher_grant(user=invitee)
     return member
+
+
+@transaction.atomic
+def study_invitation_sign_up(
+    *, invitation: StudyInvitation, username: str, password: str, email: str = ""
+) -> User:
+    """Create an account through an invitation link and accept the invitation with it, in
+    one transaction: an invitation answered meanwhile leaves no account behind.
+
+    Precondition: the caller validated the username and the password (Django's
+    ``UserCreationForm`` and the password validators)."""
+    locked = StudyInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.status != InvitationStatus.PENDING or locked.user_id is not None:
+        raise ValidationError({"invitation": ["This invitation was answered already."]})
+    user = User.objects.create_user(username=username, email=email, password=password)
+    study_invitation_accept(invitation=locked, user=user)
+    return user
+
+
+@transaction.atomic
+def study_invitation_cancel(*, invitation: StudyInvitation) -> None:
+    """The owner withdraws a pending invitation: its link stops working at once. Nobody
+    answered it, so no record is kept (a conditional delete: an invitation answered
+    meanwhile stays). Precondition: the caller checked the owner's rights on its study."""
+    deleted, _ = StudyInvitation.objects.filter(
+        pk=invitation.pk, status=InvitationStatus.PENDING
+    ).delete()
+    if not deleted:
+        raise ValidationError({"invitation": ["This invitation was answered already."]})
 
 
 @transaction.atomic

@@ -5,12 +5,18 @@ from accounts import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("studies/new/", views.study_create_view, name="study_create"),
     path("studies/<int:study_id>/", views.study_detail, name="study_detail"),
     path("studies/<int:study_id>/members/", views.study_members_page, name="study_members"),
     path(
         "studies/<int:study_id>/members/remove/",
         views.study_member_remove_view,
         name="study_member_remove",
+    ),
+    path(
+        "studies/<int:study_id>/invitations/<int:invitation_id>/cancel/",
+        views.study_invitation_cancel_view,
+        name="study_invitation_cancel",
     ),
     path(
         "invitations/<int:invitation_id>/accept/",
@@ -24,6 +30,7 @@ urlpatterns = [
         {"answer": "decline"},
         name="invitation_decline",
     ),
+    path("join/<str:token>/", views.invitation_link, name="invitation_link"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -3,27 +3,44 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.access import access_study, access_study_invitation, is_study_owner
-from accounts.forms import StudyInviteForm
+from accounts.access import (
+    access_study,
+    access_study_creation,
+    access_study_invitation,
+    is_study_owner,
+    may_create_studies,
+    study_role,
+)
+from accounts.forms import InvitationSignUpForm, StudyForm, StudyInviteForm, StudyInviteLinkForm
+from accounts.models import StudyRole
 from accounts.selectors import (
     active_user_named,
+    invitation_by_link,
     invitations_for,
     study_list,
     study_members,
     study_pending_invitations,
 )
 from accounts.services import (
+    study_create,
     study_invitation_accept,
+    study_invitation_cancel,
     study_invitation_decline,
+    study_invitation_email,
+    study_invitation_link_create,
+    study_invitation_sign_up,
     study_member_invite,
     study_member_remove,
 )
@@ -36,18 +53,51 @@ logger = logging.getLogger(__name__)
 STUDY_SECTION_RELATIONS = ("surveys", "annotation_projects", "datasets")
 
 
+def _home(request, study_form: StudyForm | None = None, status: int = 200):
+    studies = study_list(user=request.user).prefetch_related(*STUDY_SECTION_RELATIONS)
+    context = {
+        "studies": studies,
+        "study_invitations": invitations_for(user=request.user),
+        "may_create_studies": may_create_studies(user=request.user),
+        "study_form": study_form or StudyForm(prefix="study"),
+    }
+    return render(request, "accounts/home.html", context, status=status)
+
+
 @login_required
 def home(request):
-    """The researcher's home: their studies, and in each its surveys, projects and datasets."""
-    studies = study_list(user=request.user).prefetch_related(*STUDY_SECTION_RELATIONS)
-    context = {"studies": studies, "study_invitations": invitations_for(user=request.user)}
-    return render(request, "accounts/home.html", context)
+    """The researcher's home: their studies, and in each its surveys, projects and datasets;
+    a form to create a study for those who may."""
+    return _home(request)
+
+
+@login_required
+@require_POST
+def study_create_view(request):
+    access_study_creation(user=request.user)
+    form = StudyForm(request.POST, prefix="study")
+    if not form.is_valid():
+        return _home(request, study_form=form, status=400)
+    study = study_create(user=request.user, **form.cleaned_data)
+    messages.success(
+        request,
+        _("%(study)s is created. Invite the people you work with on its Members page.")
+        % {"study": study.name},
+    )
+    return redirect("study_detail", study_id=study.pk)
 
 
 @login_required
 def study_detail(request, study_id: int):
     study = access_study(user=request.user, study_id=study_id)
-    return render(request, "accounts/study_detail.html", {"study": study})
+    role = study_role(user=request.user, study=study)
+    context = {
+        "study": study,
+        "role": role,
+        "role_name": StudyRole(role).label if role else "",
+        "read_only": role in (StudyRole.REVIEWER, StudyRole.VIEWER),
+    }
+    return render(request, "accounts/study_detail.html", context)
 
 
 def _messages_from(request, exc: ValidationError) -> None:
@@ -56,15 +106,59 @@ def _messages_from(request, exc: ValidationError) -> None:
             messages.error(request, msg)
 
 
+def invitation_link_url(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("invitation_link", args=[token]))
+
+
 @login_required
 def study_members_page(request, study_id: int):
-    """Members and pending invitations; owners invite by username and remove members."""
+    """Members and pending invitations; owners invite by username or by a single-use link,
+    and remove members."""
     study = access_study(user=request.user, study_id=study_id)
     is_owner = is_study_owner(user=request.user, study=study)
     form = StudyInviteForm(prefix="invite")
-    if request.method == "POST":
+    link_form = StudyInviteLinkForm(prefix="link")
+    status = 200
+    if request.method == "POST" and "link-role" in request.POST:
+        study = access_study(user=request.user, study_id=study_id, manage=True)
+        link_form = StudyInviteLinkForm(request.POST, prefix="link")
+        if link_form.is_valid():
+            invitation = study_invitation_link_create(
+                study=study,
+                role=link_form.cleaned_data["role"],
+                email=link_form.cleaned_data["email"],
+                by=request.user,
+            )
+            messages.success(
+                request,
+                _(
+                    "The invitation link is ready: copy it below and send it. It works once, "
+                    "for a new account or an existing one."
+                ),
+            )
+            if invitation.email:
+                try:
+                    study_invitation_email(
+                        invitation=invitation,
+                        link=invitation_link_url(request, invitation.token or ""),
+                    )
+                except OSError:
+                    logger.exception("The invitation mail to %s could not be sent", invitation.pk)
+                    messages.warning(
+                        request,
+                        _("The mail could not be sent; copy the link below and send it yourself."),
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _("The link was mailed to %(email)s.") % {"email": invitation.email},
+                    )
+            return redirect(f"{reverse('study_members', args=[study.pk])}#link-{invitation.pk}")
+        status = 400
+    elif request.method == "POST":
         study = access_study(user=request.user, study_id=study_id, manage=True)
         form = StudyInviteForm(request.POST, prefix="invite")
+        status = 400
         if form.is_valid():
             user = active_user_named(username=form.cleaned_data["username"])
             if user is None:
@@ -83,14 +177,68 @@ def study_members_page(request, study_id: int):
                         % {"user": user.username},
                     )
                     return redirect("study_members", study_id=study.pk)
+    # The links are the owners' to pass on: other members do not see them.
+    invitations = [
+        (
+            invitation,
+            invitation_link_url(request, invitation.token) if is_owner and invitation.token else "",
+        )
+        for invitation in study_pending_invitations(study=study)
+    ]
     context = {
         "study": study,
         "is_owner": is_owner,
         "form": form,
+        "link_form": link_form,
         "members": study_members(study=study),
-        "invitations": study_pending_invitations(study=study),
+        "invitations": invitations,
     }
-    return render(request, "accounts/study_members.html", context)
+    return render(request, "accounts/study_members.html", context, status=status)
+
+
+def invitation_link(request, token: str):
+    """The page an invitation link opens: join with the account you are logged in with, or
+    sign up for one here (or log in and come back)."""
+    invitation = invitation_by_link(token=token)
+    if invitation is None:
+        raise Http404(_("This invitation link was used already, or it does not exist."))
+    form = None
+    status = 200
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            try:
+                study_invitation_accept(invitation=invitation, user=request.user)
+            except ValidationError as exc:
+                _messages_from(request, exc)
+                return redirect("home")
+            messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})
+            return redirect("study_detail", study_id=invitation.study_id)
+    else:
+        form = InvitationSignUpForm(request.POST or None, initial={"email": invitation.email})
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    user = study_invitation_sign_up(
+                        invitation=invitation,
+                        username=form.cleaned_data["username"],
+                        password=form.cleaned_data["password1"],
+                        email=form.cleaned_data.get("email") or "",
+                    )
+                except ValidationError as exc:
+                    _messages_from(request, exc)
+                    return redirect("login")
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(
+                    request, _("You joined %(study)s.") % {"study": invitation.study.name}
+                )
+                return redirect("study_detail", study_id=invitation.study_id)
+            status = 400
+    context = {
+        "invitation": invitation,
+        "form": form,
+        "login_url": f"{reverse('login')}?next={request.path}",
+    }
+    return render(request, "accounts/invitation_link.html", context, status=status)
 
 
 @login_required
@@ -116,6 +264,23 @@ def study_member_remove_view(request, study_id: int):
 
 @login_required
 @require_POST
+def study_invitation_cancel_view(request, study_id: int, invitation_id: int):
+    """Owners withdraw a pending invitation of their study (its link stops working)."""
+    study = access_study(user=request.user, study_id=study_id, manage=True)
+    invitation = study_pending_invitations(study=study).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    try:
+        study_invitation_cancel(invitation=invitation)
+    except ValidationError as exc:
+        _messages_from(request, exc)
+    else:
+        messages.success(request, _("The invitation is withdrawn; its link no longer works."))
+    return redirect("study_members", study_id=study.pk)
+
+
+@login_required
+@require_POST
 def invitation_answer(request, invitation_id: int, answer: str):
     """Accept or decline a study invitation addressed to the user."""
     invitation = access_study_invitation(user=request.user, invitation_id=invitation_id)
@@ -132,6 +297,12 @@ def invitation_answer(request, invitation_id: int, answer: str):
         return redirect("study_detail", study_id=invitation.study_id)
     messages.success(request, _("Invitation declined."))
     return redirect("home")
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page's ``<link rel="icon">`` says."""
+    # Resolved per request: the static files' manifest exists only after collectstatic.
+    return redirect(static("chorus/favicon.svg"), permanent=True)
 
 
 @never_cache

@@ -12,7 +12,7 @@ from annotation.models import (
     ProjectMember,
 )
 from annotation.services import votes_export_start
-from config.admin import ShownOnlyAdmin, page_link, stored_file
+from config.admin import ShownOnlyAdmin, job_started_message, page_link, stored_file
 
 
 class CategoryInline(admin.TabularInline):
@@ -54,7 +54,7 @@ class ProjectAdmin(admin.ModelAdmin):
         with transaction.atomic():
             jobs = [votes_export_start(project=p, user=request.user, fmt=fmt) for p in queryset]
         for job in jobs:
-            messages.info(request, f"Started vote table export job {job.id}.")
+            messages.info(request, job_started_message("Started the vote table export", job))
 
     @admin.action(description="Export the vote table (CSV)")
     def export_votes_csv(self, request, queryset):

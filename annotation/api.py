@@ -205,7 +205,7 @@ class MediaLimitsInput(StrictSerializer):
 
 
 class ProjectInput(MediaLimitsInput):
-    study = serializers.IntegerField()
+    study = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     mode = serializers.ChoiceField(choices=LabelMode.choices, default=LabelMode.SINGLE)
@@ -246,7 +246,7 @@ class LabelInput(StrictSerializer):
 
 
 class SubmitInput(StrictSerializer):
-    item = serializers.IntegerField()
+    item = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     labels = LabelInput(many=True)
     ratings = serializers.DictField(required=False, default=dict)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
@@ -257,7 +257,7 @@ class SubmitInput(StrictSerializer):
 
 
 class SkipInput(StrictSerializer):
-    item = serializers.IntegerField()
+    item = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     reason = serializers.CharField(max_length=200)
 
 

@@ -25,7 +25,7 @@ SKIP_REASONS = [
 
 
 class SkipForm(forms.Form):
-    item = forms.IntegerField(widget=forms.HiddenInput)
+    item = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=BIGINT_MAX)
     reason = forms.ChoiceField(label=_("Reason"), choices=SKIP_REASONS)
 
 

@@ -56,6 +56,10 @@ def project_invitations_for(*, user: User) -> QuerySet[ProjectInvitation]:
     ).select_related("project__study", "invited_by")
 
 
+def project_member_of(*, project: Project, user: User) -> ProjectMember | None:
+    return ProjectMember.objects.filter(project=project, user=user).first()
+
+
 def project_pending_invitations(*, project: Project) -> QuerySet[ProjectInvitation]:
     return project.invitations.filter(status=InvitationStatus.PENDING).select_related("user")
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import access_study
+from accounts.access import access_study, is_study_member
 from accounts.models import User
 from annotation import selectors, services
 from annotation.access import (
@@ -253,6 +253,7 @@ def guidelines(request, project_id: int):
         "annotation/guidelines.html",
         {
             "project": project,
+            **_back_links(request, project),
             "guidelines_html": guidelines_html(project.guidelines),
             "categories": project.categories.all(),
         },
@@ -284,8 +285,20 @@ def adjudication_queue(request, project_id: int):
     project = access_adjudication(user=request.user, project_id=project_id)
     queue = selectors.adjudication_queue(project=project)
     return render(
-        request, "annotation/adjudication_queue.html", {"project": project, "queue": queue}
+        request,
+        "annotation/adjudication_queue.html",
+        {"project": project, "queue": queue, **_back_links(request, project)},
     )
+
+
+def _back_links(request, project) -> dict[str, bool]:
+    """Which ways back a page offers: to rating (members of the project) and to the project's
+    page (researchers of its study)."""
+    return {
+        "back_to_rating": selectors.project_member_of(project=project, user=request.user)
+        is not None,
+        "back_to_project": is_study_member(user=request.user, study=project.study),
+    }
 
 
 @login_required
@@ -458,6 +471,26 @@ def member_add(request, project_id: int):
                 messages.error(request, f"{field}: {msg}")
     elif user is None or not user.is_active:
         messages.error(request, _("username: No such user."))
+    elif (
+        (member := selectors.project_member_of(project=project, user=user)) is not None
+        and (member.role, member.group) != (form.cleaned_data["role"], form.cleaned_data["group"])
+        and request.POST.get("confirm") != "yes"
+    ):
+        # A member's role and group change at once: say what changes and ask first.
+        context = {
+            "project": project,
+            "member": member,
+            "role": MemberRole(form.cleaned_data["role"]).label,
+            "group": form.cleaned_data["group"],
+            "form": form,
+        }
+        return render(request, "annotation/member_confirm.html", context)
+    elif member is not None and request.POST.get("confirm") != "yes":
+        messages.info(
+            request,
+            _("%(user)s is a member with this role and group already; nothing changed.")
+            % {"user": user.username},
+        )
     else:
         try:
             outcome = services.member_invite(

@@ -3,7 +3,12 @@ from django.db import transaction
 
 from benchmarks.models import Dataset, DatasetSource, Version
 from benchmarks.services import version_export_start
-from config.admin import file_field_names, readonly_without_files, stored_file
+from config.admin import (
+    file_field_names,
+    job_started_message,
+    readonly_without_files,
+    stored_file,
+)
 
 
 class DatasetSourceInline(admin.TabularInline):
@@ -49,4 +54,4 @@ class VersionAdmin(admin.ModelAdmin):
         with transaction.atomic():
             jobs = [version_export_start(version=v, user=request.user) for v in queryset]
         for job in jobs:
-            messages.info(request, f"Started export job {job.id}.")
+            messages.info(request, job_started_message("Started the export", job))

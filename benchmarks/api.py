@@ -28,7 +28,7 @@ from benchmarks.services import (
 )
 from benchmarks.views import export_file_response
 from config.api import StrictSerializer
-from config.inputs import BIGINT_MAX, SEED_MAX
+from config.inputs import BIGINT_MAX, INT_MAX, SEED_MAX
 from jobs.api import JobOutputSerializer
 
 
@@ -58,7 +58,9 @@ class DatasetInputSerializer(StrictSerializer):
         child=serializers.ChoiceField(choices=list(aggregation.RULES)), required=False
     )
     parameters = serializers.DictField(required=False)
-    split_fractions = serializers.DictField(child=serializers.FloatField(), required=False)
+    split_fractions = serializers.DictField(
+        child=serializers.FloatField(min_value=0, max_value=1), required=False
+    )
     split_seed = serializers.IntegerField(
         required=False, default=0, min_value=0, max_value=SEED_MAX
     )
@@ -218,7 +220,7 @@ def version_detail_api(request, dataset_id: int, number: int):
 
 class ItemsQuerySerializer(StrictSerializer):
     limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=INT_MAX)
     split = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db.models import Count, Max, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import Study
 from benchmarks.models import EXPORT_JOB_KIND, Dataset, DatasetSource, Version
@@ -28,6 +29,40 @@ def dataset_list(*, study: Study) -> QuerySet[Dataset]:
 
 def version_list(*, dataset: Dataset) -> QuerySet[Version]:
     return Version.objects.filter(dataset=dataset).select_related("built_by").order_by("-number")
+
+
+def version_warnings(*, version: Version) -> list[str]:
+    """What a researcher should know before using a version: a split that came out empty
+    (too few items for the fractions), and a build identical to the version before it (same
+    content hash: nothing changed since)."""
+    warnings: list[str] = []
+    fractions = (version.split_config or {}).get("fractions") or {}
+    sizes = {str(row.get("split")): row.get("items", 0) for row in version.stats.get("splits", [])}
+    empty = [name for name, share in fractions.items() if share and not sizes.get(str(name))]
+    if empty:
+        sizes_text = " / ".join(f"{name} {sizes.get(str(name), 0)}" for name in fractions)
+        warnings.append(
+            _(
+                "Split %(splits)s has no item (%(sizes)s): the dataset has too few items for "
+                "these fractions. Change the fractions or add items, then build again."
+            )
+            % {"splits": ", ".join(map(str, empty)), "sizes": sizes_text}
+        )
+    previous = (
+        Version.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
+        .order_by("-number")
+        .values_list("number", "sha256")
+        .first()
+    )
+    if previous is not None and previous[1] == version.sha256:
+        warnings.append(
+            _(
+                "This version is identical to v%(n)s (same content hash): nothing changed "
+                "since that build."
+            )
+            % {"n": previous[0]}
+        )
+    return warnings
 
 
 def export_jobs(*, version: Version) -> QuerySet[Job]:

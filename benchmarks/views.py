@@ -33,6 +33,7 @@ from benchmarks.selectors import (
     version_list,
     version_media_open,
     version_media_type,
+    version_warnings,
 )
 from benchmarks.services import (
     dataset_create,
@@ -232,6 +233,7 @@ def version_detail(request, dataset_id: int, number: int):
             "others": others,
             "split_rows": split_rows,
             "split_labels": split_labels,
+            "warnings": version_warnings(version=version),
         },
     )
 

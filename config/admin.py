@@ -56,3 +56,16 @@ def readonly_without_files(model: type[models.Model]) -> list[str]:
     """Every field of ``model`` but its file fields (shown through ``stored_file`` instead)."""
     files = set(file_field_names(model))
     return [f.name for f in model._meta.fields if f.name not in files]
+
+
+def job_started_message(what: str, job) -> str:
+    """The admin message for an export action: links to the job's page (its progress) and to
+    the file it makes (served once the job is done)."""
+    return format_html(
+        '{} <a href="{}">job {}</a>: its file will be at <a href="{}">{}</a> once it is done.',
+        what,
+        reverse("jobs:detail", args=[job.pk]),
+        job.pk,
+        reverse("jobs:download", args=[job.pk]),
+        reverse("jobs:download", args=[job.pk]),
+    )

@@ -29,6 +29,10 @@ SMALLINT_MAX = 2**15 - 1  # PositiveSmallIntegerField
 INT_MAX = 2**31 - 1  # IntegerField, PositiveIntegerField
 BIGINT_MAX = 2**63 - 1  # BigIntegerField, PositiveBigIntegerField
 SEED_MAX = 2**32 - 1
+# Limits a researcher sets on numbers (a number question's lowest and highest answer): a
+# double holds every whole number up to 2^53 (about 9 * 10^15), so 10^15 keeps them exact
+# and far beyond any count, amount or score a question asks for.
+NUMBER_LIMIT_MAX = 10**15
 
 # The csv module's own limit, raised once and for all: the whole file is in memory already,
 # so the module's limit guards nothing; ours (a setting) is checked per field, with its row.

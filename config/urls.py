@@ -5,7 +5,7 @@ from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
-from accounts.views import healthz
+from accounts.views import favicon, healthz
 from jobs import api as jobs_api
 
 # Swagger UI runs inline scripts of its own; only its page gets a looser policy.
@@ -47,6 +47,8 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jobs/", include("jobs.urls")),

@@ -61,7 +61,9 @@ def access_survey(*, user, survey_id) -> Survey:
     return _check(_get(qs, survey_id, "survey"), user=user)
 
 
-def access_question(*, user, question_id) -> Question:
+def access_question(*, user, question_id, review: bool = False) -> Question:
+    """The question, if ``user`` may see its survey; ``review=True`` lets the study's
+    reviewers through on a write request too (to review it, nothing else)."""
     question = _get(Question.objects.select_related("survey"), question_id, "question")
-    access_study(user=user, study_id=question.survey.study_id)
+    access_study(user=user, study_id=question.survey.study_id, review=review)
     return question

@@ -15,7 +15,7 @@ from rest_framework.response import Response as ApiResponse
 
 from accounts.access import access_study
 from config.api import BoundedJSONParser, StrictSerializer
-from config.inputs import SEED_MAX
+from config.inputs import BIGINT_MAX, NUMBER_LIMIT_MAX, SEED_MAX
 from surveys import selectors, services
 from surveys.access import (
     access_design,
@@ -214,7 +214,7 @@ def _csv(request) -> str | bytes:
 
 
 class PopulationIn(StrictSerializer):
-    study = serializers.IntegerField()
+    study = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     name = serializers.CharField(max_length=200)
     csv = serializers.CharField(required=False, allow_blank=True)
     file = serializers.FileField(required=False)
@@ -241,7 +241,7 @@ def population_detail_api(request, population_id: int):
 
 
 class PanelIn(StrictSerializer):
-    population = serializers.IntegerField()
+    population = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     name = serializers.CharField(max_length=200)
 
 
@@ -307,8 +307,10 @@ class SizeIn(StrictSerializer):
 
 
 class DesignIn(StrictSerializer):
-    population = serializers.IntegerField()
-    panel = serializers.IntegerField(required=False, allow_null=True)
+    population = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    panel = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX
+    )
     name = serializers.CharField(max_length=200, required=False, default="Sample design")
     n = serializers.IntegerField(required=False, min_value=1, max_value=services.N_MAX)
     size = SizeIn(required=False)
@@ -398,7 +400,7 @@ def draw_create_api(request, survey_id: int):
 
 
 class SurveyIn(StrictSerializer):
-    study = serializers.IntegerField()
+    study = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     title_en = serializers.CharField(max_length=200)
     title_ko = serializers.CharField(max_length=200, required=False, default="")
     intro_en = serializers.CharField(required=False, default="", allow_blank=True)
@@ -406,7 +408,9 @@ class SurveyIn(StrictSerializer):
     languages = serializers.ListField(
         child=serializers.ChoiceField(choices=["ko", "en"]), required=False
     )
-    design = serializers.IntegerField(required=False, allow_null=True)
+    design = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX
+    )
     open_link_enabled = serializers.BooleanField(required=False, default=False)
     randomize_questions = serializers.BooleanField(required=False, default=False)
     randomize_options = serializers.BooleanField(required=False, default=False)
@@ -488,14 +492,26 @@ class OptionIn(StrictSerializer):
 
 
 class QuestionIn(StrictSerializer):
-    block = serializers.IntegerField()
+    block = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     code = serializers.SlugField(max_length=60)
     kind = serializers.ChoiceField(choices=QuestionKind.choices)
     text_en = serializers.CharField()
     text_ko = serializers.CharField(required=False, default="")
     required = serializers.BooleanField(required=False, default=True)
-    min_value = serializers.FloatField(required=False, allow_null=True, default=None)
-    max_value = serializers.FloatField(required=False, allow_null=True, default=None)
+    min_value = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=-NUMBER_LIMIT_MAX,
+        max_value=NUMBER_LIMIT_MAX,
+    )
+    max_value = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=-NUMBER_LIMIT_MAX,
+        max_value=NUMBER_LIMIT_MAX,
+    )
     required_approvals = serializers.IntegerField(
         required=False, default=1, min_value=1, max_value=APPROVALS_MAX
     )
@@ -527,8 +543,12 @@ class QuestionUpdateIn(StrictSerializer):
     text_en = serializers.CharField(required=False)
     text_ko = serializers.CharField(required=False, allow_blank=True)
     required = serializers.BooleanField(required=False)
-    min_value = serializers.FloatField(required=False, allow_null=True)
-    max_value = serializers.FloatField(required=False, allow_null=True)
+    min_value = serializers.FloatField(
+        required=False, allow_null=True, min_value=-NUMBER_LIMIT_MAX, max_value=NUMBER_LIMIT_MAX
+    )
+    max_value = serializers.FloatField(
+        required=False, allow_null=True, min_value=-NUMBER_LIMIT_MAX, max_value=NUMBER_LIMIT_MAX
+    )
     required_approvals = serializers.IntegerField(
         required=False, min_value=1, max_value=APPROVALS_MAX
     )
@@ -593,7 +613,7 @@ class ReviewIn(StrictSerializer):
 @extend_schema(request=ReviewIn, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def question_review_api(request, question_id: int):
-    question = access_question(user=request.user, question_id=question_id)
+    question = access_question(user=request.user, question_id=question_id, review=True)
     data = ReviewIn(data=request.data)
     data.is_valid(raise_exception=True)
     review = services.question_review(

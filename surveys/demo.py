@@ -308,7 +308,7 @@ def _survey(people, stdout) -> None:
         services.question_submit(question=question, user=people.researcher)
         services.question_review(
             question=question,
-            reviewer=people.expert,
+            reviewer=people.reviewer,
             decision="approve",
             comment="Clear in both languages.",
         )
@@ -423,10 +423,10 @@ def _draft_follow_up(*, people) -> None:
     )  # fmt: skip
     for question in (approved, in_review, sent_back):
         services.question_submit(question=question, user=people.researcher)
-    services.question_review(question=approved, reviewer=people.expert, decision="approve")
+    services.question_review(question=approved, reviewer=people.reviewer, decision="approve")
     services.question_review(
         question=sent_back,
-        reviewer=people.expert,
+        reviewer=people.reviewer,
         decision="reject",
         comment="Yes/no is too coarse: use the four-point agreement scale.",
     )

@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Study
-from config.inputs import SEED_MAX
+from config.inputs import NUMBER_LIMIT_MAX, SEED_MAX
 from surveys.models import (
     Allocation,
     Block,
@@ -323,8 +323,18 @@ class QuestionFields(forms.Form):
         ),
     )
     required = forms.BooleanField(label=_("Answer required"), required=False, initial=True)
-    min_value = forms.FloatField(label=_("Lowest number allowed"), required=False)
-    max_value = forms.FloatField(label=_("Highest number allowed"), required=False)
+    min_value = forms.FloatField(
+        label=_("Lowest number allowed"),
+        required=False,
+        min_value=-NUMBER_LIMIT_MAX,
+        max_value=NUMBER_LIMIT_MAX,
+    )
+    max_value = forms.FloatField(
+        label=_("Highest number allowed"),
+        required=False,
+        min_value=-NUMBER_LIMIT_MAX,
+        max_value=NUMBER_LIMIT_MAX,
+    )
     is_attention_check = forms.BooleanField(label=_("Attention check"), required=False)
     expected_option = forms.CharField(
         label=_("Expected option (attention check)"), max_length=60, required=False

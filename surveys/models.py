@@ -213,6 +213,8 @@ class InvitationStatus(models.TextChoices):
     STARTED = "started", _("Started")
     COMPLETED = "completed", _("Completed")
     SCREENED_OUT = "screened_out", _("Screened out")
+    # The invitee said on the consent page that they do not want to take part.
+    REFUSED = "refused", _("Refused")
 
 
 class Invitation(models.Model):

@@ -34,6 +34,7 @@ from idempotency.services import IdempotencyKeyReused, Outcome, idempotent_form_
 from surveys import services
 from surveys.models import (
     Invitation,
+    InvitationStatus,
     QuestionKind,
     Response,
     ResponseStatus,
@@ -165,8 +166,13 @@ def participant(request, token: str):
 def _consent(request, survey: Survey, invitation: Invitation | None, language: str):
     if survey.status != SurveyStatus.OPEN:
         return _render(request, "closed.html", {"survey": survey}, language)
+    if invitation is not None and invitation.status == InvitationStatus.REFUSED:
+        return _render(request, "refused.html", {"survey": survey}, language)
     error = ""
     if request.method == "POST":
+        if invitation is not None and request.POST.get("refuse") == "yes":
+            services.invitation_refuse(invitation=invitation)
+            return _render(request, "refused.html", {"survey": survey}, language)
         if request.POST.get("consent") == "yes":
             scope = _start_scope(survey, invitation.pk if invitation else None)
             outcome = _stored(request, scope)
@@ -198,6 +204,7 @@ def _consent(request, survey: Survey, invitation: Invitation | None, language: s
         "intro": survey.intro(language),
         "error": error,
         "idempotency_key": new_key(),
+        "may_refuse": invitation is not None,
     }
     return _render(request, "consent.html", context, language, status=400 if error else 200)
 
@@ -273,6 +280,20 @@ def _questions(request, survey: Survey, response: Response, language: str):
         answers = {
             code: (values if len(values) != 1 else values[0]) for code, values in submitted.items()
         }
+        leave = _leaving(request.POST.get("go", ""), number)
+        if leave is not None:
+            # "Back" and the language switch submit the page as a draft: what was ticked is
+            # kept, nothing is checked, and the participant lands where they asked to go.
+            try:
+                services.answers_record(
+                    response=response, answers=answers, questions=shown, draft=True
+                )
+            except SurveyNotOpen:
+                return _render(request, "closed.html", {"survey": survey}, language)
+            except ValidationError:
+                pass  # a completed or screened-out response: the redirect shows its page
+            page, lang = leave
+            return HttpResponseRedirect(_link(response.token, lang=lang, page=page))
 
         def record() -> Outcome:
             services.answers_record(response=response, answers=answers, questions=shown)
@@ -331,6 +352,8 @@ def _questions(request, survey: Survey, response: Response, language: str):
                 ],
                 "value": current[0] if current else "",
                 "errors": errors.get(q.code, []),
+                "min": _number_text(q.min_value),
+                "max": _number_text(q.max_value),
             }
         )
     general = [m for k, msgs in errors.items() if k not in submitted for m in msgs]
@@ -347,8 +370,24 @@ def _questions(request, survey: Survey, response: Response, language: str):
         "general_errors": general,
         "token": response.token,
         "idempotency_key": new_key(),
+        # The header's language switch submits this page's form (as a draft).
+        "answers_form": "answers-form",
     }
     return _render(request, "questions.html", context, language, status=400 if errors else 200)
+
+
+def _leaving(go: str, number: int) -> tuple[int, str] | None:
+    """Where a draft submission goes: ``back`` (the page before) or ``lang:ko|en`` (the same
+    page in that language); None for a plain submission (Next, Finish)."""
+    if go == "back":
+        return max(number - 1, 1), ""
+    if go.startswith("lang:") and go[5:] in LANGUAGES:
+        return number, go[5:]
+    return None
+
+
+def _number_text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def _answers_scope(response: Response) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext_lazy as _
 
 from sources import pseudonyms
 from surveys import representativeness, weighting
@@ -677,3 +678,65 @@ def design_preview_rows(
         }
         for cell in population.cells.order_by("id")
     ]
+
+
+# What a researcher calls each stage of an invitation (the invitee table, its CSV, its filter).
+INVITEE_STAGES = {
+    "drawn": _("drawn"),
+    "invited": _("invited"),
+    "reminded": _("reminded"),
+    "started": _("started"),
+    "finished": _("finished"),
+    "screened_out": _("screened out"),
+    "refused": _("refused"),
+}
+
+
+def invitee_stage(invitation: Invitation) -> str:
+    """drawn (no message yet), invited, reminded, started, finished, screened out, refused."""
+    if invitation.status == InvitationStatus.PENDING:
+        return "drawn"
+    if invitation.status == InvitationStatus.SENT:
+        return "reminded" if invitation.reminders else "invited"
+    if invitation.status == InvitationStatus.COMPLETED:
+        return "finished"
+    return str(invitation.status)
+
+
+def _stage_filter(stage: str) -> Q:
+    return {
+        "drawn": Q(status=InvitationStatus.PENDING),
+        "invited": Q(status=InvitationStatus.SENT, reminders=0),
+        "reminded": Q(status=InvitationStatus.SENT, reminders__gt=0),
+        "started": Q(status=InvitationStatus.STARTED),
+        "finished": Q(status=InvitationStatus.COMPLETED),
+        "screened_out": Q(status=InvitationStatus.SCREENED_OUT),
+        "refused": Q(status=InvitationStatus.REFUSED),
+    }.get(stage, Q())
+
+
+def invitees(*, survey: Survey, stage: str = "", contacts: bool = False):
+    """The survey's invitations in draw order, with their panelist (and contact details when
+    ``contacts``: the caller checked the owner's rights), narrowed to one stage if named."""
+    qs = (
+        Invitation.objects.filter(survey=survey)
+        .filter(_stage_filter(stage))
+        .select_related("panelist", "panelist__cell", "draw")
+        .order_by("id")
+    )
+    if contacts:
+        qs = qs.select_related("panelist__contact")
+    return qs
+
+
+def invitee_stage_counts(*, survey: Survey) -> list[tuple[str, str, int]]:
+    """(stage, its name, how many) for every stage, in the order of fieldwork."""
+    rows = (
+        Invitation.objects.filter(survey=survey)
+        .values_list("status", "reminders")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[str, int] = dict.fromkeys(INVITEE_STAGES, 0)
+    for status, reminders, n in rows:
+        counts[invitee_stage(Invitation(status=status, reminders=reminders))] += n
+    return [(stage, str(name), counts[stage]) for stage, name in INVITEE_STAGES.items()]

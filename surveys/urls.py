@@ -27,6 +27,9 @@ urlpatterns = [
     path("populations/<int:population_id>/", views.population_detail, name="population"),
     path("panels/<int:panel_id>/", views.panel_detail, name="panel"),
     path("<int:survey_id>/review/", views.review_queue, name="review_queue"),
+    path("<int:survey_id>/invitees/", views.survey_invitees, name="invitees"),
+    path("<int:survey_id>/invitees.csv", views.survey_invitees_csv, name="invitees_csv"),
+    path("<int:survey_id>/open-link-qr.svg", views.survey_open_link_qr, name="open_link_qr"),
     path(
         "<int:survey_id>/review/<int:question_id>/", views.review_question, name="review_question"
     ),

@@ -5,16 +5,19 @@ with the errors at status 400)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,12 +25,13 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import access_study
+from accounts.access import access_study, is_study_owner, may_edit_study
 from accounts.models import Study
 from config.forms import form_errors_from
 from config.inputs import SEED_MAX
 from jobs.models import Job
 from jobs.services import job_start
+from sources.csv_escape import escape_cell
 from surveys import selectors, services
 from surveys.access import access_panel, access_population, access_question, access_survey
 from surveys.forms import (
@@ -48,9 +52,9 @@ from surveys.models import Block, ReviewState, SurveyStatus
 from surveys.tasks import compute_weights_task, export_responses_task
 
 
-def _own_question(request, survey_id: int, question_id: int):
+def _own_question(request, survey_id: int, question_id: int, review: bool = False):
     """The question, if the user may see its survey and it belongs to ``survey_id``."""
-    question = access_question(user=request.user, question_id=question_id)
+    question = access_question(user=request.user, question_id=question_id, review=review)
     if question.survey_id != survey_id:
         raise Http404("No such question.")
     return question
@@ -204,6 +208,11 @@ def survey_dashboard(request, survey_id: int, section: str | None = None):
         "counts": selectors.survey_counts(survey=survey),
         "running": running if section != "overview" else [],
         **_SECTION_CONTEXT[section](request, survey),
+        "in_review": selectors.review_queue(survey=survey).count(),
+        "open_link": _participant_url(request, survey.open_token)
+        if survey.open_link_enabled
+        else "",
+        "read_only": not may_edit_study(user=request.user, study=survey.study),
     }
     return render(request, "surveys/dashboard.html", context)
 
@@ -222,7 +231,7 @@ def review_queue(request, survey_id: int):
 @login_required
 @require_POST
 def review_question(request, survey_id: int, question_id: int):
-    question = _own_question(request, survey_id, question_id)
+    question = _own_question(request, survey_id, question_id, review=True)
     form = ReviewForm(request.POST)
     if form.is_valid():
         try:
@@ -390,7 +399,10 @@ def _questionnaire_page(
         "settings_form": settings_form
         or SurveySettingsForm(initial=SurveySettingsForm.initial_for(survey), prefix="settings"),
         "settings_open": settings_form is not None,
-        "editable": survey.status == SurveyStatus.DRAFT,
+        # Reviewers and viewers see the questionnaire without the controls that change it.
+        "read_only": not may_edit_study(user=request.user, study=survey.study),
+        "editable": survey.status == SurveyStatus.DRAFT
+        and may_edit_study(user=request.user, study=survey.study),
         "ready": bool(questions) and all(q.review_state == ReviewState.APPROVED for q in questions),
     }
     if status == 400:
@@ -776,3 +788,98 @@ def panel_detail(request, panel_id: int):
             "extra": urlencode({"q": search}) if search else "",
         },
     )
+
+
+# --- fieldwork: the invitees, their links, the open link ------------------------------------
+
+INVITEES_PER_PAGE = 100
+
+
+def _participant_url(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("surveys:participant", args=[token]))
+
+
+@login_required
+def survey_invitees(request, survey_id: int):
+    """Who was drawn and where each of them stands, with their personal links to copy (paged,
+    filtered by stage); the open link with its QR code."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    stage = request.GET.get("stage", "")
+    if stage not in selectors.INVITEE_STAGES:
+        stage = ""
+    page = Paginator(selectors.invitees(survey=survey, stage=stage), INVITEES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        {
+            "invitation": invitation,
+            "stage": selectors.INVITEE_STAGES[selectors.invitee_stage(invitation)],
+            "link": _participant_url(request, invitation.token),
+        }
+        for invitation in page.object_list
+    ]
+    context = {
+        "survey": survey,
+        "stage": stage,
+        "stages": selectors.invitee_stage_counts(survey=survey),
+        "page": page,
+        "rows": rows,
+        "open_link": _participant_url(request, survey.open_token)
+        if survey.open_link_enabled
+        else "",
+        "is_owner": is_study_owner(user=request.user, study=survey.study),
+    }
+    return render(request, "surveys/invitees.html", context)
+
+
+@login_required
+def survey_invitees_csv(request, survey_id: int):
+    """The invitees as CSV for a mail merge: panelist id, stage, personal link, and for the
+    study's owners the email address and phone number. Cells that a spreadsheet would run as
+    formulas are made inert."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    contacts = is_study_owner(user=request.user, study=survey.study)
+    stage = request.GET.get("stage", "")
+    if stage not in selectors.INVITEE_STAGES:
+        stage = ""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-invitees.csv"'
+    # A byte order mark, so that spreadsheet programs read the Korean text as UTF-8.
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    header = ["panelist", "stage", "link", "reminders", "sent_at"]
+    if contacts:
+        header += ["email", "phone"]
+    writer.writerow(header)
+    for invitation in selectors.invitees(survey=survey, stage=stage, contacts=contacts).iterator(
+        chunk_size=2000
+    ):
+        row = [
+            escape_cell(invitation.panelist.external_id),
+            selectors.invitee_stage(invitation),
+            _participant_url(request, invitation.token),
+            invitation.reminders,
+            invitation.sent_at.isoformat() if invitation.sent_at else "",
+        ]
+        if contacts:
+            contact = getattr(invitation.panelist, "contact", None)
+            row += [
+                escape_cell(contact.email) if contact else "",
+                escape_cell(contact.phone) if contact else "",
+            ]
+        writer.writerow(row)
+    return response
+
+
+@login_required
+def survey_open_link_qr(request, survey_id: int):
+    """The open link as a QR code (SVG), to print on a poster or show on a slide. Made
+    whether the open link is on or not (a poster can be ready before it is); the page shows
+    it only while the link is on."""
+    survey = access_survey(user=request.user, survey_id=survey_id)
+    qr = segno.make(_participant_url(request, survey.open_token), error="m")
+    out = io.BytesIO()
+    qr.save(out, kind="svg", scale=6, border=4, title=survey.title_en)
+    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'inline; filename="survey-{survey.pk}-qr.svg"'
+    return response

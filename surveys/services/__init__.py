@@ -18,7 +18,11 @@ from surveys.services.designs import (
 )
 from surveys.services.exports import EXPORT_FORMATS, responses_export
 from surveys.services.imports import panel_import, panel_import_named, population_import
-from surveys.services.invitations import invitations_send, invitations_send_now
+from surveys.services.invitations import (
+    invitation_refuse,
+    invitations_send,
+    invitations_send_now,
+)
 from surveys.services.questionnaires import (
     RESERVATION_MINUTES_MAX,
     block_create,
@@ -71,6 +75,7 @@ __all__ = [
     "design_create",
     "design_preview",
     "design_sample_size",
+    "invitation_refuse",
     "invitations_send",
     "invitations_send_now",
     "option_create",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, mailers
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -95,3 +96,13 @@ def invitations_send_now(
             if progress and i % 50 == 0:
                 progress(round(99 * i / len(todo)), f"{i}/{len(todo)}")
     return {"sent": sent, "skipped": skipped}
+
+
+@transaction.atomic
+def invitation_refuse(*, invitation: Invitation) -> bool:
+    """The invitee declines on the consent page: no reminder goes to them any more. Only an
+    invitation nobody started moves (conditional update); True if it moved."""
+    refused = Invitation.objects.filter(
+        pk=invitation.pk, status__in=[InvitationStatus.PENDING, InvitationStatus.SENT]
+    ).update(status=InvitationStatus.REFUSED)
+    return refused == 1

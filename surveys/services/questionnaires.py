@@ -9,6 +9,7 @@ be opened.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Study
+from config.inputs import NUMBER_LIMIT_MAX
 from surveys.models import (
     CHOICE_KINDS,
     Block,
@@ -198,6 +200,22 @@ def block_move(*, block: Block, step: int) -> Block:
 
 
 @transaction.atomic
+def _check_number_limits(low: float | None, high: float | None) -> None:
+    """A number question's lowest and highest answers: finite, within ``NUMBER_LIMIT_MAX``
+    either side of 0, the lowest not above the highest."""
+    errors: dict[str, list[str]] = {}
+    for name, value in (("min_value", low), ("max_value", high)):
+        if value is not None and not (math.isfinite(value) and abs(value) <= NUMBER_LIMIT_MAX):
+            errors[name] = [
+                _("Give a number from %(low)s to %(high)s.")
+                % {"low": f"{-NUMBER_LIMIT_MAX:.0e}", "high": f"{NUMBER_LIMIT_MAX:.0e}"}
+            ]
+    if not errors and low is not None and high is not None and low > high:
+        errors["max_value"] = [_("The highest number is below the lowest.")]
+    if errors:
+        raise ValidationError(errors)
+
+
 def question_create(
     *,
     block: Block,
@@ -229,6 +247,7 @@ def question_create(
         raise ValidationError(
             {"expected_option": [_("An attention check needs an expected option.")]}
         )
+    _check_number_limits(fields.get("min_value"), fields.get("max_value"))
     question = Question.objects.create(
         survey=survey,
         block=block,
@@ -370,6 +389,9 @@ def question_update(
         raise ValidationError(
             {"expected_option": [_("An attention check needs an expected option.")]}
         )
+    _check_number_limits(
+        fields.get("min_value", question.min_value), fields.get("max_value", question.max_value)
+    )
     for name, value in fields.items():
         setattr(question, name, value)
     question.review_state = ReviewState.DRAFT

@@ -275,7 +275,11 @@ def codes_order(question: Question) -> list[str]:
 
 
 def answers_record(
-    *, response: Response, answers: dict[str, Any], questions: list[Question] | None = None
+    *,
+    response: Response,
+    answers: dict[str, Any],
+    questions: list[Question] | None = None,
+    draft: bool = False,
 ) -> list[Answer]:
     """Record answers given as ``{question code: value}`` (a list for multiple choice).
 
@@ -284,6 +288,10 @@ def answers_record(
     question code and nothing is written. Recording the same answers again changes nothing
     (one answer per question, updated in place). The response row is locked, so two
     submissions of the same page are applied one after the other.
+
+    ``draft=True`` (the participant leaves the page by "Back" or a language switch) keeps
+    what can be kept: the valid answers are written, missing and invalid ones are left out
+    without an error (a missing answer leaves an earlier one in place).
     """
     with transaction.atomic():
         response = (
@@ -323,10 +331,11 @@ def answers_record(
             try:
                 value = _parse(question, raw, set(codes_order(question)))
             except ValueError as exc:
-                errors[question.code] = [str(exc)]
+                if not draft:
+                    errors[question.code] = [str(exc)]
                 continue
             if value is None:
-                if question.required:
+                if question.required and not draft:
                     errors[question.code] = [_("This question needs an answer.")]
                 continue
             parsed[question.pk] = (question, value)

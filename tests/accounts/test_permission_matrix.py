@@ -99,6 +99,8 @@ RULES: dict[str, dict[str, str]] = {
     "redirect": {p: REDIRECT for p in PERSONAS},
     # The participant page under the invitation's token; anyone else tries a made-up token.
     "participant": {**_rule(), "participant": OK, "anonymous": NOT_FOUND},
+    # An invitation link that does not exist (or was used): nobody gets past it.
+    "no_link": {p: NOT_FOUND for p in PERSONAS},
 }
 
 GET, POST, PUT, PATCH, DELETE = "GET", "POST", "PUT", "PATCH", "DELETE"
@@ -136,11 +138,15 @@ PROJECT = {"study": "{study}", "name": "P2", "categories": [{"key": "a", "name":
 ROUTES: dict[str, Route] = {
     # accounts and the site
     "": R("user"),
+    "studies/new/": R("creator", POST, body={"study-name": "S2"}),
     "studies/<int:study_id>/": R("study"),
+    "join/<str:token>/": R("no_link", GET, POST),
+    "favicon.ico": R("redirect"),
     "studies/<int:study_id>/members/": Route(
         {GET: "study", POST: "study"}, body={"invite-username": "eunji", "invite-role": "owner"}
     ),
     "studies/<int:study_id>/members/remove/": R("study", POST, body={"username": "colin"}),
+    "studies/<int:study_id>/invitations/<int:invitation_id>/cancel/": R("study", POST),
     "invitations/<int:invitation_id>/accept/": R("study_invitation", POST),
     "invitations/<int:invitation_id>/decline/": R("study_invitation", POST),
     "accounts/login/": R("public", GET, POST),
@@ -157,6 +163,9 @@ ROUTES: dict[str, Route] = {
     "surveys/r/<str:token>/": R("participant", GET, POST),
     S: R("study"),
     S + "review/": R("study"),
+    S + "invitees/": R("study"),
+    "surveys/<int:survey_id>/invitees.csv": R("study"),
+    "surveys/<int:survey_id>/open-link-qr.svg": R("study"),
     S + "review/<int:question_id>/": R("study", POST),
     S + "questions/": R("study"),
     S + "questions/new/": R("study", POST),

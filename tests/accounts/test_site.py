@@ -126,8 +126,14 @@ def test_demo_people_are_idempotent():
         "annotator2",
         "expert",
         "researcher",
+        "reviewer",
     ]
     assert Study.objects.count() == 1
+    # The study has a reviewer: they see it and approve survey questions, nothing else.
+    assert sorted(Study.objects.get().members.values_list("user__username", "role")) == [
+        ("researcher", "owner"),
+        ("reviewer", "reviewer"),
+    ]
     assert User.objects.get(username="researcher").check_password("chorus-demo-2026")
 
 

@@ -372,7 +372,7 @@ def test_owners_invite_and_remove_members_on_the_members_page(client, study, res
     assert "ana is invited; they become a member once they accept." in page.content.decode()
     assert StudyInvitation.objects.filter(user__username="ana", status="pending").count() == 1
     page = client.post(url, {"invite-username": "nobody", "invite-role": "researcher"})
-    assert page.status_code == 200
+    assert page.status_code == 400
     assert "No such user." in page.content.decode()
     removed = client.post(f"{url}remove/", {"username": "colin"}, follow=True)
     assert "colin is no longer a member." in removed.content.decode()
@@ -433,4 +433,5 @@ def test_invitations_are_shown_in_korean(client, study, researcher, annotator):
     assert home.count(">수락</button>") == 2
     client.force_login(researcher)
     page = client.get(f"/studies/{study.pk}/members/", HTTP_ACCEPT_LANGUAGE="ko")
-    assert "구성원 초대" in page.content.decode()
+    assert "계정이 있는 사람 초대" in page.content.decode()
+    assert "링크로 초대" in page.content.decode()

@@ -70,6 +70,10 @@ def test_the_admin_exports_vote_tables(client, staff, project, django_capture_on
     job = Job.objects.get()
     assert (job.status, job.created_by) == (JobStatus.SUCCEEDED, staff)
     assert job.result["rows"] == 1
+    # The message links to the job and to its file.
+    page = client.get(response["Location"]).content.decode()
+    assert f'<a href="/jobs/{job.pk}/">job {job.pk}</a>' in page
+    assert f'<a href="/jobs/{job.pk}/download/">/jobs/{job.pk}/download/</a>' in page
 
 
 def test_items_keep_their_slots_in_the_admin(client, staff, project):

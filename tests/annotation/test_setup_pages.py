@@ -115,11 +115,29 @@ def test_members_are_invited_from_the_dashboard_and_join_by_accepting(client, st
     assert (member.role, member.group) == ("expert", "native")
     # Now a member, Ana gets a 403 on the researchers' form.
     assert client.post(url, {**body, "member-username": "ana"}).status_code == 403
-    # A member's role changes at once, without a new invitation.
+    # A member's role changes without a new invitation, once the researcher confirms: the
+    # page says what changes (here the group is dropped too) and changes nothing yet.
     client.force_login(researcher)
-    client.post(url, {**body, "member-role": "adjudicator"})
-    assert ProjectMember.objects.get(project=project, user=ana).role == "adjudicator"
+    change = {**body, "member-role": "adjudicator", "member-group": ""}
+    ask = client.post(url, change)
+    assert ask.status_code == 200
+    text = ask.content.decode()
+    assert "ana is a member of this project already, as Expert." in text
+    assert "Their group native will be removed." in text
+    assert (ProjectMember.objects.get(project=project, user=ana).role, "native") == (
+        "expert",
+        ProjectMember.objects.get(project=project, user=ana).group,
+    )
+    confirmed = client.post(url, {**change, "confirm": "yes"}, follow=True)
+    assert "ana&#x27;s role and group are changed." in confirmed.content.decode()
+    member = ProjectMember.objects.get(project=project, user=ana)
+    assert (member.role, member.group) == ("adjudicator", "")
     assert ProjectInvitation.objects.filter(project=project, status="pending").count() == 0
+    # The same role and group again: nothing to confirm, nothing changes.
+    same = client.post(url, {**change}, follow=True)
+    assert "ana is a member with this role and group already; nothing changed." in (
+        same.content.decode()
+    )
 
 
 def test_existing_ratings_are_imported_from_the_dashboard(client, study, researcher):

@@ -273,3 +273,94 @@ def test_question_fields_bounded_by_their_columns(api_as, researcher, study):
         }
     }
     assert Question.objects.count() == 0
+
+
+NUMBER_QUESTION = {
+    "block": "",
+    "block_title_en": "Money",
+    "code": "income",
+    "kind": "numeric",
+    "text_en": "Your yearly income?",
+    "required": "on",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("max_value", "1e24"), ("min_value", "-1e24"), ("max_value", str(10**26))],
+)
+def test_number_question_limits_beyond_range_on_the_page(client, researcher, study, field, value):
+    from surveys.models import Question
+    from surveys.services import survey_create
+
+    survey = survey_create(study=study, title_en="Money")
+    client.force_login(researcher)
+    response = client.post(
+        reverse("surveys:question_new", args=[survey.pk]), {**NUMBER_QUESTION, field: value}
+    )
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == [field]
+    assert Question.objects.count() == 0
+    # The largest limit is taken.
+    ok = client.post(
+        reverse("surveys:question_new", args=[survey.pk]),
+        {**NUMBER_QUESTION, "min_value": "-1e15", "max_value": "1e15"},
+    )
+    assert ok.status_code == 302
+    assert Question.objects.get().max_value == 10**15
+
+
+def test_number_question_limits_in_the_api_and_the_service(api_as, researcher, study):
+    from django.core.exceptions import ValidationError
+
+    from surveys.services import block_create, question_create, question_update, survey_create
+
+    survey = survey_create(study=study, title_en="Money")
+    block = block_create(survey=survey, title_en="All")
+    api = api_as(researcher)
+    body = {"block": block.pk, "code": "income", "kind": "numeric", "text_en": "Income?"}
+    url = f"/api/surveys/surveys/{survey.pk}/questions/"
+    response = api.post(url, {**body, "max_value": 1e24}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["max_value"]
+    question = question_create(block=block, code="q", kind="numeric", text_en="N?", max_value=10)
+    patched = api.patch(
+        f"/api/surveys/questions/{question.pk}/", {"min_value": -1e24}, format="json"
+    )
+    assert patched.status_code == 400
+    assert list(patched.json()["errors"]) == ["min_value"]
+    with pytest.raises(ValidationError) as err:
+        question_update(question=question, max_value=float("inf"))
+    assert list(err.value.message_dict) == ["max_value"]
+    with pytest.raises(ValidationError) as err:
+        question_create(block=block, code="r", kind="numeric", text_en="N?", min_value=-1e16)
+    assert list(err.value.message_dict) == ["min_value"]
+    question.refresh_from_db()
+    assert (question.min_value, question.max_value) == (None, 10)
+
+
+def test_language_switch_after_a_failed_form_returns_to_the_form_page(client, researcher, study):
+    """A form sent back with errors lives at a POST-only address; the language switch on
+    that page returns to the page the form came from, not to the POST-only one (405)."""
+    from surveys.services import survey_create
+
+    survey = survey_create(study=study, title_en="Money")
+    client.force_login(researcher)
+    editor = reverse("surveys:questionnaire", args=[survey.pk])
+    failed = client.post(
+        reverse("surveys:question_new", args=[survey.pk]),
+        {**NUMBER_QUESTION, "max_value": "1e24"},
+        headers={"referer": f"http://testserver{editor}"},
+    )
+    assert failed.status_code == 400
+    assert f'name="next" type="hidden" value="{editor}"' in failed.content.decode()
+    switched = client.post("/i18n/setlang/", {"language": "ko", "next": editor})
+    assert switched.status_code == 302 and switched["Location"] == editor
+    assert client.get(editor).status_code == 200
+    # A referer from elsewhere is not followed.
+    other = client.post(
+        reverse("surveys:question_new", args=[survey.pk]),
+        {**NUMBER_QUESTION, "max_value": "1e24"},
+        headers={"referer": "https://evil.example/x"},
+    )
+    assert 'name="next" type="hidden" value="/"' in other.content.decode()
