@@ -111,10 +111,6 @@ def _overview(request, survey) -> dict[str, Any]:
     return {
         "over_time": over_time,
         "jobs": jobs,
-        "in_review": selectors.review_queue(survey=survey).count(),
-        "open_url": request.build_absolute_uri(
-            reverse("surveys:participant", args=[survey.open_token])
-        ),
     }
 
 

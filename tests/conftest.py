@@ -40,6 +40,18 @@ def _media_in_tmp(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language, whatever a test before it activated (a
+    management command, for one, runs in the language that is active)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _no_rate_limits(settings):
     """Tests run from one address at machine speed: the request rate limits are off unless a
     test turns them on (``rate_limits``). The log-in lock-out stays on; it counts failures

@@ -191,6 +191,9 @@ def test_a_researcher_runs_a_whole_study_in_the_browser(browser, live_server, tm
     page.get_by_role("link", name="Values", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Values")
     audit(page)
+    page.get_by_role("navigation", name="Survey sections").get_by_role(
+        "link", name="Fieldwork"
+    ).click()
     page.get_by_role("button", name="Draw the sample").click()
     page.get_by_role("link", name="Invitees and links").click()
     expect(page.locator("#invitees tbody tr")).to_have_count(3)

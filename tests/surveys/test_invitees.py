@@ -94,7 +94,7 @@ def test_formula_like_panelist_ids_are_inert_in_the_csv(client, researcher, draw
 def test_the_open_link_is_a_full_address_with_a_qr_code(client, researcher, open_survey):
     client.force_login(researcher)
     url = f"http://testserver/surveys/r/{open_survey.open_token}/"
-    dashboard = client.get(f"/surveys/{open_survey.pk}/").content.decode()
+    dashboard = client.get(f"/surveys/{open_survey.pk}/overview/").content.decode()
     assert f'value="{url}"' in dashboard
     page = client.get(f"/surveys/{open_survey.pk}/invitees/").content.decode()
     assert f'value="{url}"' in page
@@ -166,5 +166,6 @@ def test_a_draft_survey_dashboard_says_what_to_do_next(client, researcher, study
     client.force_login(researcher)
     page = client.get(f"/surveys/{survey.pk}/").content.decode()
     assert 'id="draft-next-steps"' in page
+    page = client.get(f"/surveys/{survey.pk}/results/").content.decode()
     assert "No answers to this question yet." in page
     assert "n = 0" not in page
