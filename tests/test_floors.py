@@ -24,6 +24,8 @@ FLOORS: dict[str, set[str]] = {
     "annotation": {"accounts", "jobs", "idempotency", "sources", "config"},
     "benchmarks": {"accounts", "jobs", "idempotency", "sources", "config"},
     "evaluation": {"accounts", "jobs", "idempotency", "sources", "benchmarks", "config"},
+    # Imports of other tools' exports become annotation projects.
+    "interop": {"accounts", "jobs", "idempotency", "sources", "annotation", "config"},
 }
 CHORUS = {*FLOORS, "config"}
 
