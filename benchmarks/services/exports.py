@@ -360,9 +360,15 @@ def version_export_files(
     hf = _hf_split_table(wide, votes, version, contents, media)
     split_col = wide.column("split").to_numpy(zero_copy_only=False)
     splits: dict[str, tuple[int, int]] = {}
-    for name in version.split_config.get("fractions", {}):
-        mask = pa.array(split_col == name)
-        part = hf.filter(mask)
+    names = list(version.split_config.get("fractions", {}))
+    # The rows of each split in item order, gathered with one take and then sliced (filtering
+    # the nested vote lists once per split cost a pass over the whole table each time).
+    rows = [np.flatnonzero(split_col == name) for name in names]
+    grouped = hf.take(pa.array(np.concatenate(rows) if rows else np.array([], dtype=np.int64)))
+    start = 0
+    for name, idx in zip(names, rows, strict=True):
+        part = grouped.slice(start, len(idx))
+        start += len(idx)
         if part.num_rows == 0:
             # A split without items has no data file: loaders refuse an empty Parquet file.
             continue
