@@ -64,16 +64,20 @@ def project_pending_invitations(*, project: Project) -> QuerySet[ProjectInvitati
     return project.invitations.filter(status=InvitationStatus.PENDING).select_related("user")
 
 
-def memberships_for_user(*, user: User) -> list[dict[str, Any]]:
-    """The user's project memberships with how much they have done and what is open."""
-    members = list(
-        ProjectMember.objects.filter(user=user).select_related("project").order_by("project_id")
-    )
+def memberships_for_user(*, user: User, project: Project | None = None) -> list[dict[str, Any]]:
+    """The user's project memberships with how much they have done and what is open; with
+    ``project``, that membership only (the annotate page, loaded once per rating)."""
+    memberships = ProjectMember.objects.filter(user=user)
+    if project is not None:
+        memberships = memberships.filter(project=project)
+    members = list(memberships.select_related("project").order_by("project_id"))
     # Answered, and leased but not answered yet (theirs to do as well), per project.
     counts = {
         (project_id, status): n
         for project_id, status, n in Assignment.objects.filter(
-            rater=user, status__in=[AssignmentStatus.DONE, AssignmentStatus.LEASED]
+            rater=user,
+            status__in=[AssignmentStatus.DONE, AssignmentStatus.LEASED],
+            item__project_id__in=[m.project_id for m in members],
         )
         .values_list("item__project_id", "status")
         .annotate(n=Count("id"))

@@ -70,7 +70,7 @@ def annotate(request, project_id: int):
         user=request.user, project_id=project_id, roles=(MemberRole.ANNOTATOR, MemberRole.EXPERT)
     )
     assignment = services.assignment_next(project=project, user=request.user)
-    mine = [m for m in selectors.memberships_for_user(user=request.user) if m["project"] == project]
+    mine = selectors.memberships_for_user(user=request.user, project=project)
     # An answer just taken back (U) is shown again on its item, ready to correct.
     undone = request.session.pop(_undone_key(project.pk), None)
     previous = _previous_answer(undone, assignment)
