@@ -5,27 +5,22 @@ Every module is parsed (not imported), so an import hidden inside a function cou
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.test_floors import imports_of
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_APPS = {"accounts", "jobs", "surveys", "annotation", "benchmarks", "evaluation"}
 
 
 def imported_packages(folder: str) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        names: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-        found[str(path.relative_to(ROOT))] = names
-    return found
+    """Top-level packages imported by each module of ``folder`` (parsed by the floors test)."""
+    return {
+        str(path.relative_to(ROOT)): {name.split(".")[0] for name in imports_of(path)}
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
 
 
 def test_the_folders_are_there():
