@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 RESERVED_KEYS = {"u", "s", " "}
 MAX_IMPORT_ROWS = 200_000
+ITEM_BATCH = 2_000
 
 
 # --- projects and schemas ----------
@@ -535,7 +536,17 @@ def items_import(
     gold flags differ and left alone otherwise (media are not replaced). All rows are checked
     first; if any row has an error, nothing is written and the report names every problem.
     """
-    rows = _read_rows(data, filename)
+    return items_import_rows(project=project, rows=_read_rows(data, filename), media_zip=media_zip)
+
+
+def items_import_rows(
+    *,
+    project: Project,
+    rows: list[dict[str, Any]],
+    media_zip: bytes | IO[bytes] | None = None,
+) -> ImportReport:
+    """Import items given as rows (the columns of :func:`items_import`'s file, a dict each);
+    what :func:`items_import` does once it has read the file."""
     if len(rows) > MAX_IMPORT_ROWS:
         raise ValidationError(
             {
@@ -630,24 +641,29 @@ def items_import(
             row["status"] = "error" if row["errors"] else "not imported"
         return report
     with transaction.atomic():
+        # New items without media are inserted in batches (a 100,000-item import is a few
+        # dozen statements, not 100,000).
+        new_items: list[dict[str, Any]] = []
         for row, (values, media_file, audio) in zip(report.rows, prepared, strict=True):
             item = existing.get(values["external_id"])
             if item is None:
-                item = Item(project=project, **values)
-                item.kind = ItemKind.AUDIO if audio else ItemKind.TEXT
-                _set_slots(project, item)
-                if audio is not None and media_file is not None and archive is not None:
-                    item.media_type, item.duration = audio.media_type, audio.duration
-                    # Unpacked again (one file at a time), straight into the storage.
-                    with archive.open(media_file, max_bytes=project.media_max_bytes) as fh:
-                        item.media.save(
-                            f"{slugify(values['external_id'])}.{audio.extension}",
-                            File(fh),
-                            save=False,
-                        )
-                item.save()
                 row["status"] = "created"
                 report.created += 1
+                if audio is None or media_file is None or archive is None:
+                    new_items.append(values)
+                    continue
+                item = Item(project=project, **values)
+                item.kind = ItemKind.AUDIO
+                _set_slots(project, item)
+                item.media_type, item.duration = audio.media_type, audio.duration
+                # Unpacked again (one file at a time), straight into the storage.
+                with archive.open(media_file, max_bytes=project.media_max_bytes) as fh:
+                    item.media.save(
+                        f"{slugify(values['external_id'])}.{audio.extension}",
+                        File(fh),
+                        save=False,
+                    )
+                item.save()
                 continue
             changed = [
                 name
@@ -669,7 +685,45 @@ def items_import(
             item.save(update_fields=fields)
             row["status"] = "updated"
             report.updated += 1
+        _items_insert(project, new_items)
     return report
+
+
+ITEM_COPY_COLUMNS = (
+    "project_id", "external_id", "kind", "text", "media", "media_type", "metadata", "is_gold",
+    "gold_label_id", "slots_total", "slots_taken", "expert_slots_total", "expert_slots_taken",
+    "created_at",
+)  # fmt: skip
+
+
+def _items_insert(project: Project, rows: list[dict[str, Any]]) -> None:
+    """Insert new text items (``external_id``, ``text``, ``metadata``, ``is_gold``,
+    ``gold_label`` each): one COPY on PostgreSQL (the ORM's per-value preparation costs more
+    than the database's work), ``bulk_create`` batches elsewhere."""
+    if not rows:
+        return
+    k = project.raters_per_item
+    if connection.vendor != "postgresql":
+        items = [
+            Item(project=project, kind=ItemKind.TEXT, slots_total=0 if v["is_gold"] else k, **v)
+            for v in rows
+        ]
+        Item.objects.bulk_create(items, batch_size=ITEM_BATCH)
+        return
+    from psycopg.types.json import Jsonb
+
+    now = timezone.now()
+    sql = f"COPY {Item._meta.db_table} ({', '.join(ITEM_COPY_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for v in rows:
+            gold = v["gold_label"]
+            copy.write_row(
+                (
+                    project.pk, v["external_id"], ItemKind.TEXT.value, v["text"], "", "",
+                    Jsonb(v["metadata"]), v["is_gold"], gold.pk if gold else None,
+                    0 if v["is_gold"] else k, 0, 0, 0, now,
+                )
+            )  # fmt: skip
 
 
 def _set_slots(project: Project, item: Item) -> None:
@@ -1751,10 +1805,17 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     (SQLite, the embedded mode) the same checks run and the rows are written with
     ``bulk_create``; SQLite serialises writing transactions, so no locks are taken.
     """
-    pg = connection.vendor == "postgresql"
     started = time.perf_counter()
     rows = bulk.read_ratings_csv(source.read())
     logger.debug("ratings_import %.2f s: read CSV", time.perf_counter() - started)
+    return ratings_store(project=project, rows=rows)
+
+
+def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
+    """Check and store ratings read into arrays (see :func:`ratings_import`, which reads them
+    from a CSV; an import from another tool's file hands them over directly)."""
+    pg = connection.vendor == "postgresql"
+    started = time.perf_counter()
     n = rows.n
 
     _check_rater_names(rows)

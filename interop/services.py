@@ -10,8 +10,6 @@ agreement report and adjudication, and every dataset rule and export.
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -145,27 +143,27 @@ def category_keys(labels: list[str]) -> dict[str, str]:
     return keys
 
 
-def _items_jsonl(items: pd.DataFrame, keys: dict[str, str], label_import: LabelImport) -> bytes:
-    lines = []
+def _item_rows(
+    items: pd.DataFrame, keys: dict[str, str], label_import: LabelImport
+) -> list[dict[str, Any]]:
+    """The parsed items as rows of an items file (see ``annotation.services.items_import``)."""
+    rows = []
     meta_columns = [c for c in items.columns if c not in ("item", "kind", "text", "gold")]
+    source = str(label_import.pk)
     for row in items.to_dict("records"):
         text = row.get("text")
         gold = row.get("gold")
         metadata = {c: row[c] for c in meta_columns if isinstance(row.get(c), str) and row[c] != ""}
-        metadata["source_import"] = str(label_import.pk)
-        lines.append(
-            json.dumps(
-                {
-                    "external_id": row["item"],
-                    "text": text if isinstance(text, str) and text else NO_TEXT,
-                    "gold_label": keys[gold] if isinstance(gold, str) and gold in keys else "",
-                    "metadata": metadata,
-                },
-                # Escaped, so that no line separator inside a text splits its line.
-                ensure_ascii=True,
-            )
+        metadata["source_import"] = source
+        rows.append(
+            {
+                "external_id": row["item"],
+                "text": text if isinstance(text, str) and text else NO_TEXT,
+                "gold_label": keys[gold] if isinstance(gold, str) and gold in keys else "",
+                "metadata": metadata,
+            }
         )
-    return ("\n".join(lines) + "\n").encode()
+    return rows
 
 
 def _count(n: int, noun: str) -> str:
@@ -179,6 +177,7 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
     rater) raises ``ValidationError`` naming the record, and nothing is created. An import that
     has made its project already returns its summary again.
     """
+    from annotation import bulk
     from annotation import services as annotation
 
     if label_import.project_id is not None:
@@ -215,12 +214,10 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
         {"key": keys[label], "name": label[:200], "is_none": label == "none"} for label in labels
     ]
     raters = {v: rater_name(label_import=label_import, voter=v) for v in votes["voter"].unique()}
-    ratings = pd.DataFrame(
-        {
-            "item": votes["item"],
-            "rater": votes["voter"].map(raters),
-            "label": votes["label"].map(keys),
-        }
+    ratings = bulk.rating_rows(
+        item=votes["item"].to_numpy(dtype=object),
+        rater=votes["voter"].map(raters).to_numpy(dtype=object),
+        label=votes["label"].map(keys).to_numpy(dtype=object),
     )
     with transaction.atomic():
         project = annotation.project_create(
@@ -235,10 +232,8 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
             ),
         )
         progress(55, "importing the items")
-        report = annotation.items_import(
-            project=project,
-            data=_items_jsonl(parsed.items, keys, label_import),
-            filename="items.jsonl",
+        report = annotation.items_import_rows(
+            project=project, rows=_item_rows(parsed.items, keys, label_import)
         )
         if not report.ok:
             first = report.errors[0]
@@ -247,9 +242,7 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
                           f"{'; '.join(first['errors'])}."]}
             )  # fmt: skip
         progress(75, "importing the votes")
-        counts = annotation.ratings_import(
-            project=project, source=io.BytesIO(ratings.to_csv(index=False).encode())
-        )
+        counts = annotation.ratings_store(project=project, rows=ratings)
         summary: dict[str, Any] = parsed.summary()
         summary.update(
             {
