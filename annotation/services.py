@@ -710,17 +710,20 @@ def _items_insert(project: Project, rows: list[dict[str, Any]]) -> None:
         ]
         Item.objects.bulk_create(items, batch_size=ITEM_BATCH)
         return
-    from psycopg.types.json import Jsonb
+    import msgspec
 
+    # The metadata sent as JSON text (COPY's text format hands it to jsonb's own reader).
+    encode = msgspec.json.Encoder().encode
     now = timezone.now()
     sql = f"COPY {Item._meta.db_table} ({', '.join(ITEM_COPY_COLUMNS)}) FROM STDIN"
+    project_id, kind = project.pk, ItemKind.TEXT.value
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for v in rows:
             gold = v["gold_label"]
             copy.write_row(
                 (
-                    project.pk, v["external_id"], ItemKind.TEXT.value, v["text"], "", "",
-                    Jsonb(v["metadata"]), v["is_gold"], gold.pk if gold else None,
+                    project_id, v["external_id"], kind, v["text"], "", "",
+                    encode(v["metadata"]).decode(), v["is_gold"], gold.pk if gold else None,
                     0 if v["is_gold"] else k, 0, 0, 0, now,
                 )
             )  # fmt: skip
@@ -1555,6 +1558,16 @@ def _indexes_rebuilt(cursor, tables: Iterable[str]):
         _timed(cursor, definition)
 
 
+def _after_every_key(cursor, lowest_item_id: int) -> bool:
+    """Whether ratings of items from ``lowest_item_id`` on sort after every key the imported
+    ratings table holds (new items: a new project, or items added since the last import).
+    Sent in key order, such rows are appended at the right edge of the key's index, which
+    costs less than dropping and rebuilding it."""
+    _timed(cursor, f"SELECT max(item_id) FROM {IMPORTED_TABLE}")
+    highest = cursor.fetchone()[0]
+    return highest is None or highest < lowest_item_id
+
+
 def _table_rows(cursor, table: str) -> int:
     _timed(cursor, "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
            [table])  # fmt: skip
@@ -1795,9 +1808,10 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     (item, rater) pairs that exist already (given here or imported before) are skipped, so a
     repeated import changes nothing.
 
-    The ratings are stored as :class:`ImportedRating` rows, sent with one binary COPY; when
-    the import is large next to the table, its key is rebuilt afterwards
-    (:func:`_indexes_rebuilt`), which locks the table, and so new leases, until commit. The
+    The ratings are stored as :class:`ImportedRating` rows, sent with one binary COPY in key
+    order; when the import is large next to the table and its keys fall among the table's
+    (not all after them), the key is rebuilt afterwards instead (:func:`_indexes_rebuilt`),
+    which locks the table, and so new leases, until commit. The
     items' slot counters are raised in the same transaction (the check constraint refuses more
     than k), which also locks the items against leases until commit; the raters and
     categories the rows point at are locked against deletion (the table's foreign keys are
@@ -1951,7 +1965,11 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
             )
         keep = new_pair[pair_of_row]
         n_labels = int(keep.sum())
-        rebuild = pg and n_labels > 0.25 * _table_rows(cursor, IMPORTED_TABLE)
+        rebuild = (
+            pg
+            and n_labels > 0.25 * _table_rows(cursor, IMPORTED_TABLE)
+            and not _after_every_key(cursor, int(item_ids[pair_item[new_pair]].min()))
+        )
         # The COPY data is built in a thread while the database raises the slot counters.
         chosen = {
             "rows": rows,
