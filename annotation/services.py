@@ -2112,6 +2112,18 @@ def agreement_job_start(*, project: Project, user: User, n_boot: int = 200):
     )
 
 
+def agreement_refresh(*, project: Project, user: User):
+    """Compute the agreement report again after a change that alters it (an exclusion made or
+    lifted); None when the background workers are unavailable: the dashboard then keeps the
+    previous report, marked out of date."""
+    from jobs.services import BackgroundUnavailable
+
+    try:
+        return agreement_job_start(project=project, user=user)
+    except BackgroundUnavailable:
+        return None
+
+
 VOTES_EXPORT_JOB = "annotation_votes_export"
 VOTES_EXPORT_FORMATS = ("csv", "parquet")
 

@@ -10,14 +10,19 @@ from jobs.tasks import JobTask
 def annotation_agreement_task(job_id: str) -> None:
     """Compute a project's agreement report on its job row (safe to run twice)."""
     from annotation.models import Project
-    from annotation.selectors import project_agreement
+    from annotation.selectors import agreement_basis, annotator_quality, project_agreement
 
     def work(job, progress):
         project = Project.objects.get(pk=job.params["project"])
         progress(10, "reading the vote table")
+        # Read first: labels given while the report is computed make it out of date at once.
+        basis = agreement_basis(project=project)
         report = project_agreement(
             project=project, n_boot=int(job.params.get("n_boot", 200)), seed=0
         )
+        progress(70, "annotator quality")
+        report["annotators"] = annotator_quality(project=project)
+        report["basis"] = basis
         return report
 
     job_run(job_id=job_id, work=work)

@@ -584,22 +584,27 @@ def ratings_import(request, project_id: int):
     return redirect("annotation:project", project_id=project.pk)
 
 
+QUEUE_COUNT_LIMIT = 200
+
+
 @login_required
 def project_detail(request, project_id: int):
     """The researcher's dashboard: progress, labels, agreement over time, annotators."""
     project = access_project(user=request.user, project_id=project_id)
     job = selectors.latest_agreement_job(project=project)
+    # Agreement and annotator quality come from the last agreement job: loading the page
+    # reads no vote table for them.
+    report = selectors.agreement_report(project=project)
     live = selectors.label_count(project=project) <= selectors.LIVE_AGREEMENT_LIMIT
-    if live:
-        report = selectors.project_agreement(project=project, n_boot=100)
-    elif job is not None and job.status == "succeeded":
-        report = job.result
-    else:
-        report = {"available": False, "note": _("Large project: compute the report as a job.")}
     # Imports can bring thousands of raters: the table is shown a page at a time.
     annotators = Paginator(
-        selectors.annotator_table(project=project, with_quality=live), ANNOTATORS_PER_PAGE
+        selectors.annotator_table(project=project, quality_by_voter=report.get("annotators") or {}),
+        ANNOTATORS_PER_PAGE,
     ).get_page(request.GET.get("annotators"))
+    queue_size = None
+    if live:
+        queue = selectors.adjudication_queue(project=project, limit=QUEUE_COUNT_LIMIT + 1)
+        queue_size = f"{QUEUE_COUNT_LIMIT}+" if len(queue) > QUEUE_COUNT_LIMIT else str(len(queue))
     over_time = report.get("over_time") or []
     for row in over_time:
         alpha = row.get("alpha")
@@ -621,9 +626,8 @@ def project_detail(request, project_id: int):
             "member_form": MemberForm(prefix="member"),
             "pending_invitations": selectors.project_pending_invitations(project=project),
             "agreement_job": job,
-            "live_agreement": live,
             # The queue reads every label: on large projects it has a page of its own.
-            "queue_size": len(selectors.adjudication_queue(project=project)) if live else None,
+            "queue_size": queue_size,
         },
     )
 
@@ -682,6 +686,7 @@ def exclusion_create(request, project_id: int):
                 request,
                 _("%(user)s's labels are left out from now on.") % {"user": rater.username},
             )
+            services.agreement_refresh(project=project, user=request.user)
     return redirect("annotation:project", project_id=project.pk)
 
 
@@ -698,6 +703,7 @@ def exclusion_lift(request, exclusion_id: int):
             request,
             _("%(user)s's labels count again.") % {"user": exclusion.rater.username},
         )
+        services.agreement_refresh(project=exclusion.project, user=request.user)
     return redirect("annotation:project", project_id=exclusion.project_id)
 
 
