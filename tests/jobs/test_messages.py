@@ -1,5 +1,9 @@
 """Job messages are stored in English and shown in the language of the page that shows them
-(jobs/messages.py); rows written before that (plain strings) still show."""
+(jobs/messages.py); rows written before that (plain strings) still show.
+
+The message ids here are plain strings (no gettext markers, which makemessages would collect
+from this file): they are those that the code marks and the catalogues translate.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,6 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import translation
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from jobs.messages import JobMessage, duration, from_validation_error, message_display
 from jobs.models import Job, JobStatus
@@ -38,7 +40,7 @@ def shown(body: str) -> str:
 
 def test_a_message_renders_in_english_and_in_the_active_language():
     message = JobMessage(
-        gettext_noop("Stopped: it ran longer than its time limit of %(limit)s."),
+        "Stopped: it ran longer than its time limit of %(limit)s.",
         {"limit": duration(1800)},
     )
     assert message.english() == "Stopped: it ran longer than its time limit of 30 min."
@@ -80,24 +82,40 @@ def test_a_row_whose_json_is_not_a_message_shows_its_english_text():
     assert message_display("as stored", {"id": "x", "params": ["not", "a", "dict"]}) == "as stored"
 
 
+def refusal(value: int = 7) -> ValidationError:
+    """A service's refusal with two messages: a plain one (translated where it is raised) and
+    one with params (Django's own validator, translated when it is shown)."""
+    from django.core.validators import MaxValueValidator
+
+    from evaluation.services.predictions import parse_predictions
+
+    errors = []
+    try:
+        parse_predictions(version=None, raw=b"", file_name="answers.txt")
+    except ValidationError as exc:
+        errors.append(exc)
+    try:
+        MaxValueValidator(5)(value)
+    except ValidationError as exc:
+        errors.append(exc)
+    return ValidationError({"file": errors[0].error_dict["file"], "value": errors[1].error_list})
+
+
 def test_a_refusal_keeps_each_message_id_and_its_params():
-    exc = ValidationError(
-        {
-            "survey": [_("Open the survey before sending invitations.")],
-            "file": [
-                ValidationError(_("Line %(line_num)s: not valid CSV (%(exc)s)."), params={
-                    "line_num": 3, "exc": "unexpected end of data"
-                })
-            ],
-        }
-    )  # fmt: skip
+    exc = refusal()
     message = from_validation_error(exc)
     assert message is not None
-    assert message.english() == " ".join(exc.messages)
-    with translation.override("ko"):
-        assert message.translated() == (
-            "초대를 보내기 전에 조사를 여세요. 3행: 올바른 CSV가 아닙니다(unexpected end of data)."
+    assert (
+        message.english()
+        == " ".join(exc.messages)
+        == (
+            "Upload a .csv or .jsonl predictions file. "
+            "Ensure this value is less than or equal to 5."
         )
+    )
+    with translation.override("ko"):
+        assert message.translated() == " ".join(refusal().messages)
+        assert message.translated() != message.english()
 
 
 def test_a_plain_message_is_its_own_message_id():
@@ -119,7 +137,7 @@ def test_a_job_page_shows_progress_in_the_readers_language(client, api_as, resea
     job_progress(
         job_id=job.id,
         progress=40,
-        message=JobMessage(gettext_noop("step %(step)s/%(n)s"), {"step": 2, "n": 5}),
+        message=JobMessage("step %(step)s/%(n)s", {"step": 2, "n": 5}),
     )
     job.refresh_from_db()
     assert (job.message, job.message_i18n) == (
@@ -143,8 +161,8 @@ def test_a_refused_job_shows_the_reason_in_the_readers_language(client, research
     """Run in a Korean request (eager mode), the work still stores its refusal in English."""
 
     def refuse(job, progress):
-        progress(10, gettext_noop("reading the vote table"))
-        raise ValidationError({"survey": [_("Open the survey before sending invitations.")]})
+        progress(10, "reading the vote table")
+        raise refusal()
 
     job = job_create(kind="selftest", user=researcher)
     with translation.override("ko"):
@@ -153,18 +171,20 @@ def test_a_refused_job_shows_the_reason_in_the_readers_language(client, research
     assert (job.status, job.progress, job.message) == (
         JobStatus.FAILED,
         10,
-        "Open the survey before sending invitations.",
+        "Upload a .csv or .jsonl predictions file. Ensure this value is less than or equal to 5.",
     )
     client.force_login(researcher)
     body = in_korean(client, f"/jobs/{job.id}/progress/")
-    assert '<span class="job-message" role="alert">초대를 보내기 전에 조사를 여세요.</span>' in body
+    with translation.override("ko"):
+        korean = " ".join(refusal().messages)
+    assert f'<span class="job-message" role="alert">{html.escape(korean)}</span>' in body
     assert shown(client.get(f"/jobs/{job.id}/progress/").content.decode()) == job.message
 
 
 @pytest.mark.django_db
 def test_a_result_message_with_params_is_translated(client, researcher):
     job = job_create(kind="selftest", user=researcher)
-    message = JobMessage(gettext_noop("%(done)s of %(total)s items asked"), {"done": 3, "total": 4})
+    message = JobMessage("%(done)s of %(total)s items asked", {"done": 3, "total": 4})
     job_run(job_id=job.id, work=lambda job, progress: JobOutput(message=message))
     job.refresh_from_db()
     assert (job.status, job.message) == (JobStatus.SUCCEEDED, "3 of 4 items asked")
@@ -197,15 +217,12 @@ def test_a_job_that_could_not_be_queued_says_so_in_korean(client, researcher):
     from jobs.services import job_fail
 
     job = job_create(kind="selftest", user=researcher)
+    from jobs.services import UNAVAILABLE
+
     job_fail(
         job_id=job.id,
-        message=JobMessage(
-            gettext_noop("Not started: %(reason)s"),
-            {"reason": JobMessage(gettext_noop(
-                "Background work is unavailable right now; try again in a few minutes."
-            ))},
-        ),
-    )  # fmt: skip
+        message=JobMessage("Not started: %(reason)s", {"reason": JobMessage(UNAVAILABLE)}),
+    )
     client.force_login(researcher)
     assert shown(in_korean(client, f"/jobs/{job.id}/")) == f"시작되지 않음: {UNAVAILABLE_KO}"
 
