@@ -107,8 +107,15 @@ def endpoint_run_create(
         raise ValidationError({"endpoint": [_("This endpoint belongs to another study.")]})
     try:
         client.check_template(prompt_template)
-    except ValueError as exc:
-        raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
+    except client.TemplateError as exc:
+        if exc.placeholder is None:
+            problem = exc.reason  # Python's own words on a format it cannot parse
+        else:
+            problem = _("unknown placeholder %(name)s; use %(names)s") % {
+                "name": f"{{{exc.placeholder}}}",
+                "names": client.placeholder_list(),
+            }
+        raise ValidationError({"prompt_template": [problem]}) from exc
     if language not in ("en", "ko"):
         raise ValidationError({"language": [_("Choose en or ko.")]})
     name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
