@@ -106,6 +106,12 @@ def duration(seconds: float) -> JobMessage:
     return JobMessage(gettext_noop("%(n)s s"), {"n": f"{seconds:g}"})
 
 
+def counted(n: int, one: str, many: str) -> JobMessage:
+    """A counted noun: ``counted(3, gettext_noop("1 vote"), gettext_noop("%(n)s votes"))``
+    is "3 votes" (the count with thousands separators)."""
+    return JobMessage(one) if n == 1 else JobMessage(many, {"n": f"{n:,}"})
+
+
 def from_validation_error(exc: ValidationError) -> JobMessage | None:
     """A service's refusal as a message: each of its messages by its message id and params.
 

@@ -14,7 +14,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from jobs.messages import JobMessage, duration, from_validation_error, message_display
+from jobs.messages import (
+    JobMessage,
+    counted,
+    duration,
+    from_validation_error,
+    message_display,
+)
 from jobs.models import Job, JobStatus
 from jobs.services import JobOutput, job_claim, job_create, job_progress, job_run, jobs_sweep
 from jobs.tasks import job_selftest
@@ -68,6 +74,16 @@ def test_durations(seconds, english, korean):
     assert duration(seconds).english() == english
     with translation.override("ko"):
         assert duration(seconds).translated() == korean
+
+
+def test_counted_nouns_are_messages_too():
+    votes = [counted(n, "1 vote", "%(n)s votes") for n in (1, 3, 1234)]
+    assert [v.english() for v in votes] == ["1 vote", "3 votes", "1,234 votes"]
+    summary = JobMessage(
+        "%(votes)s imported into %(project)s.", {"votes": votes[2], "project": "Phones"}
+    )
+    assert summary.english() == "1,234 votes imported into Phones."
+    assert JobMessage.from_json(summary.as_json()) == summary
 
 
 def test_a_translation_whose_placeholders_do_not_match_falls_back_to_english(monkeypatch):
