@@ -221,8 +221,11 @@ def _durations(column: Any, n: int) -> np.ndarray:
         raise ValidationError(
             {
                 "time_ms": [
-                    "Not a whole number of milliseconds between 0 and "
-                    f"{MAX_TIME_MS} on row(s) {_examples((rows + 2).tolist())}."
+                    _(
+                        "Not a whole number of milliseconds between 0 and %(max)s on row(s) "
+                        "%(rows)s."
+                    )
+                    % {"max": MAX_TIME_MS, "rows": _examples((rows + 2).tolist())}
                 ]
             }
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils.translation import gettext_noop
 
 from jobs.services import JobOutput, job_run
 from jobs.tasks import JobTask
@@ -14,13 +15,13 @@ def annotation_agreement_task(job_id: str) -> None:
 
     def work(job, progress):
         project = Project.objects.get(pk=job.params["project"])
-        progress(10, "reading the vote table")
+        progress(10, gettext_noop("reading the vote table"))
         # Read first: labels given while the report is computed make it out of date at once.
         basis = agreement_basis(project=project)
         report = project_agreement(
             project=project, n_boot=int(job.params.get("n_boot", 200)), seed=0
         )
-        progress(70, "annotator quality")
+        progress(70, gettext_noop("annotator quality"))
         report["annotators"] = annotator_quality(project=project)
         report["basis"] = basis
         return report
@@ -36,7 +37,7 @@ def annotation_votes_export_task(job_id: str) -> None:
 
     def work(job, progress):
         project = Project.objects.get(pk=job.params["project"])
-        progress(10, "reading the vote table")
+        progress(10, gettext_noop("reading the vote table"))
         name, content, rows = votes_export(
             project=project,
             fmt=job.params["format"],

@@ -46,19 +46,10 @@ from annotation.forms import (
 )
 from annotation.markup import guidelines_html
 from annotation.models import Assignment, Item, LabelMode, MemberRole, ProjectInvitation
-from config.forms import form_errors_from
+from config.forms import flash_errors, form_errors_from
 from config.storage import StoredFileResponse, open_stored
 from idempotency.keys import form_fingerprint, new_key, page_key, page_redirect
 from idempotency.services import Outcome, idempotent_form_run
-
-
-def _errors(request, exc: ValidationError) -> None:
-    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
-    for field, msgs in pairs:
-        for msg in msgs:
-            label = "" if field in ("", "non_field_errors", "__all__") else f"{field}: "
-            messages.error(request, f"{label}{msg}")
-
 
 # --- annotators --------------------------------------------------------------------------
 
@@ -176,7 +167,7 @@ def annotate_submit(request, project_id: int):
             action=submit,
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         return redirect("annotation:annotate", project_id=project.pk)
     messages.success(request, outcome.body["message"])
     return page_redirect(outcome)
@@ -239,7 +230,7 @@ def _idempotent_page(request, *, scope: str, project, action) -> HttpResponse:
             action=action,
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         return redirect("annotation:annotate", project_id=project.pk)
     messages.success(request, outcome.body["message"])
     return page_redirect(outcome)
@@ -314,7 +305,7 @@ def adjudicate_item(request, item_id: int):
                 note=request.POST.get("note", "").strip(),
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             messages.success(request, _("Decision recorded for %(item)s.") % {"item": item})
             return redirect("annotation:adjudication", project_id=project.pk)
@@ -501,7 +492,7 @@ def member_add(request, project_id: int):
                 by=request.user,
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             if isinstance(outcome, ProjectInvitation):
                 text = _("%(user)s is invited; they become a member once they accept.")
@@ -522,7 +513,7 @@ def invitation_answer(request, invitation_id: int, answer: str):
         else:
             services.project_invitation_decline(invitation=invitation)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
     else:
         if answer == "accept":
             messages.success(
@@ -544,7 +535,7 @@ def member_remove(request, project_id: int):
         try:
             ended = services.member_remove(project=project, user=user)
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             messages.success(
                 request,
@@ -565,7 +556,7 @@ def ratings_import(request, project_id: int):
     try:
         report = services.ratings_import(project=project, source=form.cleaned_data["file"])
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         messages.error(request, _("Nothing was imported."))
     else:
         messages.success(
@@ -649,7 +640,7 @@ def project_import(request, project_id: int):
             media_zip=archive,  # the upload, read one media file at a time
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         return redirect("annotation:project", project_id=project.pk)
     if not report.ok:
         for row in report.errors:
@@ -680,7 +671,7 @@ def exclusion_create(request, project_id: int):
                 project=project, rater=rater, reason=form.cleaned_data["reason"], by=request.user
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             messages.success(
                 request,
@@ -697,7 +688,7 @@ def exclusion_lift(request, exclusion_id: int):
     try:
         services.exclusion_lift(exclusion=exclusion, by=request.user)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
     else:
         messages.success(
             request,

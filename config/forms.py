@@ -1,10 +1,16 @@
-"""Shared by the apps' HTML forms: a service's ValidationError shown on the form that caused it."""
+"""Shared by the apps' HTML forms: a service's ValidationError shown on the form that caused it,
+or as error messages on the page a form redirects to."""
 
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
+
+# Keys under which a service's errors are about no field in particular.
+_NO_FIELD = {"", NON_FIELD_ERRORS, "non_field_errors"}
 
 
 def form_errors_from(
@@ -31,3 +37,16 @@ def form_errors_from(
             if line_numbers and index.isdigit():
                 text = _("Line %(n)d: %(msg)s") % {"n": int(index) + 1, "msg": msg}
             form.add_error(field if field in form.fields else None, text)
+
+
+def flash_errors(request: HttpRequest, exc: ValidationError, *, field_names: bool = False) -> None:
+    """Show a service's errors as error messages, one per message, on the next page shown.
+
+    With ``field_names`` each message starts with the key it is about ("ratings.arousal:
+    Must be between 1 and 7."), for pages whose forms do not show errors by their fields.
+    """
+    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
+    for name, msgs in pairs:
+        label = f"{name}: " if field_names and name not in _NO_FIELD else ""
+        for msg in msgs:
+            messages.error(request, f"{label}{msg}")

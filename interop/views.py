@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import access_study, studies_visible_to
+from config.forms import form_errors_from
 from interop import services
 from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
@@ -57,8 +58,7 @@ def import_page(request):
                 upload=data["file"],
             )
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_errors_from(form, exc)
         else:
             return redirect("interop:detail", import_id=label_import.pk)
     imports = (
@@ -111,7 +111,6 @@ def export_project(request):
             study=study, user=request.user, project_id=project_id, tool=form.cleaned_data["tool"]
         )
     except ValidationError as exc:
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
+        form_errors_from(form, exc)
         return render(request, "interop/import.html", context, status=400)
     return redirect("jobs:detail", job_id=job.pk)

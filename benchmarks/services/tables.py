@@ -7,7 +7,6 @@ import importlib.metadata
 import io
 import math
 import subprocess
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,15 +15,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
+from django.utils.translation import gettext as _
 
-ProgressFn = Callable[[int, str], None]
+from jobs.messages import JobMessage
+from jobs.services import ProgressFn as ProgressFn  # what build and export steps report to
 
 
 class BuildError(ValueError):
     """Bad input for a build; the message names the column or setting at fault."""
 
 
-def noop(percent: int, message: str = "") -> None:
+def noop(percent: int, message: str | JobMessage = "") -> None:
     return None
 
 
@@ -124,6 +125,6 @@ def check_weights(df: pd.DataFrame) -> None:
     negative = weight < 0
     if negative.any():
         raise BuildError(
-            f"weight: negative weight {float(weight[negative].min())!r} "
-            f"({int(negative.sum())} row(s)); weights must be >= 0"
+            _("weight: negative weight %(min)r (%(n)s row(s)); weights must be >= 0")
+            % {"min": float(weight[negative].min()), "n": int(negative.sum())}
         )
