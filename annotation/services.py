@@ -382,10 +382,10 @@ def rater_erase(*, user: User) -> dict[str, int]:
         locked.delete()
     except ProtectedError as exc:
         kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+        message = _("%(user)s is still referred to by %(kinds)s; deactivate the account instead.")
         raise ValidationError(
-            {"user": [f"{user.username} is still referred to by {', '.join(map(str, kinds))}; "
-                      "deactivate the account instead."]}
-        ) from None  # fmt: skip
+            {"user": [message % {"user": user.username, "kinds": ", ".join(map(str, kinds))}]}
+        ) from None
     return {"assignments": len(held), "answers": n_answers, "imported_labels": n_imported}
 
 
@@ -771,10 +771,8 @@ def categories_update(*, project: Project, categories: list[dict[str, Any]]) -> 
             )
     missing = [key for key in existing if key not in keys]
     if missing:
-        raise ValidationError(
-            {"categories": ["Categories cannot be removed, since answers may use them: "
-                            f"{', '.join(missing)}."]}
-        )  # fmt: skip
+        message = _("Categories cannot be removed, since answers may use them: %(keys)s.")
+        raise ValidationError({"categories": [message % {"keys": ", ".join(missing)}]})
     wanted: list[str] = []
     for i, spec in enumerate(categories):
         kb = str(spec.get("keyboard_key") or "").strip().lower()
@@ -2028,8 +2026,8 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
             )
             if (again & new_pair).any():
                 raise ValidationError(
-                    {"file": ["Some of these answers were given while importing. "
-                              "Import the file again; they will be skipped."]}
+                    {"file": [_("Some of these answers were given while importing. "
+                                "Import the file again; they will be skipped.")]}
                 )  # fmt: skip
             built = pending.result()
         if n_labels and not pg:

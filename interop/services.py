@@ -23,10 +23,13 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from config import inputs
 from interop.models import LabelImport, Tool
 from interop.parsers import Input, Limits, ParseError, parse, without_cycle_collection
+from jobs.messages import JobMessage, counted
 from jobs.services import JobOutput, ProgressFn, job_start
 from sources import registry
 from sources.csv_escape import escape_table
@@ -66,14 +69,21 @@ def label_import_start(
     """Keep the export and queue its import as a job (``BackgroundUnavailable`` when the
     broker is down; then nothing is kept)."""
     if tool not in Tool.values:
-        raise ValidationError({"tool": [f"Choose one of {', '.join(Tool.values)}."]})
+        raise ValidationError(
+            {"tool": [_("Choose one of %(tools)s.") % {"tools": ", ".join(Tool.values)}]}
+        )
     if not name.strip() or len(name) > 200:
-        raise ValidationError({"name": ["A project name of 1 to 200 characters."]})
+        raise ValidationError({"name": [_("A project name of 1 to 200 characters.")]})
     if len(field) > 200:
-        raise ValidationError({"field": ["At most 200 characters."]})
+        raise ValidationError({"field": [_("At most 200 characters.")]})
     if upload.size is not None and upload.size > settings.INTEROP_MAX_BYTES:
         raise ValidationError(
-            {"file": [f"{upload.size:,} bytes; at most {settings.INTEROP_MAX_BYTES:,} per import."]}
+            {
+                "file": [
+                    _("%(size)s bytes; at most %(max)s per import.")
+                    % {"size": f"{upload.size:,}", "max": f"{settings.INTEROP_MAX_BYTES:,}"}
+                ]
+            }
         )
     stored: list[str] = []
     try:
@@ -184,8 +194,10 @@ def _report_csv(report: pd.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def _nothing_imported(problem: str) -> ValidationError:
+    """A refusal of the whole file; ``problem`` comes from the parsers (English, naming the
+    record), the sentence around it in the reader's language."""
+    return ValidationError(_("Nothing imported: %(problem)s."), params={"problem": problem})
 
 
 def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobOutput:
@@ -198,7 +210,7 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
     if label_import.project_id is not None:
         return JobOutput(result=label_import.summary)
     if label_import.created_by is None:
-        raise ValidationError({"file": ["Nothing imported: the account that asked is gone."]})
+        raise ValidationError({"file": [_("Nothing imported: the account that asked is gone.")]})
     # Millions of small objects, none in a cycle: the cycle collector waits till the end.
     with without_cycle_collection():
         return _import(label_import, progress)
@@ -208,7 +220,7 @@ def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
     from annotation import bulk
     from annotation import services as annotation
 
-    progress(5, "reading the export")
+    progress(5, gettext_noop("reading the export"))
     storage_file = label_import.source_file
     stored_name = str(storage_file.name)
     source = Input(
@@ -221,8 +233,8 @@ def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
             label_import.tool, [source], field=label_import.field or None, limits=limits()
         )
     except ParseError as exc:
-        raise ValidationError({"file": [f"Nothing imported: {exc}."]}) from None
-    progress(40, "creating the project")
+        raise ValidationError({"file": [_nothing_imported(str(exc))]}) from None
+    progress(40, gettext_noop("creating the project"))
     votes = parsed.votes
     labels = sorted(votes["label"].unique().tolist())
     keys = category_keys(labels)
@@ -230,10 +242,11 @@ def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
     multi = bool((per_answer > 1).any())
     k = int(votes.groupby("item")["voter"].nunique().max())
     if k > annotation.RATERS_PER_ITEM_MAX:
-        raise ValidationError(
-            {"file": [f"Nothing imported: an item has {k:,} raters; at most "
-                      f"{annotation.RATERS_PER_ITEM_MAX:,}."]}
-        )  # fmt: skip
+        problem = ValidationError(
+            _("Nothing imported: an item has %(k)s raters; at most %(max)s."),
+            params={"k": f"{k:,}", "max": f"{annotation.RATERS_PER_ITEM_MAX:,}"},
+        )
+        raise ValidationError({"file": [problem]})
     categories = [
         {"key": keys[label], "name": label[:200], "is_none": label == "none"} for label in labels
     ]
@@ -255,17 +268,15 @@ def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
                 f"Imported from {label_import.get_tool_display()} ({label_import.source_name})."
             ),
         )
-        progress(55, "importing the items")
+        progress(55, gettext_noop("importing the items"))
         report = annotation.items_import_rows(
             project=project, rows=_item_rows(parsed.items, keys, label_import)
         )
         if not report.ok:
             first = report.errors[0]
-            raise ValidationError(
-                {"file": [f"Nothing imported: item {first['external_id']}: "
-                          f"{'; '.join(first['errors'])}."]}
-            )  # fmt: skip
-        progress(75, "importing the votes")
+            problem = f"item {first['external_id']}: {'; '.join(first['errors'])}"
+            raise ValidationError({"file": [_nothing_imported(problem)]})
+        progress(75, gettext_noop("importing the votes"))
         counts = annotation.ratings_store(project=project, rows=ratings)
         summary: dict[str, Any] = parsed.summary()
         summary.update(
@@ -280,16 +291,27 @@ def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
         label_import.project = project
         label_import.summary = summary
         label_import.save(update_fields=["project", "summary"])
-    progress(95, "writing the report")
+    progress(95, gettext_noop("writing the report"))
     # Keys and notes come from the file: cells a spreadsheet would run as formulas are escaped.
     report_csv = _report_csv(parsed.report)
     return JobOutput(
         result=summary,
         file_name=f"import-{label_import.pk}-report.csv",
         content=report_csv,
-        message=(
-            f"{_count(summary['votes'], 'vote')} by {_count(summary['voters'], 'rater')} on "
-            f"{_count(summary['items'], 'item')} imported into {project.name}."
+        message=JobMessage(
+            gettext_noop("%(votes)s by %(raters)s on %(items)s imported into %(project)s."),
+            {
+                "votes": counted(
+                    summary["votes"], gettext_noop("1 vote"), gettext_noop("%(n)s votes")
+                ),
+                "raters": counted(
+                    summary["voters"], gettext_noop("1 rater"), gettext_noop("%(n)s raters")
+                ),
+                "items": counted(
+                    summary["items"], gettext_noop("1 item"), gettext_noop("%(n)s items")
+                ),
+                "project": project.name,
+            },
         ),
     )
 
@@ -304,7 +326,9 @@ def labels_export_start(*, study: Study, user: User, project_id: int, tool: str)
     from interop.writers import WRITERS
 
     if tool not in WRITERS:
-        raise ValidationError({"tool": [f"Choose one of {', '.join(WRITERS)}."]})
+        raise ValidationError(
+            {"tool": [_("Choose one of %(tools)s.") % {"tools": ", ".join(WRITERS)}]}
+        )
     ref = SourceRef(kind="annotation", study_id=study.pk, object_id=project_id)
     try:
         registry.get("annotation").check(ref=ref)
@@ -328,7 +352,7 @@ def labels_export(*, study_id: int, project_id: int, tool: str) -> JobOutput:
     source = registry.get("annotation")
     votes = source.vote_table(ref=ref)
     if not len(votes):
-        raise ValidationError({"project": ["This project has no labels yet."]})
+        raise ValidationError({"project": [_("This project has no labels yet.")]})
     items = source.item_table(ref=ref)
     title = str(source.describe(ref=ref)["name"])
     write, suffix = WRITERS[tool]

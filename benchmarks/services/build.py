@@ -28,6 +28,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from benchmarks import aggregation, splitting
@@ -128,7 +129,7 @@ def _load_items(
             except (SourceUnavailable, OSError) as exc:
                 raise BuildError(f"audio: item {keys[pos]!r}: {exc}") from exc
             if n % 100 == 0:
-                progress(60 + int(10 * n / max(1, len(positions))), "Freezing media")
+                progress(60 + int(10 * n / max(1, len(positions))), gettext_noop("Freezing media"))
         items["audio"] = pd.array(frozen, dtype=schema.TEXT)
     items = schema.item_frame(items.drop(columns="_source").reset_index())
     kinds = items["kind"].value_counts()
@@ -233,12 +234,12 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     agreement_boot = int(params.pop("agreement_boot", 200))
     rules = list(dataset.rules)
 
-    progress(5, "Reading the sources")
+    progress(5, gettext_noop("Reading the sources"))
     sources = list(dataset.sources.select_related("dataset").order_by("id"))
     refs = [source_ref(s) for s in sources]
     votes = _load_votes(refs)
     snapshot = _source_snapshot(sources, refs)
-    progress(25, "Validating and aggregating")
+    progress(25, gettext_noop("Validating and aggregating"))
 
     item_arr = arrow_strings(votes["item"])
     item_codes, item_keys = sorted_codes(item_arr)
@@ -277,7 +278,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         result = aggregation.aggregate(frame, categories, rules=rules, **options)
     except ValueError as exc:
         raise BuildError(str(exc)) from exc
-    progress(55, "Splitting")
+    progress(55, gettext_noop("Splitting"))
     # Agreement needs only the codes: it runs in a second thread while the split is made and
     # the tables are written (numpy and Arrow release the GIL for most of that work).
     agreement_votes = pd.DataFrame({"item": item_codes, "voter": vcodes, "label": label_codes})
@@ -346,7 +347,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         raise BuildError(str(exc)) from exc
     items.insert(len(item_level), "split", split.astype("string"))
 
-    progress(70, "Writing the frozen tables")
+    progress(70, gettext_noop("Writing the frozen tables"))
     split_names = list(split.cat.categories)
     split_codes = split.cat.codes.to_numpy()
     order_arr = pa.array(order)
@@ -387,7 +388,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     digest.update(long_bytes)
     digest.update(wide_bytes)
     digest.update(content_bytes)
-    progress(85, "Summarising")
+    progress(85, gettext_noop("Summarising"))
 
     summary = [
         {
@@ -487,7 +488,7 @@ def version_build(
     """
     progress = progress or noop
     built = _build_tables(dataset, progress)
-    progress(95, "Saving")
+    progress(95, gettext_noop("Saving"))
     stored: list[Any] = []
     try:
         with transaction.atomic():
