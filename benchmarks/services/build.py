@@ -57,7 +57,9 @@ MEDIA_DIR = "benchmarks/media"
 
 def _load_votes(refs: list[SourceRef]) -> pd.DataFrame:
     if not refs:
-        raise BuildError("sources: the dataset has no sources; add a vote table first")
+        raise BuildError(
+            gettext_noop("sources: the dataset has no sources; add a vote table first")
+        )
     frames = []
     for ref in refs:
         try:
@@ -66,11 +68,14 @@ def _load_votes(refs: list[SourceRef]) -> pd.DataFrame:
             raise BuildError(str(exc)) from exc
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if len(df) == 0:
-        raise BuildError("votes: the vote table is empty")
+        raise BuildError(gettext_noop("votes: the vote table is empty"))
     for col in ("item", "voter", "label"):
         n_missing = int(df[col].isna().sum())
         if n_missing:
-            raise BuildError(f"{col}: {n_missing} row(s) have no value")
+            raise BuildError(
+                gettext_noop("%(column)s: %(n)s row(s) have no value"),
+                {"column": col, "n": n_missing},
+            )
     return df
 
 
@@ -127,7 +132,10 @@ def _load_items(
             try:
                 frozen[pos] = _freeze_media(ref, str(audio.iloc[pos]))
             except (SourceUnavailable, OSError) as exc:
-                raise BuildError(f"audio: item {keys[pos]!r}: {exc}") from exc
+                raise BuildError(
+                    gettext_noop("audio: item %(item)s: %(problem)s"),
+                    {"item": repr(keys[pos]), "problem": str(exc)},
+                ) from exc
             if n % 100 == 0:
                 progress(60 + int(10 * n / max(1, len(positions))), gettext_noop("Freezing media"))
         items["audio"] = pd.array(frozen, dtype=schema.TEXT)
@@ -261,7 +269,9 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         check_weights(votes)
         weight = votes["weight"].to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise BuildError(f"weight: values must be numbers ({exc})") from exc
+        raise BuildError(
+            gettext_noop("weight: values must be numbers (%(problem)s)"), {"problem": str(exc)}
+        ) from exc
     frame = pd.DataFrame({"item": item_codes, "voter": vcodes, "weight": weight})
     label_codes = np.zeros(0, dtype=np.int64)
     if found.null_count:
@@ -323,8 +333,11 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         items.insert(len(item_level) - 1, group, contents[group].astype("string").to_numpy())
     if group and group not in item_level:
         raise BuildError(
-            f"split_group: {group!r} is not a column that has one value per item "
-            f"(item columns: {item_level or 'none'})"
+            gettext_noop(
+                "split_group: %(group)s is not a column that has one value per item "
+                "(item columns: %(columns)s)"
+            ),
+            {"group": repr(group), "columns": ", ".join(item_level) or "none"},
         )
     stratify = dataset.split_stratify
     labels: str | list[str] | None

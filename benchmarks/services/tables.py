@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from jobs.messages import JobMessage
@@ -22,7 +23,20 @@ from jobs.services import ProgressFn as ProgressFn  # what build and export step
 
 
 class BuildError(ValueError):
-    """Bad input for a build; the message names the column or setting at fault."""
+    """Bad input for a build; the message names the column or setting at fault.
+
+    ``BuildError(gettext_noop("%(col)s: ..."), {"col": ...})`` keeps its English message id
+    and parameters, so a job page can show it in the reader's language
+    (:meth:`as_validation_error`); a plain text (a kernel's message) stays as it is.
+    """
+
+    def __init__(self, message: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message % params if params else message)
+        self.message_id = message
+        self.params = dict(params or {})
+
+    def as_validation_error(self) -> ValidationError:
+        return ValidationError(self.message_id, params=self.params or None)
 
 
 def noop(percent: int, message: str | JobMessage = "") -> None:
