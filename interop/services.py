@@ -213,10 +213,10 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
         raise ValidationError({"file": [_("Nothing imported: the account that asked is gone.")]})
     # Millions of small objects, none in a cycle: the cycle collector waits till the end.
     with without_cycle_collection():
-        return _import(label_import, progress)
+        return _import(label_import, label_import.created_by, progress)
 
 
-def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
+def _import(label_import: LabelImport, user: User, progress: ProgressFn) -> JobOutput:
     from annotation import bulk
     from annotation import services as annotation
 
@@ -259,7 +259,7 @@ def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
     with transaction.atomic():
         project = annotation.project_create(
             study=label_import.study,
-            user=label_import.created_by,
+            user=user,
             name=label_import.name,
             mode="multi_label" if multi else "single",
             categories=categories,
@@ -274,8 +274,8 @@ def _import(label_import: LabelImport, progress: ProgressFn) -> JobOutput:
         )
         if not report.ok:
             first = report.errors[0]
-            problem = f"item {first['external_id']}: {'; '.join(first['errors'])}"
-            raise ValidationError({"file": [_nothing_imported(problem)]})
+            item_problem = f"item {first['external_id']}: {'; '.join(first['errors'])}"
+            raise ValidationError({"file": [_nothing_imported(item_problem)]})
         progress(75, gettext_noop("importing the votes"))
         counts = annotation.ratings_store(project=project, rows=ratings)
         summary: dict[str, Any] = parsed.summary()

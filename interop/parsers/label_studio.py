@@ -275,6 +275,7 @@ def _task(b: Builder, file: str, number: int, task: _Task) -> None:
             choices = (
                 value.get("choices") if result.type == "choices" and type(value) is dict else None
             )
+            labels: list[str] | None
             if type(choices) is list and len(choices) == 1 and type(choices[0]) is str:
                 labels = choices
             else:
@@ -286,17 +287,17 @@ def _task(b: Builder, file: str, number: int, task: _Task) -> None:
             by_field.setdefault(name if type(name) is str else str(name or ""), []).extend(labels)
         if not by_field:
             b.note(row, "no label in this annotation", "no votes")
-        for name, labels in by_field.items():
+        for name, chosen in by_field.items():
             here = f"{where}, annotation {n}"
-            b.answer(row, where=here, item=item, voter=voter, field=name, labels=labels)
+            b.answer(row, where=here, item=item, voter=voter, field=name, labels=chosen)
             if ann.ground_truth:
-                b.gold_answer(item=item, field=name, labels=labels)
+                b.gold_answer(item=item, field=name, labels=chosen)
                 b.note(row, "ground truth: also the item's gold label")
     for prediction in task.predictions or []:
         agent = str(prediction.model_version or "model")
         for result in prediction.result or []:
-            labels, _why = _labels_of(result.type, result.value)
-            for label in labels or []:
+            suggested, _why = _labels_of(result.type, result.value)
+            for label in suggested or []:
                 b.suggest(
                     item=item,
                     field=str(result.from_name or ""),
