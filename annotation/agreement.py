@@ -62,6 +62,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
 
+from sources.codes import factorize
+
 __all__ = [
     "DEFAULT_ROLES",
     "LEVELS",
@@ -176,14 +178,6 @@ def _check_level(level: str) -> str:
     return level
 
 
-def _factorize(values: pd.Series) -> tuple[NDArray[np.int64], pd.Index]:
-    try:
-        codes, uniques = pd.factorize(values, sort=True)
-    except TypeError:  # keys of mixed types do not sort
-        codes, uniques = pd.factorize(values, sort=False)
-    return codes.astype(np.int64, copy=False), pd.Index(uniques)
-
-
 @dataclass(frozen=True)
 class Ratings:
     """Selected ratings as integer codes.
@@ -237,7 +231,7 @@ def _encode_values(
     # The category domain for the nominal level, the sorted distinct numbers otherwise.
     uniques: pd.Index | NDArray[np.float64]
     if level == "nominal":
-        codes, uniques = _factorize(labels)
+        codes, uniques = factorize(labels)
         return codes, uniques, None
     numbers = pd.to_numeric(labels, errors="coerce")
     bad = numbers.isna().to_numpy()
@@ -270,8 +264,8 @@ def encode_ratings(
     """
     _check_level(level)
     rows = select_votes(votes, roles=roles)
-    item, items = _factorize(rows["item"])
-    voter, voters = _factorize(rows["voter"])
+    item, items = factorize(rows["item"])
+    voter, voters = factorize(rows["voter"])
     key = item * len(voters) + voter
     ordered = np.sort(key)
     dup = int((ordered[1:] == ordered[:-1]).sum())
@@ -809,9 +803,9 @@ def per_label_alpha(
     (``x / n``). Repeated rows of one label by one rater on one item count once.
     """
     rows = select_votes(votes, roles=roles)
-    item, _ = _factorize(rows["item"])
-    voter, voters = _factorize(rows["voter"])
-    label, labels = _factorize(rows["label"])
+    item, _ = factorize(rows["item"])
+    voter, voters = factorize(rows["voter"])
+    label, labels = factorize(rows["label"])
     n_voters, n_labels = len(voters), len(labels)
     raters = _unique(item * n_voters + voter)
     m = np.bincount(raters // n_voters).astype(float)

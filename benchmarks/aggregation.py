@@ -63,6 +63,8 @@ from numpy.typing import NDArray
 from pandas.api.extensions import ExtensionArray
 from scipy import sparse
 
+from sources.codes import factorize
+
 __all__ = [
     "RULES",
     "TIE_POLICIES",
@@ -153,27 +155,6 @@ class EncodedVotes:
         return [str(c) for c in self.categories]
 
 
-def _factorize(values: pd.Series) -> tuple[NDArray[np.int64], pd.Index]:
-    uniques: NDArray[Any] | pd.Index
-    arr = values.to_numpy() if values.dtype.kind in "iu" else None
-    if arr is not None and len(arr):
-        lo, hi = int(arr.min()), int(arr.max())
-        if hi - lo <= 4 * len(arr):
-            # Dense integer keys: a presence table numbers them in sorted order without hashing.
-            shifted = arr - lo
-            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-            uniques = np.flatnonzero(present) + lo
-            if len(uniques) == len(present):  # keys already 0..n-1 up to an offset
-                return shifted.astype(np.int64, copy=False), pd.Index(uniques.astype(arr.dtype))
-            rank = np.cumsum(present) - 1
-            return rank[shifted], pd.Index(uniques.astype(arr.dtype))
-    try:
-        codes, uniques = pd.factorize(values, sort=True)
-    except TypeError:  # keys of mixed types do not sort
-        codes, uniques = pd.factorize(values, sort=False)
-    return codes.astype(np.int64, copy=False), pd.Index(uniques)
-
-
 def _is_arrow_string(dtype: Any) -> bool:
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
@@ -220,8 +201,8 @@ def encode_votes(votes: pd.DataFrame, categories: Sequence[Hashable]) -> Encoded
         if na.any():
             raise ValueError(f"{col}: {int(na.sum())} row(s) have no value")
 
-    item, items = _factorize(votes["item"])
-    voter, voters = _factorize(votes["voter"])
+    item, items = factorize(votes["item"])
+    voter, voters = factorize(votes["voter"])
 
     raw_label = votes["label"]
     if isinstance(raw_label.dtype, pd.CategoricalDtype):

@@ -39,6 +39,7 @@ KERNELS = [
     "benchmarks/aggregation.py",
     "benchmarks/splitting.py",
     "evaluation/metrics.py",
+    "sources/codes.py",
 ]
 
 
