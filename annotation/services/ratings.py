@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -362,13 +363,26 @@ def ratings_import(*, project: Project, source: IO[bytes]) -> dict[str, int]:
     return ratings_store(project=project, rows=rows)
 
 
-def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
-    """Check and store ratings read into arrays (see :func:`ratings_import`, which reads them
-    from a CSV; an import from another tool's file hands them over directly)."""
-    pg = connection.vendor == "postgresql"
-    started = time.perf_counter()
-    n = rows.n
+@dataclass(frozen=True)
+class _Checked:
+    """Ratings that passed the checks made before the database is asked: each row's role code
+    (0 primary, 1 secondary, 2 a multi-label label) and category id, and the answers: one per
+    (item, rater) pair, ``pair_keys`` (item code * number of raters + rater code) with the pair
+    of each row."""
 
+    role: np.ndarray
+    category_id: np.ndarray
+    pair_keys: np.ndarray
+    pair_of_row: np.ndarray
+    n_raters: int
+
+    @property
+    def pair_item(self) -> np.ndarray:
+        return self.pair_keys // self.n_raters
+
+
+def _checked(project: Project, rows: bulk.RatingRows) -> _Checked:
+    """Check the rows against the project's schema; ValidationError names the column."""
     _check_rater_names(rows)
     unknown_roles = [r for r in rows.role.values if r not in CSV_ROLES]
     if unknown_roles:
@@ -397,7 +411,6 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
         raise ValidationError(
             {"label": [_("Unknown category(ies): %(names)s.") % {"names": ", ".join(unknown[:5])}]}
         )
-    category_id = label_ids[rows.label.codes]
 
     # One answer per (item, rater): each row's pair number, from the dictionary codes.
     n_raters = len(rows.rater.values)
@@ -427,65 +440,193 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
                 {"role": [_("Each rater needs exactly one primary label per item "
                             "(item(s) %(items)s).") % {"items": items}]}
             )  # fmt: skip
+    return _Checked(
+        role=role,
+        category_id=label_ids[rows.label.codes],
+        pair_keys=pair_keys,
+        pair_of_row=pair_of_row,
+        n_raters=n_raters,
+    )
+
+
+def _session(cursor) -> None:
+    """PostgreSQL: a large transaction's settings, and one import at a time."""
+    _timed(cursor, "SET LOCAL synchronous_commit = off")
+    _timed(cursor, "SET LOCAL work_mem = '256MB'")
+    _timed(cursor, "SET LOCAL maintenance_work_mem = '256MB'")
+    _timed(cursor, "SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+
+
+def _items_of(
+    cursor, project: Project, rows: bulk.RatingRows, *, pg: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct item of the rows: its id, whether it is gold, and its free slots."""
+    # Many items: reading all of the project's is quicker than sending their names.
+    many = len(rows.item.values) > 10_000 or not pg
+    _timed(
+        cursor,
+        "SELECT external_id, id, is_gold, slots_total - slots_taken FROM annotation_item "
+        "WHERE project_id = %s" + ("" if many else " AND external_id = ANY(%s)"),
+        [project.pk] if many else [project.pk, rows.item.values],
+    )
+    found = {ext: (pk, gold, free) for ext, pk, gold, free in cursor.fetchall()}
+    unknown = [ext for ext in rows.item.values if ext not in found]
+    if unknown:
+        raise ValidationError(
+            {"item": [_("Unknown item(s): %(names)s.") % {"names": ", ".join(unknown[:5])}]}
+        )
+    item_ids = np.array([found[ext][0] for ext in rows.item.values], dtype=np.int64)
+    item_gold = np.array([found[ext][1] for ext in rows.item.values], dtype=bool)
+    item_free = np.array([found[ext][2] for ext in rows.item.values], dtype=np.int64)
+    return item_ids, item_gold, item_free
+
+
+def _rater_ids(
+    cursor, project: Project, rows: bulk.RatingRows, *, pg: bool
+) -> tuple[np.ndarray, int]:
+    """Per distinct rater of the rows: the account id (new accounts made where needed), and the
+    number of new accounts. On PostgreSQL the raters and the project's categories, which the
+    rows will point at, are locked against deletion until commit."""
+    if pg:
+        users, n_new_raters, foreign = _pg_raters(
+            cursor, rows.rater.values, study_id=project.study_id
+        )
+    else:
+        users, n_new_raters, foreign = _raters(rows.rater.values, study_id=project.study_id)
+    _refuse_accounts(rows, foreign)
+    rater_ids = np.array([users[name] for name in rows.rater.values], dtype=np.int64)
+    if pg:
+        # (SQLite runs one writing transaction at a time.)
+        _timed(
+            cursor,
+            "SELECT count(*) FROM (SELECT 1 FROM accounts_user WHERE id = ANY(%s::bigint[]) "
+            "ORDER BY id FOR KEY SHARE) AS locked",
+            [_pg_array(rater_ids)],
+        )
+        if cursor.fetchone()[0] < len(rater_ids):
+            # An account was erased between reading the names and locking them.
+            raise ValidationError(
+                {"rater": [_("A rater's account was deleted during the import; run it again.")]}
+            )
+        _timed(
+            cursor,
+            "SELECT 1 FROM annotation_category WHERE project_id = %s ORDER BY id FOR KEY SHARE",
+            [project.pk],
+        )
+    return rater_ids, n_new_raters
+
+
+def _slots_claim(
+    cursor, project: Project, item_ids: np.ndarray, taken: np.ndarray, *, pg: bool
+) -> None:
+    """Raise the items' slot counters by ``taken``; the check constraint (slots_taken <=
+    slots_total) still refuses an item that leases filled meanwhile. The row locks keep new
+    leases off these items until commit."""
+    raised = np.flatnonzero(taken)
+    try:
+        with transaction.atomic():
+            if pg:
+                _timed(
+                    cursor,
+                    "UPDATE annotation_item i SET slots_taken = i.slots_taken + n.n "
+                    "FROM unnest(%s::bigint[], %s::integer[]) AS n(id, n) "
+                    "WHERE i.id = n.id",
+                    [_pg_array(item_ids[raised]), _pg_array(taken[raised])],
+                )
+            else:
+                for pk, n_taken in zip(
+                    item_ids[raised].tolist(), taken[raised].tolist(), strict=True
+                ):
+                    Item.objects.filter(pk=pk).update(slots_taken=F("slots_taken") + n_taken)
+    except IntegrityError:
+        k = project.raters_per_item
+        raise ValidationError(
+            {"item": [_("More than k = %(k)s raters on some items; they filled up "
+                        "while importing. Import the file again.") % {"k": k}]}
+        ) from None  # fmt: skip
+
+
+def _store_orm(project: Project, built: dict[str, np.ndarray]) -> None:
+    """The rows written with ``bulk_create`` (SQLite), their raters made annotators."""
+    ImportedRating.objects.bulk_create(
+        [
+            ImportedRating(
+                item_id=item,
+                rater_id=rater,
+                category_id=category,
+                role=STORED_ROLES[code],
+                created_at=datetime.fromtimestamp(us / 1_000_000, tz=UTC),
+                time_ms=None if ms == bulk.MISSING else ms,
+            )
+            for item, rater, category, code, us, ms in zip(
+                *(built[c].tolist() for c in RATING_COLUMN_ORDER), strict=True
+            )
+        ],
+        batch_size=2000,
+    )
+    ProjectMember.objects.bulk_create(
+        [
+            ProjectMember(project=project, user_id=user_id, role=MemberRole.ANNOTATOR)
+            for user_id in np.unique(built["rater_id"]).tolist()
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _store_copy(
+    cursor, project: Project, pieces: list[bytes], rater_ids: np.ndarray, *, rebuild: bool
+) -> None:
+    """The rows sent with one binary COPY (PostgreSQL), their raters made annotators."""
+    sql = (
+        f"COPY {IMPORTED_TABLE} (item_id, rater_id, category_id, role, created_at, "
+        "time_ms) FROM STDIN WITH (FORMAT binary)"
+    )
+    try:
+        with _indexes_rebuilt(cursor, [IMPORTED_TABLE]) if rebuild else nullcontext():
+            copy_started = time.perf_counter()
+            with cursor.cursor.copy(sql) as copy:
+                for piece in pieces:
+                    copy.write(piece)
+            logger.debug("ratings_import %.2f s: COPY", time.perf_counter() - copy_started)
+    except IntegrityError:
+        # The checks before leave nothing for the key to refuse; kept as a safety net.
+        raise ValidationError(
+            {"label": [_("A label is repeated by one rater on one item.")]}
+        ) from None
+    _timed(
+        cursor,
+        'INSERT INTO annotation_projectmember (project_id, user_id, role, "group", '
+        "added_at) SELECT %s, user_id, 'annotator', '', now() "
+        "FROM unnest(%s::bigint[]) AS user_id ON CONFLICT (project_id, user_id) DO NOTHING",
+        [project.pk, _pg_array(rater_ids)],
+    )
+
+
+def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
+    """Check and store ratings read into arrays (see :func:`ratings_import`, which reads them
+    from a CSV; an import from another tool's file hands them over directly)."""
+    pg = connection.vendor == "postgresql"
+    started = time.perf_counter()
+    checked = _checked(project, rows)
+    pair_item = checked.pair_item
 
     with transaction.atomic(), connection.cursor() as cursor:
         if pg:
-            _timed(cursor, "SET LOCAL synchronous_commit = off")
-            _timed(cursor, "SET LOCAL work_mem = '256MB'")
-            _timed(cursor, "SET LOCAL maintenance_work_mem = '256MB'")
-            _timed(cursor, "SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
-        # Many items: reading all of the project's is quicker than sending their names.
-        many = len(rows.item.values) > 10_000 or not pg
-        _timed(
-            cursor,
-            "SELECT external_id, id, is_gold, slots_total - slots_taken FROM annotation_item "
-            "WHERE project_id = %s" + ("" if many else " AND external_id = ANY(%s)"),
-            [project.pk] if many else [project.pk, rows.item.values],
-        )
-        found = {ext: (pk, gold, free) for ext, pk, gold, free in cursor.fetchall()}
-        unknown = [ext for ext in rows.item.values if ext not in found]
-        if unknown:
-            raise ValidationError(
-                {"item": [_("Unknown item(s): %(names)s.") % {"names": ", ".join(unknown[:5])}]}
-            )
-        item_ids = np.array([found[ext][0] for ext in rows.item.values], dtype=np.int64)
-        item_gold = np.array([found[ext][1] for ext in rows.item.values], dtype=bool)
-        item_free = np.array([found[ext][2] for ext in rows.item.values], dtype=np.int64)
-
-        if pg:
-            users, n_new_raters, foreign = _pg_raters(
-                cursor, rows.rater.values, study_id=project.study_id
-            )
-        else:
-            users, n_new_raters, foreign = _raters(rows.rater.values, study_id=project.study_id)
-        _refuse_accounts(rows, foreign)
-        rater_ids = np.array([users[name] for name in rows.rater.values], dtype=np.int64)
-        if pg:
-            # The rows to be stored point at these: no deletion until commit. (SQLite runs one
-            # writing transaction at a time.)
-            _timed(
-                cursor,
-                "SELECT count(*) FROM (SELECT 1 FROM accounts_user WHERE id = ANY(%s::bigint[]) "
-                "ORDER BY id FOR KEY SHARE) AS locked",
-                [_pg_array(rater_ids)],
-            )
-            if cursor.fetchone()[0] < len(rater_ids):
-                # An account was erased between reading the names and locking them.
-                raise ValidationError(
-                    {"rater": [_("A rater's account was deleted during the import; run it again.")]}
-                )
-            _timed(
-                cursor,
-                "SELECT 1 FROM annotation_category WHERE project_id = %s ORDER BY id FOR KEY SHARE",
-                [project.pk],
-            )
+            _session(cursor)
+        item_ids, item_gold, item_free = _items_of(cursor, project, rows, pg=pg)
+        rater_ids, n_new_raters = _rater_ids(cursor, project, rows, pg=pg)
 
         # Idempotency: answers that exist already are left alone.
-        existing = _answered(
-            cursor, project=project, pair_keys=pair_keys, item_ids=item_ids, rater_ids=rater_ids
-        )
-        new_pair = ~existing
-        pair_item = pair_keys // n_raters
+        def answered() -> np.ndarray:
+            return _answered(
+                cursor,
+                project=project,
+                pair_keys=checked.pair_keys,
+                item_ids=item_ids,
+                rater_ids=rater_ids,
+            )
+
+        new_pair = ~answered()
         counted = new_pair & ~item_gold[pair_item]
         taken = np.bincount(pair_item[counted], minlength=len(item_ids))
         over = taken > item_free
@@ -500,7 +641,7 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
                     ]
                 }
             )
-        keep = new_pair[pair_of_row]
+        keep = new_pair[checked.pair_of_row]
         n_labels = int(keep.sum())
         rebuild = (
             pg
@@ -513,41 +654,16 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
             "keep": keep,
             "item_ids": item_ids,
             "rater_ids": rater_ids,
-            "category_id": category_id,
-            "role": role,
+            "category_id": checked.category_id,
+            "role": checked.role,
             "key_order": not rebuild,
         }
         with ThreadPoolExecutor(max_workers=1) as builder:
             pending = builder.submit(_rating_copy_pieces if pg else _rating_columns, **chosen)
-            # Claim the slots; the check constraint (slots_taken <= slots_total) still refuses an
-            # item that leases filled meanwhile. The row locks keep new leases off these items
-            # (and off the gold ones, locked below) until commit.
-            raised = np.flatnonzero(taken)
-            try:
-                with transaction.atomic():
-                    if pg:
-                        _timed(
-                            cursor,
-                            "UPDATE annotation_item i SET slots_taken = i.slots_taken + n.n "
-                            "FROM unnest(%s::bigint[], %s::integer[]) AS n(id, n) "
-                            "WHERE i.id = n.id",
-                            [_pg_array(item_ids[raised]), _pg_array(taken[raised])],
-                        )
-                    else:
-                        for pk, n_taken in zip(
-                            item_ids[raised].tolist(), taken[raised].tolist(), strict=True
-                        ):
-                            Item.objects.filter(pk=pk).update(
-                                slots_taken=F("slots_taken") + n_taken
-                            )
-            except IntegrityError:
-                k = project.raters_per_item
-                raise ValidationError(
-                    {"item": [_("More than k = %(k)s raters on some items; they filled up "
-                                "while importing. Import the file again.") % {"k": k}]}
-                ) from None  # fmt: skip
+            _slots_claim(cursor, project, item_ids, taken, pg=pg)
             gold_items = np.unique(pair_item[new_pair & item_gold[pair_item]])
             if len(gold_items) and pg:
+                # Gold items take no slots: locked here, as the counters lock the others.
                 _timed(
                     cursor,
                     "SELECT id FROM annotation_item WHERE id = ANY(%s::bigint[]) "
@@ -556,74 +672,22 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
                 )
             # An answer given between the first look and the locks: start again rather than
             # store a second answer of one rater on one item.
-            again = _answered(
-                cursor,
-                project=project,
-                pair_keys=pair_keys,
-                item_ids=item_ids,
-                rater_ids=rater_ids,
-            )
-            if (again & new_pair).any():
+            if (answered() & new_pair).any():
                 raise ValidationError(
                     {"file": [_("Some of these answers were given while importing. "
                                 "Import the file again; they will be skipped.")]}
                 )  # fmt: skip
             built = pending.result()
         if n_labels and not pg:
-            ImportedRating.objects.bulk_create(
-                [
-                    ImportedRating(
-                        item_id=item,
-                        rater_id=rater,
-                        category_id=category,
-                        role=STORED_ROLES[code],
-                        created_at=datetime.fromtimestamp(us / 1_000_000, tz=UTC),
-                        time_ms=None if ms == bulk.MISSING else ms,
-                    )
-                    for item, rater, category, code, us, ms in zip(
-                        *(built[c].tolist() for c in RATING_COLUMN_ORDER), strict=True
-                    )
-                ],
-                batch_size=2000,
-            )
-            ProjectMember.objects.bulk_create(
-                [
-                    ProjectMember(project=project, user_id=user_id, role=MemberRole.ANNOTATOR)
-                    for user_id in np.unique(built["rater_id"]).tolist()
-                ],
-                ignore_conflicts=True,
-            )
+            _store_orm(project, built)
         if n_labels and pg:
-            pieces = built
-            sql = (
-                f"COPY {IMPORTED_TABLE} (item_id, rater_id, category_id, role, created_at, "
-                "time_ms) FROM STDIN WITH (FORMAT binary)"
-            )
-            try:
-                with _indexes_rebuilt(cursor, [IMPORTED_TABLE]) if rebuild else nullcontext():
-                    copy_started = time.perf_counter()
-                    with cursor.cursor.copy(sql) as copy:
-                        for piece in pieces:
-                            copy.write(piece)
-                    logger.debug("ratings_import %.2f s: COPY", time.perf_counter() - copy_started)
-            except IntegrityError:
-                # The checks above leave nothing for the key to refuse; kept as a safety net.
-                raise ValidationError(
-                    {"label": [_("A label is repeated by one rater on one item.")]}
-                ) from None
-            new_raters_ids = rater_ids[np.unique(rows.rater.codes[keep])]
-            _timed(
-                cursor,
-                'INSERT INTO annotation_projectmember (project_id, user_id, role, "group", '
-                "added_at) SELECT %s, user_id, 'annotator', '', now() "
-                "FROM unnest(%s::bigint[]) AS user_id ON CONFLICT (project_id, user_id) DO NOTHING",
-                [project.pk, _pg_array(new_raters_ids)],
-            )
+            new_rater_ids = rater_ids[np.unique(rows.rater.codes[keep])]
+            _store_copy(cursor, project, built, new_rater_ids, rebuild=rebuild)
     logger.debug("ratings_import %.2f s: total", time.perf_counter() - started)
     return {
-        "rows": n,
+        "rows": rows.n,
         "answers": int(new_pair.sum()),
         "labels": n_labels,
-        "skipped_rows": n - n_labels,
+        "skipped_rows": rows.n - n_labels,
         "new_raters": n_new_raters,
     }
