@@ -340,7 +340,7 @@ def _page_contents(version, items: list[str]) -> dict[str, dict[str, Any]]:
     lang = get_language() or ""
     out = {}
     for record in table.to_dict(orient="records"):
-        row = {k: _cell(v) for k, v in record.items()}
+        row = {str(k): _cell(v) for k, v in record.items()}
         content = _item_content(
             row, version=version, lang=lang, languages=languages, metadata=metadata
         )
