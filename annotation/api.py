@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -74,7 +75,9 @@ class ProjectOutput(serializers.ModelSerializer):
 class ItemOutput(serializers.ModelSerializer):
     media_url = serializers.SerializerMethodField()
     kind = serializers.CharField(read_only=True)
-    gold_label = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    gold_label: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
 
     class Meta:
         model = Item
@@ -185,7 +188,9 @@ class ScaleInput(StrictSerializer):
     max = serializers.IntegerField(
         default=7, min_value=-services.SCALE_VALUE_BOUND, max_value=services.SCALE_VALUE_BOUND
     )
-    required = serializers.BooleanField(default=False)
+    # A field named "required" shadows DRF's Field.required attribute in the stubs only (the
+    # serializer's metaclass takes declared fields off the class).
+    required = serializers.BooleanField(default=False)  # type: ignore[assignment]
 
 
 class MediaLimitsInput(StrictSerializer):
@@ -276,7 +281,8 @@ class RatingsImportInput(StrictSerializer):
 class ImportedRatingOutput(serializers.Serializer):
     item = serializers.CharField(source="item.external_id")
     rater = serializers.CharField(source="rater.username")
-    label = serializers.CharField(source="category.key")
+    # Shadows DRF's Field.label attribute in the stubs only (see ScaleInput.required).
+    label = serializers.CharField(source="category.key")  # type: ignore[assignment]
     role = serializers.CharField()
     created_at = serializers.DateTimeField()
     time_ms = serializers.IntegerField(allow_null=True)
@@ -695,7 +701,11 @@ def vote_table_api(request, project_id: int):
     table = selectors.project_vote_table(project=project)
     table = table.assign(created=table["created"].map(lambda t: t.isoformat()))
     paginator = VotePagination()
-    page = paginator.paginate_queryset(_TableRows(table), request)
+    # The paginator needs only len() and slicing; the stubs ask for a QuerySet or a Sequence.
+    page: list[dict[str, Any]] | None = paginator.paginate_queryset(
+        _TableRows(table),  # type: ignore[arg-type]
+        request,
+    )
     return paginator.get_paginated_response(page)
 
 

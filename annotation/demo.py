@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from annotation.media import write_tone_wav
-from annotation.models import LabelMode, MemberRole, Project
+from annotation.models import Assignment, LabelMode, MemberRole, Project
 from annotation.services import (
     agreement_refresh,
     annotation_submit,
@@ -96,6 +96,14 @@ def _simulated(username: str, display: str) -> User:
     return user
 
 
+def _lease(*, project: Project, user: User, now: datetime) -> Assignment:
+    """The next assignment of a simulated rater; the demo projects hold enough items for all."""
+    lease = assignment_next(project=project, user=user, now=now)
+    if lease is None:
+        raise RuntimeError(f"The demo project {project.name!r} has no item left for {user}.")
+    return lease
+
+
 def _simulate_emotions(project, people, truth, rng) -> None:
     sims = [_simulated(f"sim-rater-{n}", f"Simulated rater {n}") for n in range(1, 6)]
     for n, user in enumerate(sims):
@@ -111,7 +119,7 @@ def _simulate_emotions(project, people, truth, rng) -> None:
         # Thirteen answers each: the twelve clips and, at the 0.1 gold rate, one gold clip.
         for j in range(13):
             when = start + timedelta(days=2 * j + n * 0.3, minutes=n)
-            lease = assignment_next(project=project, user=user, now=when)
+            lease = _lease(project=project, user=user, now=when)
             ext = lease.item.external_id
             primary = truth[ext] if rng.random() < skill else str(rng.choice(keys))
             labels = [{"category": primary, "role": "primary"}]
@@ -280,7 +288,7 @@ def _policy_project(people, stdout) -> None:
     for n, user in enumerate(experts):
         for j in range(14):
             when = start + timedelta(hours=6 * j + n)
-            lease = assignment_next(project=project, user=user, now=when)
+            lease = _lease(project=project, user=user, now=when)
             labels = list(gold[lease.item.external_id])
             if rng.random() < 0.2:
                 labels = ["other"] if labels != ["other"] else ["none"]

@@ -119,7 +119,8 @@ class ProjectSettingsForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         # A media limit left empty stays as it is (or takes the site's default when new).
         for name in ("media_max_bytes", "media_max_seconds"):
             if data.get(name) is None:

@@ -88,7 +88,7 @@ def memberships_for_user(*, user: User, project: Project | None = None) -> list[
     # many projects: a member's role picks the count that applies).
     projects = [m.project_id for m in members]
     open_counts = {
-        row["project_id"]: row
+        row["project_id"]: (row["annotator"], row["expert"])
         for row in Item.objects.filter(project_id__in=projects, is_gold=False)
         .filter(
             ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
@@ -104,8 +104,8 @@ def memberships_for_user(*, user: User, project: Project | None = None) -> list[
     out = []
     for member in members:
         project = member.project
-        row = open_counts.get(project.pk, {})
-        remaining = row.get("expert" if member.role == "expert" else "annotator", 0)
+        annotator_open, expert_open = open_counts.get(project.pk, (0, 0))
+        remaining = expert_open if member.role == "expert" else annotator_open
         remaining += counts.get((project.pk, AssignmentStatus.LEASED), 0)
         out.append(
             {
@@ -204,7 +204,9 @@ def _pg_bytes(cursor, sql: str, params: list[Any]) -> bytes:
 
     with psycopg.Cursor(cursor.connection) as binary:
         binary.execute(sql, params, binary=True)
-        value = binary.fetchone()[0]
+        row = binary.fetchone()
+    # An aggregate returns one row, NULL when nothing matched.
+    value = row[0] if row is not None else None
     return bytes(value) if value else b""
 
 
@@ -255,15 +257,18 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
         # The semi-join with the project's items stays in memory.
         cursor.execute("SET LOCAL work_mem = '128MB'")
         raw = cursor.cursor
-        answers = np.frombuffer(_pg_bytes(raw, answers_sql, params), dtype=">i8")
-        answers = answers.reshape(-1, width).astype(np.int64)
+        answers = (
+            np.frombuffer(_pg_bytes(raw, answers_sql, params), dtype=">i8")
+            .reshape(-1, width)
+            .astype(np.int64)
+        )
         if len(answers):
             span = [int(answers[:, 0].min()), int(answers[:, 0].max())]
             packed = _pg_bytes(raw, labels_sql, span)
         else:
             packed = b""
-        imported = np.frombuffer(_pg_bytes(raw, imported_sql, imported_params), dtype=">i8")
-    imported = imported.reshape(-1, width + 1).astype(np.int64)
+        imported_bytes = _pg_bytes(raw, imported_sql, imported_params)
+    imported = np.frombuffer(imported_bytes, dtype=">i8").reshape(-1, width + 1).astype(np.int64)
     labels = np.frombuffer(packed, dtype=[("answer", ">i8"), ("category", ">i8"), ("role", ">i2")])
     ids = answers[:, 0]
     # A sequential scan usually returns the answers in id order already.
@@ -307,7 +312,7 @@ def _pg_vote_rows(*, project: Project, include_excluded: bool, timing: bool) -> 
 
 def _take(lookup: pd.Series, ids: pd.Series) -> pd.Series:
     """``ids.map(lookup)`` as a positional take (much faster over a million rows)."""
-    pos = lookup.index.get_indexer(ids.to_numpy())
+    pos = lookup.index.get_indexer(pd.Index(ids.to_numpy(), copy=False))
     if not len(ids) or (pos < 0).any():
         return ids.map(lookup)
     return lookup.iloc[pos].set_axis(ids.index)
@@ -490,7 +495,7 @@ def label_distribution(*, project: Project) -> list[dict[str, Any]]:
     for cat, role, n in [*live, *imported]:
         counts[(cat, role)] += n
     cats = list(project.categories.all())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in cats:
         primary = counts.get((c.pk, LabelRole.PRIMARY), 0) + counts.get((c.pk, LabelRole.LABEL), 0)
         secondary = counts.get((c.pk, LabelRole.SECONDARY), 0)
@@ -795,7 +800,7 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
         return None
     out = []
     for row in frame.to_dict("records"):
-        clean = {}
+        clean: dict[str, Any] = {}
         for k, v in row.items():
             if isinstance(v, pd.Timestamp):
                 clean[str(k)] = v.isoformat()

@@ -65,18 +65,22 @@ def dataset_agreement(
     primary = votes[votes["role"] == "primary"] if "role" in votes.columns else votes
     if primary.duplicated(["item", "voter"]).any():
         table = agreement.per_label_alpha(votes)
+        ordered = table.sort_values("label")
         return {
             "measure": "per_label_alpha",
             "n_items": int(table["n_items"].iloc[0]) if len(table) else 0,
             "per_label": [
                 {
-                    "label": categories[int(row.label)],
-                    "alpha": None if pd.isna(row.alpha) else round(float(row.alpha), 6),
-                    "prevalence": None
-                    if pd.isna(row.prevalence)
-                    else round(float(row.prevalence), 6),
+                    "label": categories[int(label)],
+                    "alpha": None if pd.isna(alpha) else round(float(alpha), 6),
+                    "prevalence": None if pd.isna(prevalence) else round(float(prevalence), 6),
                 }
-                for row in table.sort_values("label").itertuples()
+                for label, alpha, prevalence in zip(
+                    ordered["label"].tolist(),
+                    ordered["alpha"].tolist(),
+                    ordered["prevalence"].tolist(),
+                    strict=True,
+                )
             ],
         }
     try:

@@ -134,7 +134,7 @@ def annotate_submit(request, project_id: int):
         return redirect("annotation:annotate", project_id=project.pk)
     time_ms = request.POST.get("time_ms", "")
     if time_ms.isdigit():
-        elapsed = int(time_ms)
+        elapsed: int | None = int(time_ms)
     else:
         # Without JavaScript, time on item is read from the lease.
         lease = Assignment.objects.filter(item_id=item_id, rater=request.user).first()
@@ -181,7 +181,7 @@ def annotate_skip(request, project_id: int):
     if not form.is_valid():
         messages.error(request, _("Choose a reason to skip."))
         return redirect("annotation:annotate", project_id=project.pk)
-    reason = dict(form.fields["reason"].choices)[form.cleaned_data["reason"]]
+    reason = str(dict(SKIP_REASONS)[form.cleaned_data["reason"]])
 
     def skip() -> Outcome:
         services.assignment_skip(

@@ -10,12 +10,15 @@ from config.admin import (
     stored_file,
 )
 
+# Shown and read-only alike.
+_SOURCE_FIELDS = ("kind", "name", "survey_id", "project_id", "n_votes", "created_at")
+
 
 class DatasetSourceInline(admin.TabularInline):
     model = DatasetSource
     extra = 0
-    fields = ["kind", "name", "survey_id", "project_id", "n_votes", "created_at"]
-    readonly_fields = fields
+    fields = _SOURCE_FIELDS
+    readonly_fields = _SOURCE_FIELDS
 
 
 @admin.register(Dataset)

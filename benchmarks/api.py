@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.access import access_study
+from accounts.models import User
 from benchmarks import aggregation, splitting
 from benchmarks.access import access_dataset, access_export, access_version
 from benchmarks.models import Dataset, DatasetSource, Version
@@ -74,7 +75,7 @@ class DatasetInputSerializer(StrictSerializer):
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):
-    built_by = serializers.StringRelatedField()
+    built_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = Version
@@ -85,7 +86,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
 
 
 class VersionListSerializer(serializers.ModelSerializer):
-    built_by = serializers.StringRelatedField()
+    built_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = Version
@@ -259,14 +260,18 @@ def version_items_api(request, dataset_id: int, number: int):
         {
             "item": item,
             "split": page.at[idx, "split"],
-            "n_votes": int(page.at[idx, "stats.n_votes"]),
-            "entropy": None
-            if pd.isna(page.at[idx, "stats.entropy"])
-            else float(page.at[idx, "stats.entropy"]),
+            "n_votes": int(n_votes),
+            "entropy": None if pd.isna(entropy) else float(entropy),
             "labels": {r: (None if pd.isna(v) else str(v)) for r, v in labels.loc[idx].items()},
             "content": content.get(str(item)),
         }
-        for idx, item in zip(page.index, page["item"], strict=True)
+        for idx, item, n_votes, entropy in zip(
+            page.index,
+            page["item"],
+            page["stats.n_votes"].to_numpy(),
+            page["stats.entropy"].to_numpy(),
+            strict=True,
+        )
     ]
     return Response({"count": count, "results": results})
 

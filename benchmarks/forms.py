@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -86,7 +88,7 @@ class LinkSourceForm(forms.Form):
 
     def __init__(self, *args, choices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = list(choices)
+        cast(forms.ChoiceField, self.fields["target"]).choices = list(choices)
 
     def clean_questions(self) -> list[str]:
         return [q.strip() for q in self.cleaned_data["questions"].split(",") if q.strip()]

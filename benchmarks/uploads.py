@@ -29,6 +29,8 @@ class UploadSource:
             )
             .select_related("dataset")
             .first()
+            if ref.object_id is not None
+            else None
         )
         if source is None:
             raise SourceUnavailable(f"upload: no uploaded table {ref.object_id} in this study")

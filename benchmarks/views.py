@@ -340,7 +340,7 @@ def _page_contents(version, items: list[str]) -> dict[str, dict[str, Any]]:
     lang = get_language() or ""
     out = {}
     for record in table.to_dict(orient="records"):
-        row = {k: _cell(v) for k, v in record.items()}
+        row = {str(k): _cell(v) for k, v in record.items()}
         content = _item_content(
             row, version=version, lang=lang, languages=languages, metadata=metadata
         )
@@ -384,17 +384,21 @@ def version_items_view(request, dataset_id: int, number: int):
         {
             "item": item,
             "split": chunk.at[idx, "split"],
-            "n_votes": int(chunk.at[idx, "stats.n_votes"]),
+            "n_votes": int(n_votes),
             "entropy": chunk.at[idx, "stats.entropy"],
             "content": contents.get(str(item)),
             "labels": [
-                None
-                if pd.isna(v)
-                else (f"{v} {chunk.at[idx, 'stats.top_share']:.2f}" if rule == "soft" else v)
+                None if pd.isna(v) else (f"{v} {top_share:.2f}" if rule == "soft" else v)
                 for rule, v in zip(version.rules, labels.loc[idx].tolist(), strict=True)
             ],
         }
-        for idx, item in zip(chunk.index, chunk["item"], strict=True)
+        for idx, item, n_votes, top_share in zip(
+            chunk.index,
+            chunk["item"],
+            chunk["stats.n_votes"].to_numpy(),
+            chunk["stats.top_share"].to_numpy(),
+            strict=True,
+        )
     ]
     return render(
         request,

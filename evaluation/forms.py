@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -31,8 +33,9 @@ class ReferenceForm(forms.Form):
     metric = forms.ChoiceField(label=_("Metric"), choices=[(m, m) for m in METRICS])
     value = forms.FloatField(label=_("Value"), min_value=0.0, max_value=1.0, required=False)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("source") == "set" and data.get("value") is None:
             self.add_error("value", _("Give the pass mark."))
         return data
@@ -92,4 +95,5 @@ class EndpointRunForm(forms.Form):
 
     def __init__(self, *args, endpoints=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["endpoint"].choices = [(str(e.pk), e.name) for e in endpoints]
+        field = cast(forms.ChoiceField, self.fields["endpoint"])
+        field.choices = [(str(e.pk), e.name) for e in endpoints]

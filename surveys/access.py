@@ -6,6 +6,7 @@ Every object belongs to a study; membership of that study is the one rule
 
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -20,10 +21,10 @@ from surveys.models import (
 )
 
 
-def _get(qs: QuerySet, pk, what: str) -> Model:
+def _get[M: Model](qs: QuerySet[M], pk, what: str) -> M:
     try:
         return qs.get(pk=pk)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404(f"No such {what}.") from None
 
 

@@ -498,7 +498,9 @@ class QuestionIn(StrictSerializer):
     kind = serializers.ChoiceField(choices=QuestionKind.choices)
     text_en = serializers.CharField()
     text_ko = serializers.CharField(required=False, default="")
-    required = serializers.BooleanField(required=False, default=True)
+    # A field named "required" shadows DRF's Field.required attribute in the stubs only (the
+    # serializer's metaclass takes declared fields off the class).
+    required = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]
     min_value = serializers.FloatField(
         required=False,
         allow_null=True,
@@ -543,7 +545,8 @@ def question_create_api(request, survey_id: int):
 class QuestionUpdateIn(StrictSerializer):
     text_en = serializers.CharField(required=False)
     text_ko = serializers.CharField(required=False, allow_blank=True)
-    required = serializers.BooleanField(required=False)
+    # Shadows Field.required in the stubs only, as in QuestionIn.
+    required = serializers.BooleanField(required=False)  # type: ignore[assignment]
     min_value = serializers.FloatField(
         required=False, allow_null=True, min_value=-NUMBER_LIMIT_MAX, max_value=NUMBER_LIMIT_MAX
     )

@@ -10,7 +10,9 @@ Seeded, so every run builds the same data; loading twice changes nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 from django.db import transaction
@@ -100,7 +102,7 @@ def _cells() -> list[tuple[str, str, str, int]]:
     return rows
 
 
-QUESTIONS = [
+QUESTIONS: list[tuple[int, str, str, str, str, list[tuple[str, str, str]], dict[str, Any]]] = [
     # block, code, kind, en, ko, options, extra
     (
         0,
@@ -325,6 +327,7 @@ def _survey(people, stdout) -> None:
     responses, answers_by_token = [], {}
     for invitation in invitations:
         cell = invitation.panelist.cell
+        assert cell is not None  # a draw takes only panelists in a cell
         age_index = ages.index(cell.values["age"])
         male = cell.values["gender"] == "M"
         if rng.random() >= _response_rate(age_index, male):
@@ -366,9 +369,7 @@ def _survey(people, stdout) -> None:
     Answer.objects.bulk_create(answers, batch_size=2000)
     Invitation.objects.filter(draw=draw).update(status=InvitationStatus.SENT, sent_at=now)
     Invitation.objects.filter(response__isnull=False).update(status=InvitationStatus.COMPLETED)
-    filled: dict[int, int] = {}
-    for r in responses:
-        filled[r.cell_id] = filled.get(r.cell_id, 0) + 1
+    filled = Counter(r.cell_id for r in responses)
     quotas = list(QuotaCell.objects.filter(design=design))
     for q in quotas:
         q.filled = min(q.target, filled.get(q.cell_id, 0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +25,9 @@ from surveys.models import (
     WeightingMethod,
 )
 from surveys.services import N_MAX, SIZE_BOUNDS, SIZE_DEFAULTS, TRIM_MAX, TRIM_MIN
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
@@ -354,7 +357,8 @@ class QuestionFields(forms.Form):
         return parse_options(self.cleaned_data["options"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         low, high = data.get("min_value"), data.get("max_value")
         if low is not None and high is not None and low > high:
             self.add_error("max_value", _("The highest number is below the lowest."))
@@ -392,7 +396,7 @@ class QuestionForm(QuestionFields):
     def __init__(self, *args: Any, survey: Survey, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         blocks = Block.objects.filter(survey=survey).order_by("order", "id")
-        choices = [("", _("A new block"))]
+        choices: list[tuple[str, StrOrPromise]] = [("", _("A new block"))]
         for block in blocks:
             title = block.title_en or _("Block %(n)d") % {"n": block.order + 1}
             choices.append((str(block.pk), title))

@@ -33,6 +33,7 @@ from idempotency.selectors import stored_outcome
 from idempotency.services import IdempotencyKeyReused, Outcome, idempotent_form_run
 from surveys import services
 from surveys.models import (
+    Answer,
     Invitation,
     InvitationStatus,
     QuestionKind,
@@ -178,7 +179,9 @@ def _consent(request, survey: Survey, invitation: Invitation | None, language: s
             outcome = _stored(request, scope)
             if outcome is None and invitation is None:
                 throttle = OpenLinkStartThrottle()
-                if not throttle.allow_request(request, None):
+                # DRF's stubs want an APIView, but this is a plain Django page: the view is
+                # only handed to get_cache_key, which keys this throttle on the address alone.
+                if not throttle.allow_request(request, None):  # type: ignore[arg-type]
                     return _too_many(request, survey, language, throttle.retry_after())
 
             def start() -> Outcome:
@@ -210,7 +213,11 @@ def _consent(request, survey: Survey, invitation: Invitation | None, language: s
 
 
 def _screener(request, survey: Survey, response: Response, language: str):
-    population = survey.design.population
+    """The screener page of a survey with a sample design: the population's strata."""
+    design = survey.design
+    if design is None:
+        raise ValueError(f"Survey {survey.pk} has no sample design to screen for.")
+    population = design.population
     variables = list(population.variables)
     choices: dict[str, list[str]] = {v: [] for v in variables}
     for values in population.cells.filter(count__gt=0).values_list("values", flat=True):
@@ -259,7 +266,7 @@ def _questions(request, survey: Survey, response: Response, language: str):
     if not blocks:
         raise Http404("This survey has no questions.")
     questions_by_block: dict[int, list] = {b.pk: [] for b in blocks}
-    answered: dict[int, object] = {a.question_id: a for a in response.answers.all()}
+    answered: dict[int, Answer] = {a.question_id: a for a in response.answers.all()}
     questions = list(survey.questions.prefetch_related("options").order_by("order", "id"))
     for q in questions:
         questions_by_block[q.block_id].append(q)

@@ -9,6 +9,7 @@ failed one keeps its answers (exports show the flag) but carries no weight and c
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -68,7 +69,8 @@ def respondents_frame(*, survey: Survey) -> pd.DataFrame:
         .values_list("id", "token", "cell__key", "cell__values", "weight__value")
     )
     frame = pd.DataFrame(rows, columns=["response_id", "token", "cell", "values", "weight"])
-    variables = survey.design.population.variables if survey.design_id else []
+    design = survey.design
+    variables = design.population.variables if design is not None else []
     for v in variables:
         frame[v] = [(vals or {}).get(v) for vals in frame["values"]]
     return frame.drop(columns="values")
@@ -90,15 +92,19 @@ def _merge(survey: Survey, variable: str, value):
 
 def weighting_targets(
     *, survey: Survey, frame: pd.DataFrame
-) -> tuple[list[str], pd.Series, dict[str, float], dict[str, dict[str, float]]]:
+) -> tuple[list[str], pd.Series, dict[Hashable, float], dict[str, dict[Hashable, float]]]:
     """What weighting aims at, after the survey's merges of categories: the stratification
     variables, each respondent's (merged) cell, the population count per (merged) cell and
-    per category of each variable (categories with nobody in the population left out)."""
+    per category of each variable (categories with nobody in the population left out).
+
+    The survey must have a sample design (``ValueError`` otherwise)."""
+    if survey.design is None:
+        raise ValueError(f"Survey {survey.pk} has no sample design to weight to.")
     population = survey.design.population
     variables = list(population.variables)
     cells = list(population.cells.all())
-    totals: dict[str, float] = {}
-    margins: dict[str, dict[str, float]] = {v: {} for v in variables}
+    totals: dict[Hashable, float] = {}
+    margins: dict[str, dict[Hashable, float]] = {v: {} for v in variables}
     for c in cells:
         merged = [_merge(survey, v, c.values[v]) for v in variables]
         key = _KEY_SEP.join(merged)
@@ -320,8 +326,8 @@ def _distributions(
                 values = np.full(n, None, dtype=object)
                 for i, c in answers.items():
                     values[i] = "yes" if o.code in c else "no"
-                est = _estimate(values, design, ["no", "yes"], alpha).iloc[1]
-                rows.append(_row(o, est))
+                share = _estimate(values, design, ["no", "yes"], alpha).iloc[1]
+                rows.append(_row(o, share))
         else:
             values = np.full(n, None, dtype=object)
             for i, c in answers.items():
@@ -376,6 +382,8 @@ def _number_summaries(
         }
         if answered:
             several = answered >= 2 and design.n >= 2
+            mean: weighting.MeanEstimate | SimpleNamespace
+            median: weighting.QuantileEstimate | SimpleNamespace
             if design.n >= 2:
                 mean = weighting.estimate_mean(y, design, alpha=alpha)
                 median = weighting.estimate_quantile(y, design, p=0.5, alpha=alpha)
@@ -476,24 +484,27 @@ def survey_representativeness(*, survey: Survey) -> list[dict]:
     """Per stratification variable: population, achieved and (once weighted) weighted shares
     of the respondents, with the chi-square goodness-of-fit test of the achieved sample
     (:func:`surveys.representativeness.compare_shares`)."""
-    if survey.design_id is None:
+    design = survey.design
+    if design is None:
         return []
     frame = respondents_frame(survey=survey)
     if frame.empty:
         return []
-    population = survey.design.population
+    population = design.population
     cells = list(population.cells.all())
     weighted = frame["weight"].notna().all()
     out = []
     for v in population.variables:
-        totals: dict[str, float] = {}
+        totals: dict[Hashable, float] = {}
         for c in cells:
             totals[c.values[v]] = totals.get(c.values[v], 0) + c.count
         achieved = representativeness.compare_shares(frame[v], totals, name=v)
         after = (
             representativeness.compare_shares(
                 frame[v], totals, weights=frame["weight"].to_numpy(dtype=float), name=v
-            ).table["achieved_share"]
+            )
+            .table["achieved_share"]
+            .to_dict()
             if weighted
             else None
         )
@@ -555,14 +566,16 @@ def panel_members(*, panel: Panel, search: str = ""):
     return rows
 
 
-def responses_over_time(*, survey: Survey) -> list[dict]:
-    return list(
-        Response.objects.filter(survey=survey, status=ResponseStatus.COMPLETED)
+def responses_over_time(*, survey: Survey) -> list[dict[str, Any]]:
+    """Completed responses per day (``day``, ``n``), as dicts the caller may add keys to."""
+    return [
+        dict(row)
+        for row in Response.objects.filter(survey=survey, status=ResponseStatus.COMPLETED)
         .annotate(day=TruncDate("completed_at"))
         .values("day")
         .annotate(n=Count("id"))
         .order_by("day")
-    )
+    ]
 
 
 def response_rates(*, survey: Survey) -> list[dict]:

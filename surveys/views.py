@@ -734,7 +734,7 @@ def quotas_update(request, survey_id: int):
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
             for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+                messages.error(request, f"{label}: {error}" if label else str(error))
         if not shown:
             messages.error(request, _("No quota target was sent."))
         return redirect(back + "#quotas")

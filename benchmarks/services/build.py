@@ -279,7 +279,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         frame["label"] = votes["label"].array
     else:
         label_codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
-        frame["label"] = pd.Categorical.from_codes(label_codes, categories=categories)
+        frame["label"] = pd.Categorical.from_codes(label_codes, categories=pd.Index(categories))
     if not all_primary:
         frame["role"] = votes["role"].fillna("primary").array
     options = {k: v for k, v in params.items() if k in PARAMETERS}
@@ -320,7 +320,8 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     sorted_items = item_codes[order]
     item_level: list[str] = []
     for col in meta_cols:
-        values = votes[col].to_numpy(dtype=object, na_value=None)[order]
+        # pandas takes None as the missing value; its stubs allow only non-None scalars.
+        values = votes[col].to_numpy(dtype=object, na_value=None)[order]  # type: ignore[call-overload]
         per = pd.Series(values).groupby(sorted_items).agg(["first", "nunique"])
         if int(per["nunique"].max()) <= 1:
             item_level.append(col)
@@ -604,18 +605,19 @@ def version_diff(*, old: Version, new: Version, limit: int = 50) -> dict[str, An
     removed = a.index.difference(b.index)
     common = a.index.intersection(b.index)
     rules = [r for r in new.rules if r in old.rules]
-    la = rule_labels(a.loc[common], rules, list(old.categories)) if rules else None
-    lb = rule_labels(b.loc[common], rules, list(new.categories)) if rules else None
     changed: dict[str, Any] = {}
-    for rule in rules:
-        x = la[rule].fillna("")
-        y = lb[rule].fillna("")
-        diff = x != y
-        examples = [
-            {"item": str(i), "old": x[i] or None, "new": y[i] or None}
-            for i in list(common[diff.to_numpy()])[:limit]
-        ]
-        changed[rule] = {"count": int(diff.sum()), "examples": examples}
+    if rules:
+        la = rule_labels(a.loc[common], rules, list(old.categories))
+        lb = rule_labels(b.loc[common], rules, list(new.categories))
+        for rule in rules:
+            x = la[rule].fillna("")
+            y = lb[rule].fillna("")
+            diff = x != y
+            examples = [
+                {"item": str(i), "old": x[i] or None, "new": y[i] or None}
+                for i in list(common[diff.to_numpy()])[:limit]
+            ]
+            changed[rule] = {"count": int(diff.sum()), "examples": examples}
     split_moved = int((a.loc[common, "split"] != b.loc[common, "split"]).sum())
     content = _content_diff(old=old, new=new, common=common, limit=limit)
     return {

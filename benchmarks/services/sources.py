@@ -340,7 +340,8 @@ def source_upload_create(
         source.save(update_fields=["upload", "votes_file", "items_file"])
     except Exception:
         for f in stored:
-            f.storage.delete(f.name)
+            if f.name:  # a saved file has its name
+                f.storage.delete(f.name)
         raise
     return source
 

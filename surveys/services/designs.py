@@ -6,7 +6,8 @@ cells and the panel's people and store what it returns.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, cast
 
 import pandas as pd
 from django.core.exceptions import ValidationError
@@ -105,7 +106,7 @@ def design_sample_size(
     return n
 
 
-def _capacity(population: Population, panel: Panel | None) -> dict[str, int] | None:
+def _capacity(population: Population, panel: Panel | None) -> dict[Hashable, int] | None:
     if panel is None:
         return None
     counts = dict(
@@ -128,8 +129,9 @@ def design_preview(
     cell when a panel is given (else by the census count). Nothing is stored."""
     parameters = parameters or {}
     cells = list(population.cells.all())
-    counts = {c.key: c.count for c in cells}
-    method = allocation
+    counts: dict[Hashable, int] = {c.key: c.count for c in cells}
+    # The kernel refuses any other name (a ValueError, reported below as a ValidationError).
+    method = cast(sampling.AllocationMethod, allocation)
     minimum = 0
     sd = None
     if allocation == Allocation.MINIMUM:
@@ -230,11 +232,13 @@ def _invite(*, survey: Survey, draw: Draw, ids: list[int]) -> int:
     return len(ids)
 
 
-def _check_survey(survey: Survey) -> SampleDesign:
+def _check_survey(survey: Survey) -> tuple[SampleDesign, Panel]:
+    """The survey's design and the panel it draws from."""
     design = survey.design
-    if design is None or design.panel_id is None:
+    panel = design.panel if design is not None else None
+    if design is None or panel is None:
         raise ValidationError({"survey": [_("The survey needs a sample design with a panel.")]})
-    return design
+    return design, panel
 
 
 @transaction.atomic
@@ -245,12 +249,14 @@ def sample_draw(*, survey: Survey, seed: int) -> Draw:
     survey is drawn once; later additions are replacement draws.
     """
     _check_seed(seed)
-    design = _check_survey(survey)
+    design, panel = _check_survey(survey)
     Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.draws.filter(kind=DrawKind.INITIAL).exists():
         raise ValidationError({"survey": [_("This survey's sample is already drawn.")]})
-    quotas = {q.cell.key: q.target for q in design.quotas.select_related("cell")}
-    frame = _frame(design.panel)
+    quotas: dict[Hashable, int] = {
+        q.cell.key: q.target for q in design.quotas.select_related("cell")
+    }
+    frame = _frame(panel)
     try:
         picked = sampling.draw(frame, quotas, seed=seed, id_col="external_id")
     except ValueError as exc:
@@ -268,7 +274,7 @@ def sample_replace(*, survey: Survey, seed: int, cells: list[str] | None = None)
     """Draw one replacement, from the same cell, for each invitee who has not responded
     (optionally only in ``cells``). No one is invited twice."""
     _check_seed(seed)
-    design = _check_survey(survey)
+    design, panel = _check_survey(survey)
     Survey.objects.select_for_update().get(pk=survey.pk)
     missing = (
         Invitation.objects.filter(survey=survey, status__in=NON_RESPONSE)
@@ -276,7 +282,7 @@ def sample_replace(*, survey: Survey, seed: int, cells: list[str] | None = None)
         .annotate(n=Count("id"))
     )
     counts = {k: n for k, n in missing if cells is None or k in cells}
-    frame = _frame(design.panel)
+    frame = _frame(panel)
     taken = list(
         Invitation.objects.filter(survey=survey).values_list("panelist__external_id", flat=True)
     )

@@ -32,7 +32,8 @@ def _var(name: str) -> str:
 
 def responses_frame(*, survey: Survey) -> tuple[pd.DataFrame, dict, dict]:
     """The export table, its variable labels and its value labels (for coded columns)."""
-    variables = list(survey.design.population.variables) if survey.design_id else []
+    design = survey.design
+    variables = list(design.population.variables) if design is not None else []
     responses = list(
         Response.objects.filter(survey=survey, status=ResponseStatus.COMPLETED)
         .order_by("id")

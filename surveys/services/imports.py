@@ -221,6 +221,7 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
                 _("Row %(line)s: %(problems)s.") % {"line": line, "problems": "; ".join(problems)}
             )
         else:
+            assert cell is not None  # a row without a cell has a problem
             parsed.append((external_id, attributes, cell, contact))
     if errors:
         _fail(errors)

@@ -388,10 +388,11 @@ def response_complete(*, response: Response) -> Response:
         if missing:
             raise ValidationError({code: [_("This question needs an answer.")] for code in missing})
         if survey.design_id is not None:
-            if response.cell_id is None:
+            cell = response.cell
+            if cell is None:
                 raise ValidationError({"response": [_("Answer the screener questions first.")]})
             released, _by_model = QuotaReservation.objects.filter(response=response).delete()
-            quota = _quota_for(survey, response.cell)
+            quota = _quota_for(survey, cell)
             if quota is None:
                 _screen_out(response)
                 return response

@@ -68,11 +68,12 @@ def weighting_update(*, survey: Survey, method: str, trim: float | None) -> Surv
 
 
 def _categories(survey: Survey, variable: str) -> set[str]:
-    if survey.design_id is None:
+    design = survey.design
+    if design is None:
         return set()
     return {
         str(values.get(variable))
-        for values in survey.design.population.cells.values_list("values", flat=True)
+        for values in design.population.cells.values_list("values", flat=True)
         if values.get(variable) is not None
     }
 
@@ -83,7 +84,7 @@ def weighting_merge(*, survey: Survey, variable: str, category: str, into: str) 
     keep their names elsewhere). A category merged into one that is itself merged follows
     it, so merges never form chains."""
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
-    if survey.design_id is None or variable not in survey.design.population.variables:
+    if survey.design is None or variable not in survey.design.population.variables:
         raise ValidationError({"variable": [_("This survey has no such weighting variable.")]})
     categories = _categories(survey, variable)
     merges = {v: dict(m) for v, m in (survey.weighting_merges or {}).items()}
