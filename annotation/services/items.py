@@ -227,7 +227,7 @@ def items_import_rows(
         if not media_name and not text:
             errors.append(_("text: an item needs text or a media file"))
         report.rows.append({"row": number, "external_id": ext, "status": "", "errors": errors})
-        values = {
+        values: dict[str, Any] = {
             "external_id": ext,
             "text": text,
             "metadata": metadata,

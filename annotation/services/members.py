@@ -163,7 +163,7 @@ def rater_erase(*, user: User) -> dict[str, int]:
     try:
         locked.delete()
     except ProtectedError as exc:
-        kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+        kinds = sorted({str(type(obj)._meta.verbose_name_plural) for obj in exc.protected_objects})
         message = _("%(user)s is still referred to by %(kinds)s; deactivate the account instead.")
         raise ValidationError(
             {"user": [message % {"user": user.username, "kinds": ", ".join(map(str, kinds))}]}

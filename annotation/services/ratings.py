@@ -6,7 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -659,7 +659,11 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
             "key_order": not rebuild,
         }
         with ThreadPoolExecutor(max_workers=1) as builder:
-            pending = builder.submit(_rating_copy_pieces if pg else _rating_columns, **chosen)
+            pending: Future[list[bytes]] | Future[dict[str, np.ndarray]] = (
+                builder.submit(_rating_copy_pieces, **chosen)
+                if pg
+                else builder.submit(_rating_columns, **chosen)
+            )
             _slots_claim(cursor, project, item_ids, taken, pg=pg)
             gold_items = np.unique(pair_item[new_pair & item_gold[pair_item]])
             if len(gold_items) and pg:
@@ -678,9 +682,9 @@ def ratings_store(*, project: Project, rows: bulk.RatingRows) -> dict[str, int]:
                                 "Import the file again; they will be skipped.")]}
                 )  # fmt: skip
             built = pending.result()
-        if n_labels and not pg:
+        if n_labels and isinstance(built, dict):  # built by _rating_columns (not pg)
             _store_orm(project, built)
-        if n_labels and pg:
+        if n_labels and isinstance(built, list):  # built by _rating_copy_pieces (pg)
             new_rater_ids = rater_ids[np.unique(rows.rater.codes[keep])]
             _store_copy(cursor, project, built, new_rater_ids, rebuild=rebuild)
     logger.debug("ratings_import %.2f s: total", time.perf_counter() - started)

@@ -119,8 +119,8 @@ def _claim(*, project: Project, user: User, pool: str, now: datetime) -> Assignm
             candidates = candidates.filter(is_gold=False, **{f"{taken}__lt": F(total)}).order_by(
                 taken, "id"
             )
-        item_id = candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:1]
-        item_id = next(iter(item_id), None)
+        first = candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:1]
+        item_id = next(iter(first), None)
         if item_id is None:
             # Nothing free, or every free item is locked for now (an import raising the slot
             # counters, or other raters' claims in flight): only the first means "done".
@@ -392,7 +392,7 @@ def annotation_submit(
     # known), so that showing the answer reads nothing more.
     known = AnnotationLabel.objects.filter(annotation=annotation)
     known._result_cache = stored
-    known._prefetch_done = True
+    known._prefetch_done = True  # type: ignore[attr-defined]
     annotation._prefetched_objects_cache = {"labels": known}  # type: ignore[attr-defined]
     return annotation
 
