@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import access_study, is_study_member
+from accounts.access import access_study, is_study_member, refuse_if_archived
 from accounts.models import User
 from annotation import selectors, services
 from annotation.access import (
@@ -345,6 +345,7 @@ def project_new(request, study_id: int):
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            refuse_if_archived(study=study)
             project = services.project_create(
                 study=study, user=request.user, **form.service_arguments()
             )

@@ -44,7 +44,10 @@ def _projects(user) -> list[tuple[str, str]]:
 @login_required
 def import_page(request):
     studies = studies_visible_to(user=request.user).order_by("name")
-    form = ImportForm(request.POST or None, request.FILES or None, studies=studies)
+    # Archived studies take no new annotation project.
+    form = ImportForm(
+        request.POST or None, request.FILES or None, studies=studies.filter(archived_at=None)
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -26,8 +26,13 @@ def test_a_researcher_creates_a_study_from_the_home_page(client, researcher):
 def test_a_study_without_a_name_is_a_form_error(client, researcher):
     client.force_login(researcher)
     response = client.post("/studies/new/", {"study-name": "", "study-description": "x"})
-    assert response.status_code == 400
-    assert b"This field is required." in response.content
+    # Back to the home page (a GET), with the error and the description typed.
+    assert response.status_code == 303
+    assert response["Location"].startswith("/?form=")
+    assert response["Location"].endswith("#study-create-form")
+    page = client.get(response["Location"]).content.decode()
+    assert "This field is required." in page
+    assert "\nx</textarea>" in page
     assert Study.objects.count() == 0
 
 
