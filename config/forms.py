@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.formsets import BaseFormSet
 from django.forms.utils import ErrorDict, ErrorList
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -118,13 +118,14 @@ def form_refused(request: HttpRequest, form: AnyForm, *, key: str, to: str) -> H
 
 def _put_back(form: forms.BaseForm, kept: dict[str, list[str]]) -> None:
     """Show the kept errors on ``form``, bound to the kept values. The form is checked again
-    first, so its own messages come in the language of this page; a service's message, or
-    one about a file (not sent again), is shown as it was kept."""
+    first, so that its own messages come in the language of this page; a service's message,
+    and one about a value that was not kept (a file, a password), is shown as it was."""
     fresh = _messages(form.errors)
     form.errors.clear()
     for name, msgs in kept.items():
         field = form.fields.get(name)
-        again = None if isinstance(field, forms.FileField) else fresh.get(name)
+        resent = name == NON_FIELD_ERRORS or form.add_prefix(name) in form.data
+        again = fresh.get(name) if resent else None
         form.add_error(name if field is not None else None, again or msgs)
 
 
