@@ -269,7 +269,6 @@ def invitation_link(request, token: str):
     if invitation is None:
         raise Http404(_("This invitation link was used already, or it does not exist."))
     form = None
-    status = 200
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
@@ -279,32 +278,34 @@ def invitation_link(request, token: str):
                 return redirect("home")
             messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})
             return redirect("study_detail", study_id=invitation.study_id)
-    else:
-        form = InvitationSignUpForm(request.POST or None, initial={"email": invitation.email})
-        if request.method == "POST":
-            if form.is_valid():
-                try:
-                    user = study_invitation_sign_up(
-                        invitation=invitation,
-                        username=form.cleaned_data["username"],
-                        password=form.cleaned_data["password1"],
-                        email=form.cleaned_data.get("email") or "",
-                    )
-                except ValidationError as exc:
-                    _messages_from(request, exc)
-                    return redirect("login")
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(
-                    request, _("You joined %(study)s.") % {"study": invitation.study.name}
+    elif request.method == "POST":
+        form = InvitationSignUpForm(request.POST)
+        if form.is_valid():
+            try:
+                user = study_invitation_sign_up(
+                    invitation=invitation,
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                    email=form.cleaned_data.get("email") or "",
                 )
-                return redirect("study_detail", study_id=invitation.study_id)
-            status = 400
+            except ValidationError as exc:
+                _messages_from(request, exc)
+                return redirect("login")
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})
+            return redirect("study_detail", study_id=invitation.study_id)
+        # The passwords are not kept: they are typed again.
+        return form_refused(request, form, key="signup", to=f"{request.path}#signup-form")
+    else:
+        form = form_for_page(
+            request, "signup", InvitationSignUpForm, initial={"email": invitation.email}
+        )
     context = {
         "invitation": invitation,
         "form": form,
         "login_url": f"{reverse('login')}?next={request.path}",
     }
-    return render(request, "accounts/invitation_link.html", context, status=status)
+    return render(request, "accounts/invitation_link.html", context)
 
 
 @login_required
