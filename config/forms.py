@@ -50,7 +50,9 @@ def form_errors_from(
 # the browser is sent (303) to the page's GET address, with a token naming the kept form in
 # the query string. That page shows the form again with the values typed and the errors, for
 # as long as its address carries the token: after a reload, and after the language switch,
-# which comes back to the same address.
+# which comes back to the same address. A form of a page that takes its own POST names the
+# page's path as its action (``action="{{ request.path }}"``): posted to the address with the
+# token and its fragment, the browser would carry the fragment on to the next page.
 
 SESSION_KEY = "refused_forms"
 QUERY_PARAMETER = "form"
