@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view
@@ -134,7 +135,7 @@ class StudyMemberInput(StrictSerializer):
 def _invitee(username: str):
     user = active_user_named(username=username)
     if user is None:
-        raise serializers.ValidationError({"username": ["No such user."]})
+        raise serializers.ValidationError({"username": [_("No such user.")]})
     return user
 
 
@@ -176,7 +177,9 @@ def study_member_detail_api(request, study_id: int, username: str):
     study = access_study(user=request.user, study_id=study_id, manage=True)
     member = study_members(study=study).filter(user__username=username).first()
     if member is None:
-        raise serializers.ValidationError({"username": [f"{username} is not a member."]})
+        raise serializers.ValidationError(
+            {"username": [_("%(user)s is not a member.") % {"user": username}]}
+        )
     study_member_remove(study=study, user=member.user)
     return Response(status=status.HTTP_204_NO_CONTENT)
 

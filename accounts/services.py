@@ -94,7 +94,7 @@ def study_unarchive(*, study: Study) -> Study:
 def study_member_add(*, study: Study, user: User, role: str = StudyRole.RESEARCHER) -> StudyMember:
     """Make ``user`` a member at once. For operators (shell, fixtures) and for an accepted
     invitation; pages and the API invite instead (:func:`study_member_invite`)."""
-    member, _ = StudyMember.objects.update_or_create(
+    member, _created = StudyMember.objects.update_or_create(
         study=study, user=user, defaults={"role": role}
     )
     return member
@@ -124,11 +124,13 @@ def study_member_invite(
     invited: nobody could accept.
     """
     if role not in StudyRole.values:
-        raise ValidationError({"role": [f"Unknown role {role!r}."]})
+        raise ValidationError({"role": [_("Unknown role %(role)r.") % {"role": role}]})
     if not user.is_active:
-        raise ValidationError({"username": ["No such user."]})
+        raise ValidationError({"username": [_("No such user.")]})
     if StudyMember.objects.filter(study=study, user=user).exists():
-        raise ValidationError({"username": [f"{user.username} is a member already."]})
+        raise ValidationError(
+            {"username": [_("%(user)s is a member already.") % {"user": user.username}]}
+        )
     invitation, created = StudyInvitation.objects.get_or_create(
         study=study,
         user=user,
@@ -156,7 +158,7 @@ def study_invitation_link_create(
     """A single-use invitation link to ``study`` as ``role``, for whoever the owner gives it
     to (``email`` is a note of whom). Precondition: ``by`` is an owner of the study."""
     if role not in StudyRole.values:
-        raise ValidationError({"role": [f"Unknown role {role!r}."]})
+        raise ValidationError({"role": [_("Unknown role %(role)r.") % {"role": role}]})
     return StudyInvitation.objects.create(
         study=study,
         role=role,
@@ -200,19 +202,23 @@ def study_invitation_accept(
     """
     if invitation.user_id is None:
         if user is None:
-            raise ValidationError({"invitation": ["Who accepts this invitation?"]})
+            raise ValidationError({"invitation": [_("Who accepts this invitation?")]})
         if StudyMember.objects.filter(study_id=invitation.study_id, user=user).exists():
             raise ValidationError(
-                {"invitation": [f"{user.username} is a member of this study already."]}
+                {
+                    "invitation": [
+                        _("%(user)s is a member of this study already.") % {"user": user.username}
+                    ]
+                }
             )
         claimed = StudyInvitation.objects.filter(
             pk=invitation.pk, status=InvitationStatus.PENDING, user__isnull=True
         ).update(status=InvitationStatus.ACCEPTED, answered_at=timezone.now(), user=user)
         if claimed != 1:
-            raise ValidationError({"invitation": ["This invitation was answered already."]})
+            raise ValidationError({"invitation": [_("This invitation was answered already.")]})
         invitation.user = user
     elif not _answer(invitation, InvitationStatus.ACCEPTED):
-        raise ValidationError({"invitation": ["This invitation was answered already."]})
+        raise ValidationError({"invitation": [_("This invitation was answered already.")]})
     invitee = invitation.user
     assert invitee is not None
     member = study_member_add(study=invitation.study, user=invitee, role=invitation.role)
@@ -231,7 +237,7 @@ def study_invitation_sign_up(
     ``UserCreationForm`` and the password validators)."""
     locked = StudyInvitation.objects.select_for_update().get(pk=invitation.pk)
     if locked.status != InvitationStatus.PENDING or locked.user_id is not None:
-        raise ValidationError({"invitation": ["This invitation was answered already."]})
+        raise ValidationError({"invitation": [_("This invitation was answered already.")]})
     user = User.objects.create_user(username=username, email=email, password=password)
     study_invitation_accept(invitation=locked, user=user)
     return user
@@ -242,17 +248,17 @@ def study_invitation_cancel(*, invitation: StudyInvitation) -> None:
     """The owner withdraws a pending invitation: its link stops working at once. Nobody
     answered it, so no record is kept (a conditional delete: an invitation answered
     meanwhile stays). Precondition: the caller checked the owner's rights on its study."""
-    deleted, _ = StudyInvitation.objects.filter(
+    deleted, _by_model = StudyInvitation.objects.filter(
         pk=invitation.pk, status=InvitationStatus.PENDING
     ).delete()
     if not deleted:
-        raise ValidationError({"invitation": ["This invitation was answered already."]})
+        raise ValidationError({"invitation": [_("This invitation was answered already.")]})
 
 
 @transaction.atomic
 def study_invitation_decline(*, invitation: StudyInvitation) -> None:
     if not _answer(invitation, InvitationStatus.DECLINED):
-        raise ValidationError({"invitation": ["This invitation was answered already."]})
+        raise ValidationError({"invitation": [_("This invitation was answered already.")]})
 
 
 @transaction.atomic
@@ -266,7 +272,9 @@ def study_member_remove(*, study: Study, user: User) -> None:
         .values_list("user_id", flat=True)
     )
     if owners == [user.pk]:
-        raise ValidationError({"username": ["The last owner of a study cannot be removed."]})
-    deleted, _ = StudyMember.objects.filter(study=study, user=user).delete()
+        raise ValidationError({"username": [_("The last owner of a study cannot be removed.")]})
+    deleted, _by_model = StudyMember.objects.filter(study=study, user=user).delete()
     if not deleted:
-        raise ValidationError({"username": [f"{user.username} is not a member of this study."]})
+        raise ValidationError(
+            {"username": [_("%(user)s is not a member of this study.") % {"user": user.username}]}
+        )

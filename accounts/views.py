@@ -49,7 +49,7 @@ from accounts.services import (
     study_unarchive,
     study_update,
 )
-from config.forms import form_errors_from, form_for_page, form_refused
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 
 logger = logging.getLogger(__name__)
 
@@ -156,12 +156,6 @@ def study_archive_view(request, study_id: int, archive: bool):
         study_unarchive(study=study)
         messages.success(request, _("%(study)s is no longer archived.") % {"study": study.name})
     return redirect("study_detail", study_id=study.pk)
-
-
-def _messages_from(request, exc: ValidationError) -> None:
-    for msgs in exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages]:
-        for msg in msgs:
-            messages.error(request, msg)
 
 
 def invitation_link_url(request, token: str) -> str:
@@ -274,7 +268,7 @@ def invitation_link(request, token: str):
             try:
                 study_invitation_accept(invitation=invitation, user=request.user)
             except ValidationError as exc:
-                _messages_from(request, exc)
+                flash_errors(request, exc)
                 return redirect("home")
             messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})
             return redirect("study_detail", study_id=invitation.study_id)
@@ -289,7 +283,7 @@ def invitation_link(request, token: str):
                     email=form.cleaned_data.get("email") or "",
                 )
             except ValidationError as exc:
-                _messages_from(request, exc)
+                flash_errors(request, exc)
                 return redirect("login")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})
@@ -319,7 +313,7 @@ def study_member_remove_view(request, study_id: int):
         try:
             study_member_remove(study=study, user=member.user)
         except ValidationError as exc:
-            _messages_from(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(
                 request, _("%(user)s is no longer a member.") % {"user": member.user.username}
@@ -340,7 +334,7 @@ def study_invitation_cancel_view(request, study_id: int, invitation_id: int):
     try:
         study_invitation_cancel(invitation=invitation)
     except ValidationError as exc:
-        _messages_from(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("The invitation is withdrawn; its link no longer works."))
     return redirect("study_members", study_id=study.pk)
@@ -357,7 +351,7 @@ def invitation_answer(request, invitation_id: int, answer: str):
         else:
             study_invitation_decline(invitation=invitation)
     except ValidationError as exc:
-        _messages_from(request, exc)
+        flash_errors(request, exc)
         return redirect("home")
     if answer == "accept":
         messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
@@ -229,7 +230,9 @@ class ProjectInput(MediaLimitsInput):
 
     def validate_scales(self, scales: list) -> list:
         if len(scales) > services.SCALES_MAX:
-            raise serializers.ValidationError(f"At most {services.SCALES_MAX} rating scales.")
+            raise serializers.ValidationError(
+                _("At most %(n)s rating scales.") % {"n": services.SCALES_MAX}
+            )
         return scales
 
 
@@ -300,7 +303,7 @@ class AdjudicationInput(StrictSerializer):
 def _user_named(username: str, field: str = "username") -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
-        raise serializers.ValidationError({field: ["No such user."]})
+        raise serializers.ValidationError({field: [_("No such user.")]})
     return user
 
 
@@ -411,7 +414,7 @@ def member_list_api(request, project_id: int):
         data.is_valid(raise_exception=True)
         user = _user_named(data.validated_data["username"])
         if not user.is_active:
-            raise serializers.ValidationError({"username": ["No such user."]})
+            raise serializers.ValidationError({"username": [_("No such user.")]})
         outcome = services.member_invite(
             project=project,
             user=user,

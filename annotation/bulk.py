@@ -128,6 +128,28 @@ def read_ratings_csv(data: bytes) -> RatingRows:
     )
 
 
+def _coded_column(values: Any) -> Coded:
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    return Coded(codes.astype(np.int64), [str(v) for v in distinct])
+
+
+def rating_rows(*, item: Any, rater: Any, label: Any) -> RatingRows:
+    """Ratings given as three text columns (sequences of equal length, no empty value), as a
+    ratings CSV with only those columns would read: primary role, created now, no time."""
+    n = len(item)
+    if not n:
+        raise ValidationError({"file": [_("The file has no rows.")]})
+    return RatingRows(
+        n=n,
+        item=_coded_column(item),
+        rater=_coded_column(rater),
+        label=_coded_column(label),
+        role=Coded(np.zeros(n, dtype=np.int64), [""]),
+        created_us=_times(None, n),
+        time_ms=_durations(None, n),
+    )
+
+
 def _non_empty(column: Any) -> tuple[np.ndarray, Any]:
     """Where a text column has a value once trimmed, and those values (an Arrow array)."""
     import pyarrow as pa
@@ -199,8 +221,11 @@ def _durations(column: Any, n: int) -> np.ndarray:
         raise ValidationError(
             {
                 "time_ms": [
-                    "Not a whole number of milliseconds between 0 and "
-                    f"{MAX_TIME_MS} on row(s) {_examples((rows + 2).tolist())}."
+                    _(
+                        "Not a whole number of milliseconds between 0 and %(max)s on row(s) "
+                        "%(rows)s."
+                    )
+                    % {"max": MAX_TIME_MS, "rows": _examples((rows + 2).tolist())}
                 ]
             }
         )

@@ -30,6 +30,7 @@ from accounts.models import User
 from annotation.media import write_tone_wav
 from annotation.models import LabelMode, MemberRole, Project
 from annotation.services import (
+    agreement_refresh,
     annotation_submit,
     assignment_next,
     expert_sample_draw,
@@ -206,6 +207,8 @@ def _emotion_project(people, stdout) -> None:
         if rows is first:
             _simulate_emotions(project, people, truth, rng)
     pilot = _pilot_ratings(project, truth, rng)
+    # The dashboard shows the last agreement report: the demo has one from the start.
+    agreement_refresh(project=project, user=people.researcher)
     stdout.write(
         f"  {EMOTION_PROJECT}: 18 clips, 65 simulated ratings, {pilot} imported from a pilot"
     )
@@ -289,6 +292,7 @@ def _policy_project(people, stdout) -> None:
                 time_ms=int(rng.lognormal(9.5, 0.3)),
                 now=when,
             )
+    agreement_refresh(project=project, user=people.researcher)
     stdout.write(f"  {POLICY_PROJECT}: 20 passages, 28 simulated expert answers")
 
 

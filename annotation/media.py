@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import IO
 
 import mutagen
+from django.utils.translation import gettext as _
 from mutagen.flac import FLAC
 from mutagen.mp3 import MP3
 from mutagen.oggopus import OggOpus
@@ -66,11 +67,11 @@ def _wav_duration(fh: IO[bytes]) -> float:
                     break
                 read += len(chunk)
     except (wave.Error, EOFError, ValueError) as exc:
-        raise ValueError(f"corrupt WAV file ({exc})") from exc
+        raise ValueError(_("corrupt WAV file (%(exc)s)") % {"exc": exc}) from exc
     if rate <= 0 or frames <= 0:
-        raise ValueError("corrupt WAV file (no audio frames)")
+        raise ValueError(_("corrupt WAV file (no audio frames)"))
     if read < frames * width:
-        raise ValueError("corrupt WAV file (truncated audio data)")
+        raise ValueError(_("corrupt WAV file (truncated audio data)"))
     return frames / rate
 
 
@@ -82,7 +83,7 @@ def inspect_audio(data: bytes | IO[bytes]) -> AudioInfo:
     kind = sniff(fh.read(12))
     fh.seek(0)
     if kind is None:
-        raise ValueError("not an audio file (WAV, MP3, OGG or FLAC expected)")
+        raise ValueError(_("not an audio file (WAV, MP3, OGG or FLAC expected)"))
     if kind == "wav":
         return AudioInfo("audio/wav", "wav", _wav_duration(fh))
     try:
@@ -100,10 +101,12 @@ def inspect_audio(data: bytes | IO[bytes]) -> AudioInfo:
                 info = OggOpus(fh).info
             media_type = "audio/ogg"
     except (mutagen.MutagenError, ValueError, EOFError) as exc:
-        raise ValueError(f"corrupt {kind.upper()} file ({exc})") from exc
+        raise ValueError(
+            _("corrupt %(kind)s file (%(exc)s)") % {"kind": kind.upper(), "exc": exc}
+        ) from exc
     duration = float(getattr(info, "length", 0.0) or 0.0)
     if duration <= 0:
-        raise ValueError(f"corrupt {kind.upper()} file (no audio)")
+        raise ValueError(_("corrupt %(kind)s file (no audio)") % {"kind": kind.upper()})
     return AudioInfo(media_type, kind, duration)
 
 
@@ -150,10 +153,11 @@ class MediaArchive:
             self._zip = zipfile.ZipFile(fh)
             infos = [info for info in self._zip.infolist() if not info.is_dir()]
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-            raise ValueError("The media archive is not a zip file.") from None
+            raise ValueError(_("The media archive is not a zip file.")) from None
         if len(infos) > limits.entries:
             raise ValueError(
-                f"The media archive holds {len(infos):,} files; the limit is {limits.entries:,}."
+                _("The media archive holds %(n)s files; the limit is %(limit)s.")
+                % {"n": f"{len(infos):,}", "limit": f"{limits.entries:,}"}
             )
         self._infos = {base_name(info.filename): info for info in infos}
 
@@ -169,30 +173,31 @@ class MediaArchive:
         info = self._infos[name]
         limit = min(self.limits.entry_bytes, max_bytes or self.limits.entry_bytes)
         if info.flag_bits & 0x1:
-            return "encrypted files are not supported"
+            return _("encrypted files are not supported")
         if info.file_size > limit:
-            return (
-                f"unpacks to {_megabytes(info.file_size)}; the limit is {_megabytes(limit)} "
-                "per file"
-            )
+            return _("unpacks to %(size)s; the limit is %(limit)s per file") % {
+                "size": _megabytes(info.file_size),
+                "limit": _megabytes(limit),
+            }
         if info.file_size >= RATIO_FLOOR_BYTES and info.file_size > self.limits.ratio * max(
             info.compress_size, 1
         ):
             ratio = info.file_size / max(info.compress_size, 1)
-            return (
-                f"packed {ratio:,.0f} to 1; the limit is {self.limits.ratio} to 1 "
-                "(the zip looks like a zip bomb)"
-            )
+            return _(
+                "packed %(ratio)s to 1; the limit is %(limit)s to 1 (the zip looks like a zip bomb)"
+            ) % {"ratio": f"{ratio:,.0f}", "limit": self.limits.ratio}
         return None
 
     def total_problem(self, names: Iterable[str]) -> str | None:
         """Why these files may not be unpacked together (their stated total); None if they may."""
         total = sum(self.size(name) for name in set(names))
         if total > self.limits.total_bytes:
-            return (
-                f"The media files of this import unpack to {_megabytes(total)}; the limit is "
-                f"{_megabytes(self.limits.total_bytes)}."
-            )
+            return _(
+                "The media files of this import unpack to %(size)s; the limit is %(limit)s."
+            ) % {
+                "size": _megabytes(total),
+                "limit": _megabytes(self.limits.total_bytes),
+            }
         return None
 
     def open(self, name: str, *, max_bytes: int | None = None) -> IO[bytes]:
@@ -212,12 +217,13 @@ class MediaArchive:
                     # zipfile stops at the stated size; this guards a reader that would not.
                     if written > limit or written > info.file_size:
                         raise ValueError(
-                            f"unpacks to more than {_megabytes(limit)}; the limit per file"
+                            _("unpacks to more than %(limit)s; the limit per file")
+                            % {"limit": _megabytes(limit)}
                         )
                     out.write(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             out.close()
-            raise ValueError(f"cannot be unpacked ({exc})") from None
+            raise ValueError(_("cannot be unpacked (%(exc)s)") % {"exc": exc}) from None
         except ValueError:
             out.close()
             raise

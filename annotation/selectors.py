@@ -620,11 +620,43 @@ def item_labels_for_adjudication(*, item: Item) -> list[dict[str, Any]]:
     return out
 
 
-def annotator_table(*, project: Project, with_quality: bool = True) -> list[dict[str, Any]]:
+def annotator_quality(*, project: Project) -> dict[str, dict[str, Any]]:
+    """Per voter key: median seconds, gold accuracy, agreement with the others' plurality and
+    speed flag (:func:`annotation.quality.annotator_quality`), as plain data. Reads the whole
+    vote table: the agreement job computes it, the dashboard shows the job's copy."""
+    if project.mode == LabelMode.MULTI_LABEL:
+        return {}
+    votes = project_vote_table(project=project, include_excluded=True, metadata=False, timing=True)
+    if not len(votes):
+        return {}
+    gold = item_gold_table(project=project)
+    try:
+        table = quality.annotator_quality(
+            votes,
+            gold=gold if len(gold) else None,
+            duration_column="seconds" if votes["seconds"].notna().any() else None,
+            roles=("primary",),
+        )
+    except ValueError:
+        return {}
+    return {
+        str(row["voter"]): {
+            "median_seconds": _num(row.get("median_seconds")),
+            "gold_accuracy": _num(row.get("gold_accuracy")),
+            "agreement": _num(row.get("consensus_agreement")),
+            "speed_flag": row.get("speed_flag") or "",
+        }
+        for row in table.to_dict("records")
+    }
+
+
+def annotator_table(
+    *, project: Project, quality_by_voter: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """One row per member: done, median seconds, gold accuracy, agreement, speed flag.
 
-    ``with_quality=False`` leaves out the figures that read the whole vote table (for large
-    projects, whose dashboard must stay quick).
+    The quality figures (all but "done") are ``quality_by_voter``'s, as
+    :func:`annotator_quality` gives them; computed here when not given.
     """
     members = list(
         ProjectMember.objects.filter(project=project).select_related("user").order_by("id")
@@ -645,37 +677,20 @@ def annotator_table(*, project: Project, with_quality: bool = True) -> list[dict
             [project.pk],
         )
         done.update(dict(cursor.fetchall()))
-    stats: dict[str, dict[str, Any]] = {}
-    votes = pd.DataFrame()
-    if with_quality and project.mode != LabelMode.MULTI_LABEL:
-        votes = project_vote_table(
-            project=project, include_excluded=True, metadata=False, timing=True
-        )
-    roles = ("primary",)
-    if len(votes):
-        gold = item_gold_table(project=project)
-        try:
-            table = quality.annotator_quality(
-                votes,
-                gold=gold if len(gold) else None,
-                duration_column="seconds" if votes["seconds"].notna().any() else None,
-                roles=roles,
-            )
-            stats = {row["voter"]: row for row in table.to_dict("records")}
-        except ValueError:
-            stats = {}
+    if quality_by_voter is None:
+        quality_by_voter = annotator_quality(project=project)
     active = {e.rater_id: e for e in Exclusion.objects.filter(project=project, active=True)}
     rows = []
     for m in members:
-        s = stats.get(voter_key(m.user_id), {})
+        s = quality_by_voter.get(voter_key(m.user_id), {})
         rows.append(
             {
                 "member": m,
                 "voter": voter_key(m.user_id),
                 "done": done.get(m.user_id, 0),
-                "median_seconds": _num(s.get("median_seconds")),
-                "gold_accuracy": _num(s.get("gold_accuracy")),
-                "agreement": _num(s.get("consensus_agreement")),
+                "median_seconds": s.get("median_seconds"),
+                "gold_accuracy": s.get("gold_accuracy"),
+                "agreement": s.get("agreement"),
                 "speed_flag": s.get("speed_flag") or "",
                 "exclusion": active.get(m.user_id),
             }
@@ -822,9 +837,40 @@ def project_annotations(*, project: Project) -> QuerySet[Annotation]:
     )
 
 
-# Up to this many labels the dashboard computes agreement while the page loads; beyond it the
-# report comes from the latest agreement job.
+# Up to this many labels the dashboard counts the adjudication queue while the page loads;
+# beyond it the queue has only its own page.
 LIVE_AGREEMENT_LIMIT = 50_000
+
+
+def agreement_report(*, project: Project) -> dict[str, Any]:
+    """The agreement report of the last agreement job that succeeded (the dashboard computes
+    nothing itself), with ``stale`` when labels were added or removed since, and the time it
+    was computed; ``available`` False when there is none."""
+    from jobs.models import Job
+
+    job = (
+        Job.objects.filter(
+            kind="annotation_agreement", params__project=project.pk, status="succeeded"
+        )
+        .order_by("-finished_at", "-created_at")
+        .first()
+    )
+    if job is None or not isinstance(job.result, dict):
+        return {"available": False, "computed": False}
+    report = dict(job.result)
+    report["computed"] = True
+    report["computed_at"] = job.finished_at
+    report["stale"] = report.get("basis") != agreement_basis(project=project)
+    return report
+
+
+def agreement_basis(*, project: Project) -> dict[str, Any]:
+    """What an agreement report depends on, in brief: the number of labels and the raters
+    excluded. A report whose basis differs from the project's now is out of date."""
+    excluded = Exclusion.objects.filter(project=project, active=True).values_list(
+        "rater_id", flat=True
+    )
+    return {"n_labels": label_count(project=project), "excluded": sorted(excluded)}
 
 
 def latest_agreement_job(*, project: Project):

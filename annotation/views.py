@@ -46,19 +46,10 @@ from annotation.forms import (
 )
 from annotation.markup import guidelines_html
 from annotation.models import Assignment, Item, LabelMode, MemberRole, ProjectInvitation
-from config.forms import form_errors_from, form_for_page, form_refused
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.storage import StoredFileResponse, open_stored
 from idempotency.keys import form_fingerprint, new_key, page_key, page_redirect
 from idempotency.services import Outcome, idempotent_form_run
-
-
-def _errors(request, exc: ValidationError) -> None:
-    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
-    for field, msgs in pairs:
-        for msg in msgs:
-            label = "" if field in ("", "non_field_errors", "__all__") else f"{field}: "
-            messages.error(request, f"{label}{msg}")
-
 
 # --- annotators --------------------------------------------------------------------------
 
@@ -176,7 +167,7 @@ def annotate_submit(request, project_id: int):
             action=submit,
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         return redirect("annotation:annotate", project_id=project.pk)
     messages.success(request, outcome.body["message"])
     return page_redirect(outcome)
@@ -239,7 +230,7 @@ def _idempotent_page(request, *, scope: str, project, action) -> HttpResponse:
             action=action,
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         return redirect("annotation:annotate", project_id=project.pk)
     messages.success(request, outcome.body["message"])
     return page_redirect(outcome)
@@ -314,7 +305,7 @@ def adjudicate_item(request, item_id: int):
                 note=request.POST.get("note", "").strip(),
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             messages.success(request, _("Decision recorded for %(item)s.") % {"item": item})
             return redirect("annotation:adjudication", project_id=project.pk)
@@ -511,7 +502,7 @@ def member_add(request, project_id: int):
                 by=request.user,
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             if isinstance(outcome, ProjectInvitation):
                 text = _("%(user)s is invited; they become a member once they accept.")
@@ -532,7 +523,7 @@ def invitation_answer(request, invitation_id: int, answer: str):
         else:
             services.project_invitation_decline(invitation=invitation)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
     else:
         if answer == "accept":
             messages.success(
@@ -554,7 +545,7 @@ def member_remove(request, project_id: int):
         try:
             ended = services.member_remove(project=project, user=user)
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             messages.success(
                 request,
@@ -575,7 +566,7 @@ def ratings_import(request, project_id: int):
     try:
         report = services.ratings_import(project=project, source=form.cleaned_data["file"])
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         messages.error(request, _("Nothing was imported."))
     else:
         messages.success(
@@ -594,22 +585,27 @@ def ratings_import(request, project_id: int):
     return redirect("annotation:project", project_id=project.pk)
 
 
+QUEUE_COUNT_LIMIT = 200
+
+
 @login_required
 def project_detail(request, project_id: int):
     """The researcher's dashboard: progress, labels, agreement over time, annotators."""
     project = access_project(user=request.user, project_id=project_id)
     job = selectors.latest_agreement_job(project=project)
+    # Agreement and annotator quality come from the last agreement job: loading the page
+    # reads no vote table for them.
+    report = selectors.agreement_report(project=project)
     live = selectors.label_count(project=project) <= selectors.LIVE_AGREEMENT_LIMIT
-    if live:
-        report = selectors.project_agreement(project=project, n_boot=100)
-    elif job is not None and job.status == "succeeded":
-        report = job.result
-    else:
-        report = {"available": False, "note": _("Large project: compute the report as a job.")}
     # Imports can bring thousands of raters: the table is shown a page at a time.
     annotators = Paginator(
-        selectors.annotator_table(project=project, with_quality=live), ANNOTATORS_PER_PAGE
+        selectors.annotator_table(project=project, quality_by_voter=report.get("annotators") or {}),
+        ANNOTATORS_PER_PAGE,
     ).get_page(request.GET.get("annotators"))
+    queue_size = None
+    if live:
+        queue = selectors.adjudication_queue(project=project, limit=QUEUE_COUNT_LIMIT + 1)
+        queue_size = f"{QUEUE_COUNT_LIMIT}+" if len(queue) > QUEUE_COUNT_LIMIT else str(len(queue))
     over_time = report.get("over_time") or []
     for row in over_time:
         alpha = row.get("alpha")
@@ -631,9 +627,8 @@ def project_detail(request, project_id: int):
             "member_form": MemberForm(prefix="member"),
             "pending_invitations": selectors.project_pending_invitations(project=project),
             "agreement_job": job,
-            "live_agreement": live,
             # The queue reads every label: on large projects it has a page of its own.
-            "queue_size": len(selectors.adjudication_queue(project=project)) if live else None,
+            "queue_size": queue_size,
         },
     )
 
@@ -655,7 +650,7 @@ def project_import(request, project_id: int):
             media_zip=archive,  # the upload, read one media file at a time
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
         return redirect("annotation:project", project_id=project.pk)
     if not report.ok:
         for row in report.errors:
@@ -686,12 +681,13 @@ def exclusion_create(request, project_id: int):
                 project=project, rater=rater, reason=form.cleaned_data["reason"], by=request.user
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc, field_names=True)
         else:
             messages.success(
                 request,
                 _("%(user)s's labels are left out from now on.") % {"user": rater.username},
             )
+            services.agreement_refresh(project=project, user=request.user)
     return redirect("annotation:project", project_id=project.pk)
 
 
@@ -702,12 +698,13 @@ def exclusion_lift(request, exclusion_id: int):
     try:
         services.exclusion_lift(exclusion=exclusion, by=request.user)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc, field_names=True)
     else:
         messages.success(
             request,
             _("%(user)s's labels count again.") % {"user": exclusion.rater.username},
         )
+        services.agreement_refresh(project=exclusion.project, user=request.user)
     return redirect("annotation:project", project_id=exclusion.project_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
@@ -119,7 +120,7 @@ class LinkInputSerializer(StrictSerializer):
     def validate(self, attrs):
         needed = "survey_id" if attrs["kind"] == "survey" else "project_id"
         if needed not in attrs:
-            raise serializers.ValidationError({needed: ["This field is required."]})
+            raise serializers.ValidationError({needed: [_("This field is required.")]})
         return attrs
 
 

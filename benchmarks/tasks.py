@@ -11,7 +11,7 @@ from jobs.tasks import JobTask
 
 @shared_task(base=JobTask)
 def version_build_task(job_id: str) -> None:
-    from benchmarks.services import version_build
+    from benchmarks.services import BuildError, version_build
 
     def work(job, progress):
         # An earlier attempt built the version and died before the job was marked succeeded:
@@ -19,14 +19,18 @@ def version_build_task(job_id: str) -> None:
         built = Version.objects.filter(pk=job.result.get("version_id")).first()
         if built is None:
             dataset = Dataset.objects.get(pk=job.params["dataset_id"])
-            built = version_build(
-                dataset=dataset,
-                user=job.created_by,
-                progress=progress,
-                checkpoint=lambda version: job_checkpoint(
-                    job_id=job.id, attempt=job.attempts, result={"version_id": version.pk}
-                ),
-            )
+            try:
+                built = version_build(
+                    dataset=dataset,
+                    user=job.created_by,
+                    progress=progress,
+                    checkpoint=lambda version: job_checkpoint(
+                        job_id=job.id, attempt=job.attempts, result={"version_id": version.pk}
+                    ),
+                )
+            except BuildError as exc:
+                # A refusal of the input, shown in the reader's language on the job page.
+                raise exc.as_validation_error() from None
         return {"version_id": built.pk, "number": built.number, "sha256": built.sha256}
 
     job_run(job_id=job_id, work=work)

@@ -45,7 +45,7 @@ from benchmarks.services import (
     version_diff,
     version_export_start,
 )
-from config.forms import form_errors_from, form_for_page, form_refused
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.storage import StoredFileResponse, open_stored
 from jobs.models import Job, JobStatus
 from sources import schema
@@ -476,9 +476,7 @@ def version_export_view(request, dataset_id: int, number: int):
         with transaction.atomic():
             version_export_start(version=version, user=request.user, raw=raw, fmt=fmt)
     except ValidationError as exc:
-        for errors in exc.message_dict.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_errors(request, exc)
         return redirect("benchmarks:version_detail", dataset_id=dataset_id, number=number)
     messages.info(request, _("Export started."))
     return redirect("benchmarks:version_detail", dataset_id=dataset_id, number=number)

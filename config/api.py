@@ -95,7 +95,9 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+                raise serializers.ValidationError(
+                    {name: [gettext("Unknown field.")] for name in unknown}
+                )
         return super().to_internal_value(data)
 
 
@@ -108,7 +110,9 @@ class BoundedJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = json_max_depth()
-        message = f"JSON parse error - nested more than {limit} levels deep."
+        message = gettext("JSON parse error - nested more than %(limit)s levels deep.") % {
+            "limit": limit
+        }
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

@@ -1,5 +1,6 @@
 """Shared by the apps' HTML forms: a service's ValidationError shown on the form that caused it,
-and a refused form shown again on its page after a redirect (post/redirect/get)."""
+or as error messages on the page a form redirects to; a refused form shown again on its page
+after a redirect (post/redirect/get)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.formsets import BaseFormSet
 from django.forms.utils import ErrorDict, ErrorList
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.utils.translation import gettext as _
+
+# Keys under which a service's errors are about no field in particular.
+_NO_FIELD = {"", NON_FIELD_ERRORS, "non_field_errors"}
 
 
 def form_errors_from(
@@ -40,6 +45,19 @@ def form_errors_from(
             if line_numbers and index.isdigit():
                 text = _("Line %(n)d: %(msg)s") % {"n": int(index) + 1, "msg": msg}
             form.add_error(field if field in form.fields else None, text)
+
+
+def flash_errors(request: HttpRequest, exc: ValidationError, *, field_names: bool = False) -> None:
+    """Show a service's errors as error messages, one per message, on the next page shown.
+
+    With ``field_names`` each message starts with the key it is about ("ratings.arousal:
+    Must be between 1 and 7."), for pages whose forms do not show errors by their fields.
+    """
+    pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
+    for name, msgs in pairs:
+        label = f"{name}: " if field_names and name not in _NO_FIELD else ""
+        for msg in msgs:
+            messages.error(request, f"{label}{msg}")
 
 
 # --- post/redirect/get for refused forms -----------------------------------------------------

@@ -90,8 +90,16 @@ def _check_cells(cells: list[str], header: list[str], line: int, limit: int, fie
             raise ValidationError(
                 {
                     field: [
-                        f"Line {line}, column {column[:40]!r}: a value of {len(cell):,} "
-                        f"characters; the limit is {limit:,}."
+                        _(
+                            "Line %(line)s, column %(column)r: a value of %(n)s characters; "
+                            "the limit is %(limit)s."
+                        )
+                        % {
+                            "line": line,
+                            "column": column[:40],
+                            "n": f"{len(cell):,}",
+                            "limit": f"{limit:,}",
+                        }
                     ]
                 }
             )
@@ -152,7 +160,11 @@ def json_loads(text: str | bytes) -> Any:
     try:
         value = json.loads(text)
     except RecursionError:
-        raise JSONTooDeep(f"nested more than {limit} levels deep") from None
+        raise JSONTooDeep(_too_deep(limit)) from None
     if json_depth_exceeds(value, limit):
-        raise JSONTooDeep(f"nested more than {limit} levels deep")
+        raise JSONTooDeep(_too_deep(limit))
     return value
+
+
+def _too_deep(limit: int) -> str:
+    return _("nested more than %(limit)s levels deep") % {"limit": limit}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
@@ -61,7 +62,9 @@ class ReferenceInputSerializer(StrictSerializer):
         if attrs["source"] == "set":
             missing = [f for f in ("metric", "value") if f not in attrs]
             if missing:
-                raise serializers.ValidationError({f: ["This field is required."] for f in missing})
+                raise serializers.ValidationError(
+                    {f: [_("This field is required.")] for f in missing}
+                )
         return attrs
 
 

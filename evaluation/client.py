@@ -42,17 +42,31 @@ class EndpointError(Exception):
         self.retry = retry
 
 
+class TemplateError(ValueError):
+    """A prompt template that cannot be filled: ``placeholder`` is the first unknown
+    placeholder, or None when the template does not parse (``reason`` says why)."""
+
+    def __init__(self, message: str, *, placeholder: str | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.placeholder = placeholder
+        self.reason = reason
+
+
+def placeholder_list() -> str:
+    return ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+
+
 def check_template(template: str) -> None:
-    """Raise ``ValueError`` naming a placeholder the prompt cannot fill."""
+    """Raise ``TemplateError`` (a ``ValueError``) naming a placeholder the prompt cannot fill."""
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
     except ValueError as exc:
-        raise ValueError(f"prompt_template: {exc}") from None
+        raise TemplateError(f"prompt_template: {exc}", reason=str(exc)) from None
     unknown = sorted(n for n in names if n not in PLACEHOLDERS)
     if unknown:
-        raise ValueError(
-            f"prompt_template: unknown placeholder {{{unknown[0]}}}; use "
-            + ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+        raise TemplateError(
+            f"prompt_template: unknown placeholder {{{unknown[0]}}}; use {placeholder_list()}",
+            placeholder=unknown[0],
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -26,9 +28,9 @@ KEY_PARAMETER = OpenApiParameter(
 
 class IdempotencyKeyConflict(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = (
-        f"This {HEADER} was already used for a different request; send a new key with a new "
-        "request."
+    default_detail = gettext_lazy(
+        "This Idempotency-Key was already used for a different request; send a new key with "
+        "a new request."
     )
     default_code = "idempotency_key_reused"
 
@@ -38,7 +40,10 @@ def api_key(request) -> str | None:
     try:
         return request_key(request, form=False)
     except BadKey:
-        message = f"{HEADER} must be 1 to {MAX_LENGTH} printable ASCII characters."
+        message = _("%(header)s must be 1 to %(max)s printable ASCII characters.") % {
+            "header": HEADER,
+            "max": MAX_LENGTH,
+        }
         raise exceptions.ValidationError({"non_field_errors": [message]}) from None
 
 

@@ -9,9 +9,9 @@ agreement report and adjudication, and every dataset rule and export.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
-import json
 import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -23,13 +23,16 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from config import inputs
 from interop.models import LabelImport, Tool
-from interop.parsers import Input, Limits, ParseError, parse
+from interop.parsers import Input, Limits, ParseError, parse, without_cycle_collection
+from jobs.messages import JobMessage, counted
 from jobs.services import JobOutput, ProgressFn, job_start
 from sources import registry
-from sources.csv_escape import escape_frame
+from sources.csv_escape import escape_table
 from sources.registry import SourceRef, SourceUnavailable
 
 if TYPE_CHECKING:
@@ -66,14 +69,21 @@ def label_import_start(
     """Keep the export and queue its import as a job (``BackgroundUnavailable`` when the
     broker is down; then nothing is kept)."""
     if tool not in Tool.values:
-        raise ValidationError({"tool": [f"Choose one of {', '.join(Tool.values)}."]})
+        raise ValidationError(
+            {"tool": [_("Choose one of %(tools)s.") % {"tools": ", ".join(Tool.values)}]}
+        )
     if not name.strip() or len(name) > 200:
-        raise ValidationError({"name": ["A project name of 1 to 200 characters."]})
+        raise ValidationError({"name": [_("A project name of 1 to 200 characters.")]})
     if len(field) > 200:
-        raise ValidationError({"field": ["At most 200 characters."]})
+        raise ValidationError({"field": [_("At most 200 characters.")]})
     if upload.size is not None and upload.size > settings.INTEROP_MAX_BYTES:
         raise ValidationError(
-            {"file": [f"{upload.size:,} bytes; at most {settings.INTEROP_MAX_BYTES:,} per import."]}
+            {
+                "file": [
+                    _("%(size)s bytes; at most %(max)s per import.")
+                    % {"size": f"{upload.size:,}", "max": f"{settings.INTEROP_MAX_BYTES:,}"}
+                ]
+            }
         )
     stored: list[str] = []
     try:
@@ -145,31 +155,49 @@ def category_keys(labels: list[str]) -> dict[str, str]:
     return keys
 
 
-def _items_jsonl(items: pd.DataFrame, keys: dict[str, str], label_import: LabelImport) -> bytes:
-    lines = []
+def _item_rows(
+    items: pd.DataFrame, keys: dict[str, str], label_import: LabelImport
+) -> list[dict[str, Any]]:
+    """The parsed items as rows of an items file (see ``annotation.services.items_import``)."""
+    rows = []
     meta_columns = [c for c in items.columns if c not in ("item", "kind", "text", "gold")]
-    for row in items.to_dict("records"):
-        text = row.get("text")
-        gold = row.get("gold")
-        metadata = {c: row[c] for c in meta_columns if isinstance(row.get(c), str) and row[c] != ""}
-        metadata["source_import"] = str(label_import.pk)
-        lines.append(
-            json.dumps(
-                {
-                    "external_id": row["item"],
-                    "text": text if isinstance(text, str) and text else NO_TEXT,
-                    "gold_label": keys[gold] if isinstance(gold, str) and gold in keys else "",
-                    "metadata": metadata,
-                },
-                # Escaped, so that no line separator inside a text splits its line.
-                ensure_ascii=True,
-            )
+    source = str(label_import.pk)
+    n = len(items)
+    # Column by column (Arrow hands a column over as a list at once; row dicts cost more).
+    texts = items["text"].tolist() if "text" in items.columns else [None] * n
+    golds = items["gold"].tolist() if "gold" in items.columns else [None] * n
+    meta = [(c, items[c].tolist()) for c in meta_columns]
+    for i, (item, text, gold) in enumerate(zip(items["item"].tolist(), texts, golds, strict=True)):
+        metadata = {c: values[i] for c, values in meta if isinstance(values[i], str) and values[i]}
+        metadata["source_import"] = source
+        rows.append(
+            {
+                "external_id": item,
+                "text": text if isinstance(text, str) and text else NO_TEXT,
+                "gold_label": keys[gold] if isinstance(gold, str) and gold in keys else "",
+                "metadata": metadata,
+            }
         )
-    return ("\n".join(lines) + "\n").encode()
+    return rows
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def _report_csv(report: pd.DataFrame) -> bytes:
+    """The per-record report as CSV for a spreadsheet (a BOM, so that Excel reads UTF-8; cells
+    that would run as formulas escaped), written by Arrow: a report has a row per record."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = escape_table(pa.Table.from_pandas(report, preserve_index=False))
+    out = io.BytesIO()
+    out.write(codecs.BOM_UTF8)
+    pacsv.write_csv(table, out, pacsv.WriteOptions(quoting_style="needed"))
+    return out.getvalue()
+
+
+def _nothing_imported(problem: str) -> ValidationError:
+    """A refusal of the whole file; ``problem`` comes from the parsers (English, naming the
+    record), the sentence around it in the reader's language."""
+    return ValidationError(_("Nothing imported: %(problem)s."), params={"problem": problem})
 
 
 def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobOutput:
@@ -179,13 +207,20 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
     rater) raises ``ValidationError`` naming the record, and nothing is created. An import that
     has made its project already returns its summary again.
     """
-    from annotation import services as annotation
-
     if label_import.project_id is not None:
         return JobOutput(result=label_import.summary)
     if label_import.created_by is None:
-        raise ValidationError({"file": ["Nothing imported: the account that asked is gone."]})
-    progress(5, "reading the export")
+        raise ValidationError({"file": [_("Nothing imported: the account that asked is gone.")]})
+    # Millions of small objects, none in a cycle: the cycle collector waits till the end.
+    with without_cycle_collection():
+        return _import(label_import, label_import.created_by, progress)
+
+
+def _import(label_import: LabelImport, user: User, progress: ProgressFn) -> JobOutput:
+    from annotation import bulk
+    from annotation import services as annotation
+
+    progress(5, gettext_noop("reading the export"))
     storage_file = label_import.source_file
     stored_name = str(storage_file.name)
     source = Input(
@@ -198,8 +233,8 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
             label_import.tool, [source], field=label_import.field or None, limits=limits()
         )
     except ParseError as exc:
-        raise ValidationError({"file": [f"Nothing imported: {exc}."]}) from None
-    progress(40, "creating the project")
+        raise ValidationError({"file": [_nothing_imported(str(exc))]}) from None
+    progress(40, gettext_noop("creating the project"))
     votes = parsed.votes
     labels = sorted(votes["label"].unique().tolist())
     keys = category_keys(labels)
@@ -207,25 +242,24 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
     multi = bool((per_answer > 1).any())
     k = int(votes.groupby("item")["voter"].nunique().max())
     if k > annotation.RATERS_PER_ITEM_MAX:
-        raise ValidationError(
-            {"file": [f"Nothing imported: an item has {k:,} raters; at most "
-                      f"{annotation.RATERS_PER_ITEM_MAX:,}."]}
-        )  # fmt: skip
+        problem = ValidationError(
+            _("Nothing imported: an item has %(k)s raters; at most %(max)s."),
+            params={"k": f"{k:,}", "max": f"{annotation.RATERS_PER_ITEM_MAX:,}"},
+        )
+        raise ValidationError({"file": [problem]})
     categories = [
         {"key": keys[label], "name": label[:200], "is_none": label == "none"} for label in labels
     ]
     raters = {v: rater_name(label_import=label_import, voter=v) for v in votes["voter"].unique()}
-    ratings = pd.DataFrame(
-        {
-            "item": votes["item"],
-            "rater": votes["voter"].map(raters),
-            "label": votes["label"].map(keys),
-        }
+    ratings = bulk.rating_rows(
+        item=votes["item"].to_numpy(dtype=object),
+        rater=votes["voter"].map(raters).to_numpy(dtype=object),
+        label=votes["label"].map(keys).to_numpy(dtype=object),
     )
     with transaction.atomic():
         project = annotation.project_create(
             study=label_import.study,
-            user=label_import.created_by,
+            user=user,
             name=label_import.name,
             mode="multi_label" if multi else "single",
             categories=categories,
@@ -234,22 +268,16 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
                 f"Imported from {label_import.get_tool_display()} ({label_import.source_name})."
             ),
         )
-        progress(55, "importing the items")
-        report = annotation.items_import(
-            project=project,
-            data=_items_jsonl(parsed.items, keys, label_import),
-            filename="items.jsonl",
+        progress(55, gettext_noop("importing the items"))
+        report = annotation.items_import_rows(
+            project=project, rows=_item_rows(parsed.items, keys, label_import)
         )
         if not report.ok:
             first = report.errors[0]
-            raise ValidationError(
-                {"file": [f"Nothing imported: item {first['external_id']}: "
-                          f"{'; '.join(first['errors'])}."]}
-            )  # fmt: skip
-        progress(75, "importing the votes")
-        counts = annotation.ratings_import(
-            project=project, source=io.BytesIO(ratings.to_csv(index=False).encode())
-        )
+            item_problem = f"item {first['external_id']}: {'; '.join(first['errors'])}"
+            raise ValidationError({"file": [_nothing_imported(item_problem)]})
+        progress(75, gettext_noop("importing the votes"))
+        counts = annotation.ratings_store(project=project, rows=ratings)
         summary: dict[str, Any] = parsed.summary()
         summary.update(
             {
@@ -263,16 +291,27 @@ def label_import_run(*, label_import: LabelImport, progress: ProgressFn) -> JobO
         label_import.project = project
         label_import.summary = summary
         label_import.save(update_fields=["project", "summary"])
-    progress(95, "writing the report")
+    progress(95, gettext_noop("writing the report"))
     # Keys and notes come from the file: cells a spreadsheet would run as formulas are escaped.
-    report_csv = escape_frame(parsed.report).to_csv(index=False).encode("utf-8-sig")
+    report_csv = _report_csv(parsed.report)
     return JobOutput(
         result=summary,
         file_name=f"import-{label_import.pk}-report.csv",
         content=report_csv,
-        message=(
-            f"{_count(summary['votes'], 'vote')} by {_count(summary['voters'], 'rater')} on "
-            f"{_count(summary['items'], 'item')} imported into {project.name}."
+        message=JobMessage(
+            gettext_noop("%(votes)s by %(raters)s on %(items)s imported into %(project)s."),
+            {
+                "votes": counted(
+                    summary["votes"], gettext_noop("1 vote"), gettext_noop("%(n)s votes")
+                ),
+                "raters": counted(
+                    summary["voters"], gettext_noop("1 rater"), gettext_noop("%(n)s raters")
+                ),
+                "items": counted(
+                    summary["items"], gettext_noop("1 item"), gettext_noop("%(n)s items")
+                ),
+                "project": project.name,
+            },
         ),
     )
 
@@ -287,7 +326,9 @@ def labels_export_start(*, study: Study, user: User, project_id: int, tool: str)
     from interop.writers import WRITERS
 
     if tool not in WRITERS:
-        raise ValidationError({"tool": [f"Choose one of {', '.join(WRITERS)}."]})
+        raise ValidationError(
+            {"tool": [_("Choose one of %(tools)s.") % {"tools": ", ".join(WRITERS)}]}
+        )
     ref = SourceRef(kind="annotation", study_id=study.pk, object_id=project_id)
     try:
         registry.get("annotation").check(ref=ref)
@@ -311,7 +352,7 @@ def labels_export(*, study_id: int, project_id: int, tool: str) -> JobOutput:
     source = registry.get("annotation")
     votes = source.vote_table(ref=ref)
     if not len(votes):
-        raise ValidationError({"project": ["This project has no labels yet."]})
+        raise ValidationError({"project": [_("This project has no labels yet.")]})
     items = source.item_table(ref=ref)
     title = str(source.describe(ref=ref)["name"])
     write, suffix = WRITERS[tool]

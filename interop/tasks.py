@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils.translation import gettext_noop
 
 from jobs.services import job_run
 from jobs.tasks import JobTask
@@ -27,7 +28,7 @@ def interop_export_task(job_id: str) -> None:
     from interop.services import labels_export
 
     def work(job, progress):
-        progress(10, "reading the vote table")
+        progress(10, gettext_noop("reading the vote table"))
         params = job.params
         return labels_export(
             study_id=params["study"], project_id=params["project"], tool=params["tool"]

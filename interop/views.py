@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import access_study, studies_visible_to
-from config.forms import form_for_page, form_refused
+from config.forms import form_errors_from, form_for_page, form_refused
 from interop import services
 from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
@@ -62,8 +62,7 @@ def import_page(request):
                     upload=data["file"],
                 )
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
+                form_errors_from(form, exc)
             else:
                 return redirect("interop:detail", import_id=label_import.pk)
         return form_refused(request, form, key="import", to=f"{request.path}#import-form")
@@ -119,7 +118,6 @@ def export_project(request):
             study=study, user=request.user, project_id=project_id, tool=form.cleaned_data["tool"]
         )
     except ValidationError as exc:
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
+        form_errors_from(form, exc)
         return form_refused(request, form, key="export", to=refused)
     return redirect("jobs:detail", job_id=job.pk)

@@ -11,16 +11,22 @@ from jobs.models import Job
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
+    message_display = serializers.SerializerMethodField()
     result_url = serializers.SerializerMethodField()
     stale = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "status", "progress", "message", "result",
+            "id", "kind", "status", "progress", "message", "message_display", "result",
             "result_url", "created_at", "started_at", "finished_at",
             "attempts", "heartbeat_at", "stale",
         ]  # fmt: skip
+
+    def get_message_display(self, job: Job) -> str:
+        """``message`` in the request's language (``Accept-Language``), for showing to people;
+        ``message`` itself stays in English, for programs."""
+        return job.get_message_display()
 
     def get_result_url(self, job: Job) -> str | None:
         if not job.result_file:

@@ -19,6 +19,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jobs.messages import message_display
+
 
 class JobStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -39,6 +41,8 @@ JOB_KIND_NAMES = {
     "benchmark_build": _("Building a dataset version"),
     "benchmark_export": _("Exporting a dataset version"),
     "evaluation_endpoint_run": _("Running a model on a dataset"),
+    "interop_import": _("Importing another tool's labels"),
+    "interop_export": _("Exporting labels for another tool"),
     "selftest": _("Background self-test"),
 }
 
@@ -48,7 +52,11 @@ class Job(models.Model):
     kind = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
+    # The latest progress, failure or result message, in English; ``message_i18n`` holds it as
+    # a message id and parameters when it has parameters, so that pages can translate it
+    # (``get_message_display``; see jobs/messages.py).
     message = models.CharField(max_length=500, blank=True)
+    message_i18n = models.JSONField(default=dict, blank=True)
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     result_file = models.FileField(upload_to="jobs/%Y/%m/", blank=True)
@@ -90,6 +98,10 @@ class Job(models.Model):
     def kind_name(self) -> str:
         """The kind as people read it, in the active language."""
         return str(JOB_KIND_NAMES.get(self.kind, self.kind))
+
+    def get_message_display(self) -> str:
+        """The message in the active language (the English one when no catalogue has it)."""
+        return message_display(self.message, self.message_i18n)
 
     @property
     def is_finished(self) -> bool:

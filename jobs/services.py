@@ -36,10 +36,17 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError as BrokerError
 
+from jobs.messages import (
+    SOURCE_LANGUAGE,
+    JobMessage,
+    duration,
+    from_validation_error,
+    message_columns,
+)
 from jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
@@ -49,7 +56,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, str], None]
+# ``progress(percent, message)``: the message is a plain string (its own message id, marked
+# with ``gettext_noop``) or a ``JobMessage`` with parameters (see jobs/messages.py).
+ProgressFn = Callable[[int, str | JobMessage], None]
 
 # What publishing a task raises when the broker cannot be reached: kombu wraps transport
 # errors in its OperationalError, but a bare socket error can still come through.
@@ -102,16 +111,7 @@ class JobOutput:
     result: dict[str, Any] = field(default_factory=dict)
     file_name: str | None = None
     content: bytes | None = None
-    message: str = ""
-
-
-def _seconds(value: float) -> str:
-    """A duration for people: 90 -> '90 s', 1800 -> '30 min', 7200 -> '2 h'."""
-    if value >= 3600 and value % 3600 == 0:
-        return f"{value / 3600:g} h"
-    if value >= 120 and value % 60 == 0:
-        return f"{value / 60:g} min"
-    return f"{value:g} s"
+    message: str | JobMessage = ""
 
 
 def job_time_limits(kind: str) -> tuple[float, float]:
@@ -123,15 +123,25 @@ def job_time_limits(kind: str) -> tuple[float, float]:
     return float(soft), max(float(soft), float(hard))
 
 
-def time_limit_message(limit: float) -> str:
-    return f"Stopped: it ran longer than its time limit of {_seconds(limit)}."
-
-
-def _gave_up_message(attempts: int) -> str:
-    return (
-        f"Failed: the worker running it stopped responding (no heartbeat for "
-        f"{_seconds(settings.JOB_STALE_SECONDS)}), and all {attempts} attempts are used up."
+def time_limit_message(limit: float) -> JobMessage:
+    return JobMessage(
+        gettext_noop("Stopped: it ran longer than its time limit of %(limit)s."),
+        {"limit": duration(limit)},
     )
+
+
+def _gave_up_message(attempts: int) -> JobMessage:
+    return JobMessage(
+        gettext_noop(
+            "Failed: the worker running it stopped responding (no heartbeat for %(stale)s), "
+            "and all %(attempts)s attempts are used up."
+        ),
+        {"stale": duration(settings.JOB_STALE_SECONDS), "attempts": attempts},
+    )
+
+
+def _attempt_message(text: str, attempt: int) -> JobMessage:
+    return JobMessage(text, {"attempt": attempt, "max": settings.JOB_MAX_ATTEMPTS})
 
 
 # --- starting a job ---------------------------------------------------------------------------
@@ -180,7 +190,12 @@ def _enqueue_on_commit(job: Job, eager: bool) -> None:
         # The broker answered job_start's check and failed before the commit: the job cannot
         # run, so it ends now with the reason instead of staying pending for ever.
         logger.warning("job %s not queued, the broker is unreachable: %s", job.id, exc)
-        job_fail(job_id=job.id, message=f"Not started: {UNAVAILABLE}")
+        job_fail(
+            job_id=job.id,
+            message=JobMessage(
+                gettext_noop("Not started: %(reason)s"), {"reason": JobMessage(UNAVAILABLE)}
+            ),
+        )
 
 
 def job_start(
@@ -245,7 +260,7 @@ def _claim(*, job_id: UUID | str) -> int | None:
         "attempts": F("attempts") + 1,
     }
     rows = Job.objects.filter(pk=job_id)
-    won = rows.filter(status=JobStatus.PENDING).update(**claimed, message="")
+    won = rows.filter(status=JobStatus.PENDING).update(**claimed, **message_columns(""))
     if not won:
         row = rows.filter(_stale(now), status=JobStatus.RUNNING).values("attempts").first()
         if row is None:
@@ -254,7 +269,7 @@ def _claim(*, job_id: UUID | str) -> int | None:
         if row["attempts"] >= settings.JOB_MAX_ATTEMPTS:
             if same.update(
                 status=JobStatus.FAILED,
-                message=_gave_up_message(row["attempts"]),
+                **message_columns(_gave_up_message(row["attempts"])),
                 finished_at=now,
             ):
                 logger.warning("job %s: gave up after %s attempts", job_id, row["attempts"])
@@ -276,7 +291,11 @@ def job_claim(*, job_id: UUID | str) -> bool:
 
 
 def job_progress(
-    *, job_id: UUID | str, progress: int, message: str = "", attempt: int | None = None
+    *,
+    job_id: UUID | str,
+    progress: int,
+    message: str | JobMessage = "",
+    attempt: int | None = None,
 ) -> bool:
     """Report progress on a running job (this also refreshes its heartbeat); with ``attempt``,
     only while that attempt holds the job. Returns whether the row moved."""
@@ -284,7 +303,9 @@ def job_progress(
     rows = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING)
     if attempt is not None:
         rows = rows.filter(attempts=attempt)
-    return bool(rows.update(progress=progress, message=message[:500], heartbeat_at=timezone.now()))
+    return bool(
+        rows.update(progress=progress, **message_columns(message), heartbeat_at=timezone.now())
+    )
 
 
 def job_heartbeat(*, job_id: UUID | str, attempt: int) -> bool:
@@ -366,7 +387,7 @@ def job_succeed(
     result: dict[str, Any] | None = None,
     file_name: str | None = None,
     content: bytes | None = None,
-    message: str = "",
+    message: str | JobMessage = "",
     attempt: int | None = None,
 ) -> Job:
     """Mark a running job succeeded, with its result and an optional result file.
@@ -390,7 +411,8 @@ def job_succeed(
             job.status = JobStatus.SUCCEEDED
             job.progress = 100
             job.result = result or {}
-            job.message = message[:500]
+            columns = message_columns(message)
+            job.message, job.message_i18n = columns["message"], columns["message_i18n"]
             job.finished_at = timezone.now()
             job.heartbeat_at = job.finished_at
             job.save()
@@ -402,7 +424,7 @@ def job_succeed(
     return job
 
 
-def job_fail(*, job_id: UUID | str, message: str, attempt: int | None = None) -> bool:
+def job_fail(*, job_id: UUID | str, message: str | JobMessage, attempt: int | None = None) -> bool:
     """Mark a job that has not ended failed, with the reason; with ``attempt``, only a running
     job that attempt holds. Returns whether the row moved."""
     rows = Job.objects.filter(pk=job_id)
@@ -411,7 +433,7 @@ def job_fail(*, job_id: UUID | str, message: str, attempt: int | None = None) ->
     else:
         rows = rows.filter(status=JobStatus.RUNNING, attempts=attempt)
     return bool(
-        rows.update(status=JobStatus.FAILED, message=message[:500], finished_at=timezone.now())
+        rows.update(status=JobStatus.FAILED, **message_columns(message), finished_at=timezone.now())
     )
 
 
@@ -533,7 +555,20 @@ def job_run(
     stops it at the kind's soft time limit (the job then fails with that reason). Returns False
     when the job was not ours to run (ended, or missing); raises ``JobBusy`` when a live worker
     holds it (``JobTask`` retries later). Every write is fenced by this run's attempt number.
+
+    The work runs in ``SOURCE_LANGUAGE`` (English), in eager mode (inside a web request) as in
+    a worker: a service's refusal, translated where it is raised, is then stored as its message
+    id, and each page translates it for its own reader (jobs/messages.py).
     """
+    with translation.override(SOURCE_LANGUAGE):
+        return _job_run(job_id=job_id, work=work)
+
+
+def _job_run(
+    *,
+    job_id: UUID | str,
+    work: Callable[[Job, ProgressFn], dict[str, Any] | JobOutput | None],
+) -> bool:
     attempt = _claim(job_id=job_id)
     if attempt is None:
         _raise_if_busy(job_id)
@@ -544,16 +579,19 @@ def job_run(
         job_progress(
             job_id=job_id,
             progress=0,
-            message=(
-                f"Restarted after its worker stopped responding "
-                f"(attempt {attempt} of {settings.JOB_MAX_ATTEMPTS})."
+            message=_attempt_message(
+                gettext_noop(
+                    "Restarted after its worker stopped responding "
+                    "(attempt %(attempt)s of %(max)s)."
+                ),
+                attempt,
             ),
             attempt=attempt,
         )
     soft, _hard = job_time_limits(job.kind)
     watchdog = _Watchdog(job_id=job.pk, attempt=attempt, soft_limit=soft)
 
-    def progress(percent: int, message: str = "") -> None:
+    def progress(percent: int, message: str | JobMessage = "") -> None:
         job_progress(job_id=job_id, progress=percent, message=message, attempt=attempt)
         watchdog.touched()
 
@@ -573,7 +611,11 @@ def job_run(
     except ValidationError as exc:
         # A refusal by a service: its own words are the message for the person waiting.
         logger.warning("job %s refused: %s", job_id, exc.messages)
-        job_fail(job_id=job_id, message=" ".join(exc.messages), attempt=attempt)
+        job_fail(
+            job_id=job_id,
+            message=from_validation_error(exc) or " ".join(exc.messages),
+            attempt=attempt,
+        )
         return True
     except Exception as exc:
         logger.exception("job %s failed", job_id)
@@ -655,31 +697,39 @@ def jobs_sweep() -> dict[str, int]:
             _stale(now), pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts
         )
         _soft, hard = job_time_limits(job.kind)
-        reason = None
+        reason: JobMessage | None = None
         if job.started_at is not None and job.started_at <= now - timedelta(seconds=hard):
             # Killed at its hard limit (or stuck until then): another run would end the same.
             reason = time_limit_message(hard)
         elif not job.task:
-            reason = "Failed: the worker running it stopped responding."
+            reason = JobMessage(gettext_noop("Failed: the worker running it stopped responding."))
         elif job.attempts >= settings.JOB_MAX_ATTEMPTS:
             reason = _gave_up_message(job.attempts)
         if reason is not None:
             counts["failed"] += same.update(
-                status=JobStatus.FAILED, message=reason, finished_at=now
+                status=JobStatus.FAILED, **message_columns(reason), finished_at=now
             )
             continue
-        message = (
-            f"Its worker stopped responding; queued again "
-            f"(attempt {job.attempts + 1} of {settings.JOB_MAX_ATTEMPTS})."
+        message = _attempt_message(
+            gettext_noop(
+                "Its worker stopped responding; queued again (attempt %(attempt)s of %(max)s)."
+            ),
+            job.attempts + 1,
         )
-        if not same.update(status=JobStatus.PENDING, heartbeat_at=now, message=message):
+        if not same.update(status=JobStatus.PENDING, heartbeat_at=now, **message_columns(message)):
             continue
         logger.warning("job %s: its worker stopped responding; queued again", job.id)
         try:
             _enqueue(job)
         except BROKER_ERRORS as exc:
             logger.warning("job %s not queued again: %s", job.id, exc)
-            job_fail(job_id=job.pk, message=f"Failed: it could not be queued again. {UNAVAILABLE}")
+            job_fail(
+                job_id=job.pk,
+                message=JobMessage(
+                    gettext_noop("Failed: it could not be queued again. %(reason)s"),
+                    {"reason": JobMessage(UNAVAILABLE)},
+                ),
+            )
             counts["failed"] += 1
             continue
         counts["requeued"] += 1
@@ -698,5 +748,9 @@ def jobs_sweep() -> dict[str, int]:
         if job.started_at is not None and job.started_at < now - timedelta(seconds=hard):
             counts["failed"] += Job.objects.filter(
                 pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts
-            ).update(status=JobStatus.FAILED, message=time_limit_message(hard), finished_at=now)
+            ).update(
+                status=JobStatus.FAILED,
+                **message_columns(time_limit_message(hard)),
+                finished_at=now,
+            )
     return counts

@@ -4,7 +4,9 @@ import time
 from typing import Any
 
 from celery import Task, shared_task
+from django.utils.translation import gettext_noop
 
+from jobs.messages import JobMessage
 from jobs.services import JobBusy, JobOutput, job_run, jobs_sweep
 
 
@@ -44,7 +46,10 @@ def job_selftest(job_id: str, steps: int | None = None, pause: float | None = No
         wait = float(pause if pause is not None else job.params.get("pause", 0.2))
         for step in range(1, n + 1):
             time.sleep(wait)
-            progress(round(100 * step / n) if step < n else 99, f"step {step}/{n}")
+            progress(
+                round(100 * step / n) if step < n else 99,
+                JobMessage(gettext_noop("step %(step)s/%(n)s"), {"step": step, "n": n}),
+            )
         if job.params.get("file"):
             lines = "".join(f"step {step}/{n}\n" for step in range(1, n + 1))
             return JobOutput(result={"steps": n}, file_name="selftest.txt", content=lines.encode())

@@ -6,6 +6,7 @@ Long work (emails, weights, exports) returns a job (``202``) to poll at ``/api/j
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -319,7 +320,7 @@ class DesignIn(StrictSerializer):
 
     def validate(self, attrs):
         if "n" not in attrs and "size" not in attrs:
-            raise serializers.ValidationError({"n": ["Give n, or size (margin of error...)."]})
+            raise serializers.ValidationError({"n": [_("Give n, or size (margin of error...).")]})
         return attrs
 
 
@@ -533,7 +534,7 @@ def question_create_api(request, survey_id: int):
     v = dict(data.validated_data)
     block = survey.blocks.filter(pk=v.pop("block")).first()
     if block is None:
-        raise serializers.ValidationError({"block": ["No such block in this survey."]})
+        raise serializers.ValidationError({"block": [_("No such block in this survey.")]})
     options = [(o["code"], o["text_en"], o["text_ko"]) for o in v.pop("options")]
     question = services.question_create(block=block, options=options, user=request.user, **v)
     return ApiResponse(QuestionOut(question).data, status=status.HTTP_201_CREATED)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sources import pseudonyms
@@ -137,7 +138,7 @@ def calibrate(*, survey: Survey, frame: pd.DataFrame) -> Calibration:
     """
     n = len(frame)
     if n == 0:
-        raise weighting.CalibrationError("The survey has no respondents to weight.")
+        raise weighting.CalibrationError(gettext("The survey has no respondents to weight."))
     method = survey.weighting_method
     if method == "none" or survey.design_id is None or frame["cell"].isna().any():
         return Calibration(weighting.survey_design(weights=np.ones(n)), "none")

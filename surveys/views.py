@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import access_study, is_study_owner, may_edit_study
 from accounts.models import Study
-from config.forms import form_errors_from, form_for_page, form_refused
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.inputs import SEED_MAX
 from jobs.models import Job
 from jobs.services import job_start
@@ -58,12 +58,6 @@ def _own_question(request, survey_id: int, question_id: int, review: bool = Fals
     if question.survey_id != survey_id:
         raise Http404("No such question.")
     return question
-
-
-def _flash_errors(request, exc: ValidationError) -> None:
-    for msgs in exc.message_dict.values():
-        for m in msgs:
-            messages.error(request, m)
 
 
 # The dashboard's sections, each at its own address, in reading order.
@@ -239,7 +233,7 @@ def review_question(request, survey_id: int, question_id: int):
             )
             messages.success(request, _("Review recorded for %(code)s.") % {"code": question.code})
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
     else:
         messages.error(request, _("Choose a decision."))
     return redirect("surveys:review_queue", survey_id=survey_id)
@@ -265,7 +259,7 @@ def sample_draw(request, survey_id: int, kind: str):
         else:
             draw = services.sample_replace(survey=survey, seed=seed)
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(
             request,
@@ -285,7 +279,7 @@ def invitations_send(request, survey_id: int, kind: str):
     try:
         services.invitations_send(survey=survey, user=request.user, reminder=kind == "reminders")
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     return redirect(dashboard_url(survey.pk, "fieldwork", "fieldwork"))
 
 
@@ -318,7 +312,7 @@ def weights_start(request, survey_id: int):
                 survey=survey, method=form.cleaned_data["method"], trim=form.cleaned_data["trim"]
             )
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
             return redirect(dashboard_url(survey.pk, "results", "weighting"))
     start_weights(survey=survey, user=request.user)
     messages.success(request, _("Weighting settings saved; the weights are being computed."))
@@ -342,7 +336,7 @@ def weights_merge(request, survey_id: int):
         try:
             survey = services.weighting_merge(survey=survey, **form.cleaned_data)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
             return redirect(dashboard_url(survey.pk, "results", "weighting"))
         messages.success(
             request,
@@ -474,7 +468,7 @@ def question_submit(request, survey_id: int, question_id: int):
     try:
         services.question_submit(question=question, user=request.user)
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("%(code)s is waiting for review.") % {"code": question.code})
     return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}")
@@ -487,7 +481,7 @@ def question_delete(request, survey_id: int, question_id: int):
     try:
         services.question_delete(question=question)
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("Question %(code)s deleted.") % {"code": question.code})
     return redirect("surveys:questionnaire", survey_id=survey_id)
@@ -502,7 +496,7 @@ def question_move(request, survey_id: int, question_id: int, direction: str):
     try:
         services.question_move(question=question, step=-1 if direction == "up" else 1)
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}")
 
 
@@ -534,7 +528,7 @@ def block_edit(request, survey_id: int, block_id: int, action: str):
         else:
             raise Http404("Unknown action.")
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     return redirect(reverse("surveys:questionnaire", args=[survey_id]) + f"#block-{block.pk}")
 
 
@@ -574,7 +568,7 @@ def survey_status(request, survey_id: int, action: str):
         else:
             raise Http404("Unknown action.")
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     return redirect("surveys:questionnaire", survey_id=survey.pk)
 
 
@@ -767,7 +761,7 @@ def quotas_update(request, survey_id: int):
     try:
         design = services.quota_targets_update(survey=survey, targets=form.targets())
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(
             request, _("Quotas saved: the sample size is now %(n)d.") % {"n": design.target_n}

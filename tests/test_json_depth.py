@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.utils import translation
 
 from accounts.models import Study
 from config.inputs import csv_rows, json_depth_exceeds, json_loads
@@ -90,3 +91,10 @@ def test_csv_rows_names_the_line_and_column_of_a_long_cell(settings):
     assert err.value.message_dict == {
         "file": ["Line 4, column 'b': a value of 6 characters; the limit is 5."]
     }
+    # In the reader's language.
+    with translation.override("ko"), pytest.raises(ValidationError) as err:
+        list(csv_rows("a,b\n12,123456\n")[1])
+    assert err.value.message_dict == {"file": ["2행, 'b' 열: 값이 6자입니다. 한도는 5자입니다."]}
+    settings.JSON_MAX_DEPTH = 5
+    with translation.override("ko"), pytest.raises(ValueError, match="5단계보다 깊게 중첩됨"):
+        json_loads("[" * 6 + "]" * 6)

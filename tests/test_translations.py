@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 # The apps with a catalogue of their own; everything else (templates/, accounts/, jobs/,
 # config/) goes into the site catalogue, locale/.
-APP_CATALOGUES = ["annotation", "benchmarks", "evaluation", "surveys"]
+APP_CATALOGUES = ["annotation", "benchmarks", "evaluation", "interop", "surveys"]
 SKIP = shutil.ignore_patterns(
     ".git",
     ".venv",

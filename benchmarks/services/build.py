@@ -28,6 +28,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from benchmarks import aggregation, splitting
@@ -56,7 +57,9 @@ MEDIA_DIR = "benchmarks/media"
 
 def _load_votes(refs: list[SourceRef]) -> pd.DataFrame:
     if not refs:
-        raise BuildError("sources: the dataset has no sources; add a vote table first")
+        raise BuildError(
+            gettext_noop("sources: the dataset has no sources; add a vote table first")
+        )
     frames = []
     for ref in refs:
         try:
@@ -65,11 +68,14 @@ def _load_votes(refs: list[SourceRef]) -> pd.DataFrame:
             raise BuildError(str(exc)) from exc
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if len(df) == 0:
-        raise BuildError("votes: the vote table is empty")
+        raise BuildError(gettext_noop("votes: the vote table is empty"))
     for col in ("item", "voter", "label"):
         n_missing = int(df[col].isna().sum())
         if n_missing:
-            raise BuildError(f"{col}: {n_missing} row(s) have no value")
+            raise BuildError(
+                gettext_noop("%(column)s: %(n)s row(s) have no value"),
+                {"column": col, "n": n_missing},
+            )
     return df
 
 
@@ -126,9 +132,12 @@ def _load_items(
             try:
                 frozen[pos] = _freeze_media(ref, str(audio.iloc[pos]))
             except (SourceUnavailable, OSError) as exc:
-                raise BuildError(f"audio: item {keys[pos]!r}: {exc}") from exc
+                raise BuildError(
+                    gettext_noop("audio: item %(item)s: %(problem)s"),
+                    {"item": repr(keys[pos]), "problem": str(exc)},
+                ) from exc
             if n % 100 == 0:
-                progress(60 + int(10 * n / max(1, len(positions))), "Freezing media")
+                progress(60 + int(10 * n / max(1, len(positions))), gettext_noop("Freezing media"))
         items["audio"] = pd.array(frozen, dtype=schema.TEXT)
     items = schema.item_frame(items.drop(columns="_source").reset_index())
     kinds = items["kind"].value_counts()
@@ -233,12 +242,12 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     agreement_boot = int(params.pop("agreement_boot", 200))
     rules = list(dataset.rules)
 
-    progress(5, "Reading the sources")
+    progress(5, gettext_noop("Reading the sources"))
     sources = list(dataset.sources.select_related("dataset").order_by("id"))
     refs = [source_ref(s) for s in sources]
     votes = _load_votes(refs)
     snapshot = _source_snapshot(sources, refs)
-    progress(25, "Validating and aggregating")
+    progress(25, gettext_noop("Validating and aggregating"))
 
     item_arr = arrow_strings(votes["item"])
     item_codes, item_keys = sorted_codes(item_arr)
@@ -260,7 +269,9 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         check_weights(votes)
         weight = votes["weight"].to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise BuildError(f"weight: values must be numbers ({exc})") from exc
+        raise BuildError(
+            gettext_noop("weight: values must be numbers (%(problem)s)"), {"problem": str(exc)}
+        ) from exc
     frame = pd.DataFrame({"item": item_codes, "voter": vcodes, "weight": weight})
     label_codes = np.zeros(0, dtype=np.int64)
     if found.null_count:
@@ -277,7 +288,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         result = aggregation.aggregate(frame, categories, rules=rules, **options)
     except ValueError as exc:
         raise BuildError(str(exc)) from exc
-    progress(55, "Splitting")
+    progress(55, gettext_noop("Splitting"))
     # Agreement needs only the codes: it runs in a second thread while the split is made and
     # the tables are written (numpy and Arrow release the GIL for most of that work).
     agreement_votes = pd.DataFrame({"item": item_codes, "voter": vcodes, "label": label_codes})
@@ -322,8 +333,11 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         items.insert(len(item_level) - 1, group, contents[group].astype("string").to_numpy())
     if group and group not in item_level:
         raise BuildError(
-            f"split_group: {group!r} is not a column that has one value per item "
-            f"(item columns: {item_level or 'none'})"
+            gettext_noop(
+                "split_group: %(group)s is not a column that has one value per item "
+                "(item columns: %(columns)s)"
+            ),
+            {"group": repr(group), "columns": ", ".join(item_level) or "none"},
         )
     stratify = dataset.split_stratify
     labels: str | list[str] | None
@@ -346,7 +360,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         raise BuildError(str(exc)) from exc
     items.insert(len(item_level), "split", split.astype("string"))
 
-    progress(70, "Writing the frozen tables")
+    progress(70, gettext_noop("Writing the frozen tables"))
     split_names = list(split.cat.categories)
     split_codes = split.cat.codes.to_numpy()
     order_arr = pa.array(order)
@@ -387,7 +401,7 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     digest.update(long_bytes)
     digest.update(wide_bytes)
     digest.update(content_bytes)
-    progress(85, "Summarising")
+    progress(85, gettext_noop("Summarising"))
 
     summary = [
         {
@@ -487,7 +501,7 @@ def version_build(
     """
     progress = progress or noop
     built = _build_tables(dataset, progress)
-    progress(95, "Saving")
+    progress(95, gettext_noop("Saving"))
     stored: list[Any] = []
     try:
         with transaction.atomic():

@@ -55,29 +55,38 @@ def _check_dataset_config(
     errors: dict[str, list[str]] = {}
     cats = list(categories)
     if not cats:
-        errors["categories"] = ["Give at least one category."]
+        errors["categories"] = [_("Give at least one category.")]
     elif any(not isinstance(c, str) or not c.strip() for c in cats):
-        errors["categories"] = ["Every category must be a non-empty text."]
+        errors["categories"] = [_("Every category must be a non-empty text.")]
     elif len(set(cats)) != len(cats):
-        errors["categories"] = ["Categories must be distinct."]
+        errors["categories"] = [_("Categories must be distinct.")]
     unknown = [r for r in rules if r not in aggregation.RULES]
     if not rules:
-        errors["rules"] = ["Choose at least one rule."]
+        errors["rules"] = [_("Choose at least one rule.")]
     elif unknown:
-        errors["rules"] = [f"Unknown rule {unknown[0]!r}; choose from {list(aggregation.RULES)}."]
+        errors["rules"] = [
+            _("Unknown rule %(rule)r; choose from %(rules)s.")
+            % {"rule": unknown[0], "rules": list(aggregation.RULES)}
+        ]
     for key, value in parameters.items():
         kind = PARAMETERS.get(key)
         if kind is None:
-            errors.setdefault("parameters", []).append(f"Unknown parameter {key!r}.")
+            errors.setdefault("parameters", []).append(
+                _("Unknown parameter %(key)r.") % {"key": key}
+            )
         elif not isinstance(value, kind) or isinstance(value, bool):
-            errors.setdefault("parameters", []).append(f"{key}: wrong type.")
+            errors.setdefault("parameters", []).append(_("%(key)s: wrong type.") % {"key": key})
         elif key in PARAMETER_BOUNDS:
             low, high = PARAMETER_BOUNDS[key]
             if not low <= float(value) <= high:  # type: ignore[arg-type]  # refuses NaN too
-                errors.setdefault("parameters", []).append(f"{key}: from {low:,} to {high:,}.")
+                errors.setdefault("parameters", []).append(
+                    _("%(key)s: from %(low)s to %(high)s.")
+                    % {"key": key, "low": f"{low:,}", "high": f"{high:,}"}
+                )
     if parameters.get("tie_policy", "drop") not in aggregation.TIE_POLICIES:
         errors.setdefault("parameters", []).append(
-            f"tie_policy: choose one of {list(aggregation.TIE_POLICIES)}."
+            _("tie_policy: choose one of %(policies)s.")
+            % {"policies": list(aggregation.TIE_POLICIES)}
         )
     try:
         values = [float(v) for v in split_fractions.values()]
@@ -88,11 +97,15 @@ def _check_dataset_config(
         ):
             raise ValueError
     except (TypeError, ValueError, AttributeError, OverflowError):
-        errors["split_fractions"] = ["Give split fractions (>= 0) that sum to 1."]
+        errors["split_fractions"] = [_("Give split fractions (>= 0) that sum to 1.")]
     if split_stratify not in STRATIFY_CHOICES:
-        errors["split_stratify"] = [f"Choose one of {list(STRATIFY_CHOICES)}."]
+        errors["split_stratify"] = [
+            _("Choose one of %(choices)s.") % {"choices": list(STRATIFY_CHOICES)}
+        ]
     elif split_stratify and split_stratify not in rules:
-        errors["split_stratify"] = [f"The rule {split_stratify!r} is not among the rules."]
+        errors["split_stratify"] = [
+            _("The rule %(rule)r is not among the rules.") % {"rule": split_stratify}
+        ]
     if errors:
         raise ValidationError(errors)
 

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from benchmarks import aggregation
@@ -347,16 +348,16 @@ def version_export_files(
         files["votes.parquet"] = votes_raw
         files["items.parquet"] = parquet_bytes(items)
     if only in ("all", "csv"):
-        progress(10, "CSV")
+        progress(10, gettext_noop("CSV"))
         files["votes.csv"] = _csv_bytes(votes, formula_escape=formula_escape)
         files["items.csv"] = _csv_bytes(items, formula_escape=formula_escape)
     if only in ("all", "jsonl"):
-        progress(30, "JSONL")
+        progress(30, gettext_noop("JSONL"))
         files["votes.jsonl"] = _jsonl_bytes(votes)
         files["items.jsonl"] = _jsonl_bytes(items)
     if only not in ("all", "hf"):
         return files
-    progress(55, "Hugging Face layout")
+    progress(55, gettext_noop("Hugging Face layout"))
     hf = _hf_split_table(wide, votes, version, contents, media)
     split_col = wide.column("split").to_numpy(zero_copy_only=False)
     splits: dict[str, tuple[int, int]] = {}
@@ -374,7 +375,7 @@ def version_export_files(
             continue
         splits[name] = (part.num_rows, part.nbytes)
         files[f"data/{name}.parquet"] = parquet_bytes(part)
-    progress(75, "Matrices and metadata")
+    progress(75, gettext_noop("Matrices and metadata"))
     if only == "all":
         # Versions whose items have no text or question (votes only, audio) have no task.
         with contextlib.suppress(NoTaskItems):
@@ -384,7 +385,7 @@ def version_export_files(
     files["README.md"] = dataset_card(version, splits, _hf_features(hf), hf.schema).encode()
     if only == "all":
         files["croissant.json"] = croissant(version, files, {"votes": votes, "items": items})
-    progress(90, "Packing")
+    progress(90, gettext_noop("Packing"))
     return files
 
 

@@ -164,8 +164,8 @@ def _check_key_lengths(df: pd.DataFrame, fmt: str) -> None:
         if too_long.any():
             first = int(too_long.argmax()) + (2 if fmt == "csv" else 1)
             problems.append(
-                f"{col}: {int(too_long.sum())} value(s) longer than {limit} characters "
-                f"(row {first})."
+                _("%(column)s: %(n)s value(s) longer than %(limit)s characters (row %(row)s).")
+                % {"column": col, "n": int(too_long.sum()), "limit": limit, "row": first}
             )
     if problems:
         raise ValidationError({"upload": problems})
@@ -209,9 +209,16 @@ def read_item_file(raw: bytes, fmt: str, *, vote_items: pd.Series) -> pd.DataFra
         raise ValidationError(
             {
                 "items": [
-                    f"Unknown column {unknown[0]!r} in the items file: use the content columns "
-                    f"{', '.join(schema.ITEM_COLUMNS)}, question_<lang>, option_texts_<lang>, "
-                    f"or name metadata {META_PREFIX}<name>."
+                    _(
+                        "Unknown column %(column)r in the items file: use the content columns "
+                        "%(columns)s, question_<lang>, option_texts_<lang>, or name metadata "
+                        "%(prefix)s<name>."
+                    )
+                    % {
+                        "column": unknown[0],
+                        "columns": ", ".join(schema.ITEM_COLUMNS),
+                        "prefix": META_PREFIX,
+                    }
                 ]
             }
         )
@@ -219,8 +226,10 @@ def read_item_file(raw: bytes, fmt: str, *, vote_items: pd.Series) -> pd.DataFra
         raise ValidationError(
             {
                 "items": [
-                    "audio: uploaded items carry text or questions; audio comes through "
-                    "an annotation project."
+                    _(
+                        "audio: uploaded items carry text or questions; audio comes through "
+                        "an annotation project."
+                    )
                 ]
             }
         )
@@ -244,8 +253,8 @@ def read_item_file(raw: bytes, fmt: str, *, vote_items: pd.Series) -> pd.DataFra
         raise ValidationError(
             {
                 "items": [
-                    f"item: the items file misses {len(missing)} item(s) of the vote table "
-                    f"({shown}{', ...' if len(missing) > 5 else ''})."
+                    _("item: the items file misses %(n)s item(s) of the vote table (%(keys)s).")
+                    % {"n": len(missing), "keys": shown + (", ..." if len(missing) > 5 else "")}
                 ]
             }
         )
@@ -255,8 +264,8 @@ def read_item_file(raw: bytes, fmt: str, *, vote_items: pd.Series) -> pd.DataFra
         raise ValidationError(
             {
                 "items": [
-                    f"item: {len(extra)} item(s) of the items file have no vote "
-                    f"({shown}{', ...' if len(extra) > 5 else ''})."
+                    _("item: %(n)s item(s) of the items file have no vote (%(keys)s).")
+                    % {"n": len(extra), "keys": shown + (", ..." if len(extra) > 5 else "")}
                 ]
             }
         )
@@ -266,10 +275,11 @@ def read_item_file(raw: bytes, fmt: str, *, vote_items: pd.Series) -> pd.DataFra
 def _format_of(file_name: str, field: str) -> str:
     fmt = UPLOAD_FORMATS.get(PurePosixPath(file_name.lower()).suffix)
     if fmt is None:
-        what = "vote table" if field == "upload" else "items file"
-        raise ValidationError(
-            {field: [_("Upload a .csv, .jsonl or .parquet %(what)s.") % {"what": what}]}
-        )
+        if field == "upload":
+            message = _("Upload a .csv, .jsonl or .parquet vote table.")
+        else:
+            message = _("Upload a .csv, .jsonl or .parquet items file.")
+        raise ValidationError({field: [message]})
     return fmt
 
 

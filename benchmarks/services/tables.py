@@ -7,7 +7,6 @@ import importlib.metadata
 import io
 import math
 import subprocess
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,15 +15,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
-ProgressFn = Callable[[int, str], None]
+from jobs.messages import JobMessage
+from jobs.services import ProgressFn as ProgressFn  # what build and export steps report to
 
 
 class BuildError(ValueError):
-    """Bad input for a build; the message names the column or setting at fault."""
+    """Bad input for a build; the message names the column or setting at fault.
+
+    ``BuildError(gettext_noop("%(col)s: ..."), {"col": ...})`` keeps its English message id
+    and parameters, so a job page can show it in the reader's language
+    (:meth:`as_validation_error`); a plain text (a kernel's message) stays as it is.
+    """
+
+    def __init__(self, message: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message % params if params else message)
+        self.message_id = message
+        self.params = dict(params or {})
+
+    def as_validation_error(self) -> ValidationError:
+        return ValidationError(self.message_id, params=self.params or None)
 
 
-def noop(percent: int, message: str = "") -> None:
+def noop(percent: int, message: str | JobMessage = "") -> None:
     return None
 
 
@@ -124,6 +139,6 @@ def check_weights(df: pd.DataFrame) -> None:
     negative = weight < 0
     if negative.any():
         raise BuildError(
-            f"weight: negative weight {float(weight[negative].min())!r} "
-            f"({int(negative.sum())} row(s)); weights must be >= 0"
+            _("weight: negative weight %(min)r (%(n)s row(s)); weights must be >= 0")
+            % {"min": float(weight[negative].min()), "n": int(negative.sum())}
         )

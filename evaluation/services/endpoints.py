@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Study, User
 from benchmarks.models import Dataset, Version
@@ -33,9 +33,9 @@ from evaluation.models import (
     RunKind,
     RunStatus,
 )
-from jobs.services import job_start
+from jobs.messages import JobMessage
+from jobs.services import ProgressFn, job_start
 
-ProgressFn = Callable[[int, str], None]
 BATCH = 50
 BACKOFF_SECONDS = 0.2
 BACKOFF_MAX = 5.0
@@ -107,8 +107,15 @@ def endpoint_run_create(
         raise ValidationError({"endpoint": [_("This endpoint belongs to another study.")]})
     try:
         client.check_template(prompt_template)
-    except ValueError as exc:
-        raise ValidationError({"prompt_template": [str(exc).split(": ", 1)[1]]}) from exc
+    except client.TemplateError as exc:
+        if exc.placeholder is None:
+            problem = exc.reason  # Python's own words on a format it cannot parse
+        else:
+            problem = _("unknown placeholder %(name)s; use %(names)s") % {
+                "name": f"{{{exc.placeholder}}}",
+                "names": client.placeholder_list(),
+            }
+        raise ValidationError({"prompt_template": [problem]}) from exc
     if language not in ("en", "ko"):
         raise ValidationError({"language": [_("Choose en or ko.")]})
     name = (name or f"{endpoint.name} ({endpoint.model})")[:200]
@@ -301,7 +308,7 @@ def _store(run: Run, batch: list[Prediction]) -> None:
         )  # fmt: skip
 
 
-def _no_progress(percent: int, message: str = "") -> None:
+def _no_progress(percent: int, message: str | JobMessage = "") -> None:
     return None
 
 
@@ -327,7 +334,13 @@ def endpoint_run_execute(*, run: Run, progress: ProgressFn | None = None) -> Run
             if len(batch) >= BATCH or done == total:
                 _store(run, batch)
                 batch = []
-                progress(int(95 * done / max(total, 1)), f"{done} of {total} items asked")
+                progress(
+                    int(95 * done / max(total, 1)),
+                    JobMessage(
+                        gettext_noop("%(done)s of %(total)s items asked"),
+                        {"done": done, "total": total},
+                    ),
+                )
     rows = Prediction.objects.filter(run=run)
     n_items = len(version_item_keys(version=run.version))
     failed = rows.exclude(error="").count()
@@ -349,5 +362,5 @@ def endpoint_run_execute(*, run: Run, progress: ProgressFn | None = None) -> Run
         message=f"{failed} item(s) failed; see their reasons" if failed else "",
     )
     run.refresh_from_db()
-    progress(98, "Scoring")
+    progress(98, gettext_noop("Scoring"))
     return run_rescore(run=run)

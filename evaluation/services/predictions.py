@@ -50,13 +50,13 @@ def _read(raw: bytes, fmt: str) -> list[dict[str, Any]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _fail(f"The file is not UTF-8 text ({exc.reason}).") from exc
+        raise _fail(_("The file is not UTF-8 text (%(reason)s).") % {"reason": exc.reason}) from exc
     if fmt == "csv":
         # The shared reader bounds every cell (IMPORT_CSV_FIELD_MAX_CHARS) and names the line.
         _header, pairs = csv_dict_rows(text, field="file")
         for line, row in pairs:
             if None in row:
-                raise _fail(f"Line {line}: more cells than columns.")
+                raise _fail(_("Line %(line)s: more cells than columns.") % {"line": line})
         return [row for _line, row in pairs]
     rows = []
     for number, json_line in enumerate(text.splitlines(), start=1):
@@ -65,11 +65,13 @@ def _read(raw: bytes, fmt: str) -> list[dict[str, Any]]:
         try:
             row = json_loads(json_line)
         except JSONTooDeep as exc:
-            raise _fail(f"Line {number}: {exc}.") from exc
+            raise _fail(_("Line %(line)s: %(exc)s.") % {"line": number, "exc": exc}) from exc
         except ValueError as exc:
-            raise _fail(f"Line {number}: not JSON ({exc}).") from exc
+            raise _fail(
+                _("Line %(line)s: not JSON (%(exc)s).") % {"line": number, "exc": exc}
+            ) from exc
         if not isinstance(row, dict):
-            raise _fail(f"Line {number}: each line must be a JSON object.")
+            raise _fail(_("Line %(line)s: each line must be a JSON object.") % {"line": number})
         rows.append(row)
     return rows
 
@@ -83,11 +85,14 @@ def _as_list(value: Any, row: int, column: str) -> list[Any]:
             try:
                 parsed = json_loads(value)
             except ValueError:
-                raise _fail(f"Row {row}: {column} is not a JSON list.") from None
+                raise _fail(
+                    _("Row %(row)s: %(column)s is not a JSON list.")
+                    % {"row": row, "column": column}
+                ) from None
             if isinstance(parsed, list):
                 return parsed
         return [v for v in value.split("|") if v]
-    raise _fail(f"Row {row}: {column} must be a list.")
+    raise _fail(_("Row %(row)s: %(column)s must be a list.") % {"row": row, "column": column})
 
 
 def _probabilities(value: Any, names: list[str], row: int) -> list[float]:
@@ -96,23 +101,34 @@ def _probabilities(value: Any, names: list[str], row: int) -> list[float]:
         try:
             value = json_loads(value)
         except ValueError:
-            raise _fail(f"Row {row}: probs is not JSON (a list or an object).") from None
+            raise _fail(
+                _("Row %(row)s: probs is not JSON (a list or an object).") % {"row": row}
+            ) from None
     if isinstance(value, dict):
         unknown = [k for k in value if k not in names]
         if unknown:
-            raise _fail(f"Row {row}: probs names {unknown[0]!r}, which is not one of {names}.")
+            raise _fail(
+                _("Row %(row)s: probs names %(name)r, which is not one of %(names)s.")
+                % {"row": row, "name": unknown[0], "names": names}
+            )
         value = [value.get(n, 0.0) for n in names]
     if not isinstance(value, list) or len(value) != len(names):
-        raise _fail(f"Row {row}: probs must give {len(names)} numbers ({', '.join(names)}).")
+        raise _fail(
+            _("Row %(row)s: probs must give %(n)s numbers (%(names)s).")
+            % {"row": row, "n": len(names), "names": ", ".join(names)}
+        )
     try:
         probs = [float(v) for v in value]
     except (TypeError, ValueError):
-        raise _fail(f"Row {row}: probs must be numbers.") from None
+        raise _fail(_("Row %(row)s: probs must be numbers.") % {"row": row}) from None
     if any(not math.isfinite(p) or p < 0 for p in probs):
-        raise _fail(f"Row {row}: probabilities must be finite and non-negative.")
+        raise _fail(_("Row %(row)s: probabilities must be finite and non-negative.") % {"row": row})
     total = sum(probs)
     if abs(total - 1.0) > PROB_TOLERANCE:
-        raise _fail(f"Row {row}: the probabilities sum to {total:.6g}, not 1.")
+        raise _fail(
+            _("Row %(row)s: the probabilities sum to %(total)s, not 1.")
+            % {"row": row, "total": f"{total:.6g}"}
+        )
     return probs
 
 
@@ -122,10 +138,10 @@ def parse_predictions(
     """Check a predictions file against a version; returns unsaved rows and a report."""
     fmt = PREDICTION_FORMATS.get(PurePosixPath(file_name.lower()).suffix)
     if fmt is None:
-        raise _fail("Upload a .csv or .jsonl predictions file.")
+        raise _fail(_("Upload a .csv or .jsonl predictions file."))
     rows = _read(raw, fmt)
     if not rows:
-        raise _fail("The file has no predictions.")
+        raise _fail(_("The file has no predictions."))
     categories = list(version.categories)
     columns = set().union(*(r.keys() for r in rows))
     prob_cols = sorted(c for c in columns if str(c).startswith(PROB_PREFIX))
@@ -134,16 +150,22 @@ def parse_predictions(
     )
     if unknown:
         raise _fail(
-            f"Unknown column {unknown[0]!r}: use item, label (or option), labels, probs "
-            f"or {PROB_PREFIX}<category>."
+            _(
+                "Unknown column %(column)r: use item, label (or option), labels, probs or "
+                "%(prefix)s<category>."
+            )
+            % {"column": unknown[0], "prefix": PROB_PREFIX}
         )
     if "item" not in columns:
-        raise _fail("The file needs an 'item' column.")
+        raise _fail(_("The file needs an 'item' column."))
     if not (columns & set(ANSWER_COLUMNS)) and not prob_cols:
-        raise _fail("Give each item's answer: label, option, labels, probs or p.<category>.")
+        raise _fail(_("Give each item's answer: label, option, labels, probs or p.<category>."))
     bad_prob = [c for c in prob_cols if c[len(PROB_PREFIX) :] not in categories]
     if bad_prob:
-        raise _fail(f"{bad_prob[0]}: {bad_prob[0][len(PROB_PREFIX) :]!r} is not a category.")
+        raise _fail(
+            _("%(column)s: %(category)r is not a category.")
+            % {"column": bad_prob[0], "category": bad_prob[0][len(PROB_PREFIX) :]}
+        )
 
     keys = version_item_keys(version=version)
     known = set(keys)
@@ -160,24 +182,34 @@ def parse_predictions(
     for number, row in enumerate(rows, start=1):
         item = str(row.get("item") or "").strip()
         if not item:
-            raise _fail(f"Row {number}: item is empty.")
+            raise _fail(_("Row %(row)s: item is empty.") % {"row": number})
         if item not in known:
             unknown_items.append(item)
             continue
         if item in seen:
-            raise _fail(f"Row {number}: item {item!r} is given twice.")
+            raise _fail(
+                _("Row %(row)s: item %(item)r is given twice.") % {"row": number, "item": item}
+            )
         seen.add(item)
         names = options.get(item, categories)
         label = str(row.get("label") or row.get("option") or "").strip()
         if label and label not in names:
-            what = "option" if item in options else "category"
-            raise _fail(f"Row {number}: {label!r} is not a {what} of item {item!r} ({names}).")
+            if item in options:
+                message = _("Row %(row)s: %(label)r is not an option of item %(item)r (%(names)s).")
+            else:
+                message = _(
+                    "Row %(row)s: %(label)r is not a category of item %(item)r (%(names)s)."
+                )
+            raise _fail(message % {"row": number, "label": label, "item": item, "names": names})
         labels = None
         if row.get("labels") not in (None, ""):
             labels = [str(v) for v in _as_list(row["labels"], number, "labels")][:MAX_LIST]
             wrong = [v for v in labels if v not in names]
             if wrong:
-                raise _fail(f"Row {number}: {wrong[0]!r} is not a category of item {item!r}.")
+                raise _fail(
+                    _("Row %(row)s: %(label)r is not a category of item %(item)r.")
+                    % {"row": number, "label": wrong[0], "item": item}
+                )
         probs = None
         if row.get("probs") not in (None, ""):
             probs = _probabilities(row["probs"], names, number)
@@ -187,13 +219,16 @@ def parse_predictions(
         if not label and probs is not None and labels is None:
             label = names[max(range(len(probs)), key=probs.__getitem__)]
         if not label and labels is None:
-            raise _fail(f"Row {number}: item {item!r} has no answer.")
+            raise _fail(
+                _("Row %(row)s: item %(item)r has no answer.") % {"row": number, "item": item}
+            )
         predictions.append(Prediction(item=item, label=label, labels=labels, probs=probs))
     if unknown_items:
         shown = ", ".join(repr(k) for k in unknown_items[:5])
         more = ", ..." if len(unknown_items) > 5 else ""
         raise _fail(
-            f"{len(unknown_items)} item(s) are not in version {version.number}: {shown}{more}."
+            _("%(n)s item(s) are not in version %(version)s: %(items)s.")
+            % {"n": len(unknown_items), "version": version.number, "items": shown + more}
         )
     missing = [k for k in keys if k not in seen]
     report = {

@@ -325,6 +325,43 @@ class Parsed:
         }
 
 
+def _text_column(codes: np.ndarray, values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    import pyarrow as pa
+
+    column = pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int64()), pa.array(values, type=pa.large_string())
+    ).cast(pa.large_string())
+    return pd.array(pa.chunked_array([column]).cast(pa.string()), dtype=schema.TEXT)
+
+
+def _vote_frame(keys: list[tuple[str, str, str]], labels: list[list[str]]) -> pd.DataFrame:
+    """The vote table of the answers ``keys`` (item, voter, field) with their ``labels``: one
+    row per label, sorted by item, voter and label as Python sorts text (by code point), the
+    order the tests and exports show. Sorted on dictionary codes, not on the texts."""
+    n = len(keys)
+    item_codes, item_values = pd.factorize(np.array([k[0] for k in keys], dtype=object), sort=True)
+    voter_codes, voter_values = pd.factorize(
+        np.array([k[1] for k in keys], dtype=object), sort=True
+    )
+    order = np.lexsort((voter_codes, item_codes))
+    sizes = np.fromiter(map(len, labels), dtype=np.int64, count=n)[order]
+    if (sizes == 1).all():
+        flat = [labels[i][0] for i in order.tolist()]
+    else:
+        flat = [label for i in order.tolist() for label in sorted(labels[i])]
+    label_codes, label_values = pd.factorize(np.array(flat, dtype=object), sort=True)
+    rows = int(sizes.sum())
+    return pd.DataFrame(
+        {
+            "item": _text_column(np.repeat(item_codes[order], sizes), item_values),
+            "voter": _text_column(np.repeat(voter_codes[order], sizes), voter_values),
+            "label": _text_column(label_codes, label_values),
+            "weight": np.ones(rows),
+            "role": _text_column(np.zeros(rows, dtype=np.int64), np.array(["primary"])),
+        }
+    )
+
+
 class Builder:
     """Collects votes, items, suggestions and report rows while a parser walks its records.
 
@@ -347,18 +384,25 @@ class Builder:
         self.r_item: list[str] = []
         self.r_voter: list[str] = []
         self.r_votes: list[int] = []
-        self.r_status: list[str] = []
-        self.r_note: list[str] = []
+        # Most records are plain votes: status and note are kept only where they differ from
+        # "ok" and "".
+        self.r_status: dict[int, str] = {}
+        self.r_note: dict[int, str] = {}
         self.notes: list[str] = []
-        self.records = 0
         # Keys already checked (length, control characters), so each is checked once.
         self.voters_seen: set[str] = set()
+        # A parser's memo of raw rater ids and their keys.
+        self.cache: dict[Any, str] = {}
         self.labels_seen: set[str] = set()
+
+    @property
+    def records(self) -> int:
+        return len(self.r_file)
 
     def record(self, file: str, number: int, item: str | None, voter: str | None) -> int:
         """Start a report row for a record; returns its index."""
-        self.records += 1
-        if self.records > self.limits.max_records:
+        row = len(self.r_file)
+        if row >= self.limits.max_records:
             raise ParseError(
                 f"{file}, record {number}: more than {self.limits.max_records:,} records"
             )
@@ -367,16 +411,39 @@ class Builder:
         self.r_item.append(item or "")
         self.r_voter.append(voter or "")
         self.r_votes.append(0)
-        self.r_status.append("ok")
-        self.r_note.append("")
-        return len(self.r_file) - 1
+        return row
+
+    def plain_vote(
+        self, file: str, number: int, item: str, voter: str, field: str, label: str
+    ) -> bool:
+        """A record that is one voter's single label, the commonest record of all: its report
+        row and its answer at once. False, with nothing done, where the record needs
+        :meth:`record` and :meth:`answer` (a first sight of the voter or label, a repeated
+        answer, the record limit)."""
+        key = (item, voter, field)
+        if (
+            key in self.answers
+            or voter not in self.voters_seen
+            or label not in self.labels_seen
+            or not label
+            or len(self.r_file) >= self.limits.max_records
+        ):
+            return False
+        self.answer_row[key] = len(self.r_file)
+        self.answers[key] = [label]
+        self.r_file.append(file)
+        self.r_record.append(number)
+        self.r_item.append(item)
+        self.r_voter.append(voter)
+        self.r_votes.append(1)
+        return True
 
     @property
     def last_row(self) -> int:
         return len(self.r_file) - 1
 
     def note(self, row: int, text: str, status: str | None = None) -> None:
-        old = self.r_note[row]
+        old = self.r_note.get(row)
         self.r_note[row] = f"{old}; {text}" if old else text
         if status:
             self.r_status[row] = status
@@ -455,37 +522,15 @@ class Builder:
             )
         if field is None and fields:
             chosen = fields[0]
-        # Sorted as Python sorts text (by code point), the order the tests and exports show.
-        item_col: list[str] = []
-        voter_col: list[str] = []
-        label_col: list[str] = []
         answers = self.answers
-        wanted = answers if len(fields) == 1 else [k for k in answers if k[2] == chosen]
-        for answer in sorted(wanted):
-            labels = answers[answer]
-            if len(labels) == 1:
-                item_col.append(answer[0])
-                voter_col.append(answer[1])
-                label_col.append(labels[0])
-                continue
-            item_col += [answer[0]] * len(labels)
-            voter_col += [answer[1]] * len(labels)
-            label_col += sorted(labels)
+        wanted = list(answers) if len(fields) == 1 else [k for k in answers if k[2] == chosen]
+        votes = _vote_frame(wanted, [answers[k] for k in wanted])
         if field is not None or len(fields) > 1:
             for (_item, _voter, f), r in self.answer_row.items():
                 if f != chosen:
                     self.note(r, f"labels under {f!r} left out (another field)", "other field")
                     self.r_votes[r] = 0
-        votes = pd.DataFrame(
-            {
-                "item": pd.array(item_col, dtype=schema.TEXT),
-                "voter": pd.array(voter_col, dtype=schema.TEXT),
-                "label": pd.array(label_col, dtype=schema.TEXT),
-                "weight": np.ones(len(item_col)),
-                "role": pd.array(["primary"] * len(item_col), dtype=schema.TEXT),
-            }
-        )
-        voted = set(item_col)
+        voted = set(votes["item"].unique().tolist())
         item_rows = []
         for key, meta in self.items.items():
             if key not in voted:
@@ -504,9 +549,14 @@ class Builder:
             [s for s in self.suggestions if chosen is None or s[1] == chosen],
             columns=list(SUGGESTION_COLUMNS),
         )
+        status = ["ok"] * len(self.r_file)
+        note = [""] * len(self.r_file)
+        for r, text in self.r_status.items():
+            status[r] = text
+        for r, text in self.r_note.items():
+            note[r] = text
         columns = (
-            self.r_file, self.r_record, self.r_item, self.r_voter, self.r_votes, self.r_status,
-            self.r_note,
+            self.r_file, self.r_record, self.r_item, self.r_voter, self.r_votes, status, note,
         )  # fmt: skip
         report = pd.DataFrame(dict(zip(REPORT_COLUMNS, columns, strict=True)))
         return Parsed(

@@ -239,34 +239,65 @@ def _task(b: Builder, file: str, number: int, task: _Task) -> None:
     if not annotations:
         row = b.record(file, number, item, None)
         b.note(row, "no annotation", "no votes")
+    raters = b.cache
     for n, ann in enumerate(annotations, start=1):
-        here = f"{where}, annotation {n}"
-        voter = _rater(ann.completed_by)
+        by = ann.completed_by
+        # Raters are mostly user ids: each is made a key once.
+        voter = raters.get(by) if type(by) is int else None
         if voter is None:
-            raise ParseError(f"{here}: no rater (completed_by is missing)")
+            voter = _rater(by)
+            if voter is None:
+                raise ParseError(f"{where}, annotation {n}: no rater (completed_by is missing)")
+            if type(by) is int:
+                raters[by] = voter
+        results = ann.result
+        if results and len(results) == 1 and not ann.was_cancelled and not ann.ground_truth:
+            only = results[0]
+            value = only.value
+            choices = value.get("choices") if type(value) is dict else None
+            if (
+                only.type == "choices"
+                and type(choices) is list
+                and len(choices) == 1
+                and type(choices[0]) is str
+                and type(only.from_name) is str
+                and b.plain_vote(file, number, item, voter, only.from_name, choices[0])
+            ):
+                continue
         row = b.record(file, number, item, voter)
         if ann.was_cancelled:
             b.note(row, "cancelled annotation: not a vote", "skipped")
             continue
         by_field: dict[str, list[str]] = {}
-        for result in ann.result or []:
-            labels, why = _labels_of(result.type, result.value)
-            if labels is None:
-                b.note(row, why)
-                continue
-            by_field.setdefault(str(result.from_name or ""), []).extend(labels)
+        for result in ann.result or ():
+            value = result.value
+            # The common result, a choice of plain labels, read without the general case.
+            choices = (
+                value.get("choices") if result.type == "choices" and type(value) is dict else None
+            )
+            labels: list[str] | None
+            if type(choices) is list and len(choices) == 1 and type(choices[0]) is str:
+                labels = choices
+            else:
+                labels, why = _labels_of(result.type, value)
+                if labels is None:
+                    b.note(row, why)
+                    continue
+            name = result.from_name
+            by_field.setdefault(name if type(name) is str else str(name or ""), []).extend(labels)
         if not by_field:
             b.note(row, "no label in this annotation", "no votes")
-        for name, labels in by_field.items():
-            b.answer(row, where=here, item=item, voter=voter, field=name, labels=labels)
+        for name, chosen in by_field.items():
+            here = f"{where}, annotation {n}"
+            b.answer(row, where=here, item=item, voter=voter, field=name, labels=chosen)
             if ann.ground_truth:
-                b.gold_answer(item=item, field=name, labels=labels)
+                b.gold_answer(item=item, field=name, labels=chosen)
                 b.note(row, "ground truth: also the item's gold label")
     for prediction in task.predictions or []:
         agent = str(prediction.model_version or "model")
         for result in prediction.result or []:
-            labels, _why = _labels_of(result.type, result.value)
-            for label in labels or []:
+            suggested, _why = _labels_of(result.type, result.value)
+            for label in suggested or []:
                 b.suggest(
                     item=item,
                     field=str(result.from_name or ""),

@@ -9,7 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from jobs.messages import JobMessage
 from jobs.models import Job
 from jobs.services import ProgressFn, job_start
 from surveys.models import Invitation, InvitationStatus, Survey, SurveyStatus
@@ -94,7 +96,12 @@ def invitations_send_now(
                 )
             sent += 1
             if progress and i % 50 == 0:
-                progress(round(99 * i / len(todo)), f"{i}/{len(todo)}")
+                progress(
+                    round(99 * i / len(todo)),
+                    JobMessage(
+                        gettext_noop("%(done)s of %(total)s done"), {"done": i, "total": len(todo)}
+                    ),
+                )
     return {"sent": sent, "skipped": skipped}
 
 

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from annotation.models import Annotation, AnnotationLabel, Exclusion, Item
 from annotation.services import (
+    agreement_job_start,
     annotation_submit,
     assignment_next,
     assignment_skip,
@@ -137,6 +138,8 @@ def rated_project(study, researcher):
     assert assignment_next(project=project, user=r0).item.external_id == "t03"
     lease = assignment_next(project=project, user=r1)
     assignment_skip(project=project, user=r1, item_id=lease.item_id, reason="I am not sure")
+    # The dashboard shows the last agreement job's report (jobs run at once in tests).
+    agreement_job_start(project=project, user=researcher)
     return project
 
 

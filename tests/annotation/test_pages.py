@@ -142,32 +142,76 @@ def test_adjudicator_member_sees_the_queue(client, project):
     assert client.get(f"/annotation/projects/{project.id}/annotate/").status_code == 403
 
 
-def test_large_projects_show_the_agreement_job_report(client, project, researcher, monkeypatch):
-    from annotation import selectors
-    from jobs.models import Job, JobStatus
+def test_the_dashboard_shows_the_last_agreement_job_and_says_when_it_is_out_of_date(
+    client, project, researcher, django_capture_on_commit_callbacks
+):
+    from annotation.selectors import voter_key
+    from annotation.services import agreement_job_start
+    from jobs.models import Job
 
-    monkeypatch.setattr(selectors, "LIVE_AGREEMENT_LIMIT", 0)
-    users = raters(project, 2)
-    for user in users:
+    users = raters(project, 3)
+    for user in users[:2]:
         lease = assignment_next(project=project, user=user)
         annotation_submit(
             project=project, user=user, item_id=lease.item_id, labels=[{"category": "joy"}]
         )
     client.force_login(researcher)
     body = client.get(f"/annotation/projects/{project.id}/").content.decode()
-    assert "Large project: compute the report as a job." in body
+    # Loading the page computes nothing: no report until a job has made one.
+    assert "No report yet" in body
     assert 'id="alpha"' not in body
-    Job.objects.create(
-        kind="annotation_agreement",
-        status=JobStatus.SUCCEEDED,
-        progress=100,
-        params={"project": project.id},
-        result={"available": True, "alpha": 0.123, "alpha_ci": [0.1, 0.2], "n_votes": 2},
-        study=project.study,
-        created_by=researcher,
+    assert not Job.objects.filter(kind="annotation_agreement").exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = agreement_job_start(project=project, user=researcher)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.message
+    assert job.result["basis"] == {"n_labels": 2, "excluded": []}
+    assert set(job.result["annotators"]) == {voter_key(u.pk) for u in users[:2]}
+    body = client.get(f"/annotation/projects/{project.id}/").content.decode()
+    assert "No report yet" not in body
+    assert "Computed " in body and "over 2 labels" in body
+    assert "have changed since" not in body
+
+    # A third rating: the report is now out of date, and says so.
+    lease = assignment_next(project=project, user=users[2])
+    annotation_submit(
+        project=project, user=users[2], item_id=lease.item_id, labels=[{"category": "anger"}]
     )
     body = client.get(f"/annotation/projects/{project.id}/").content.decode()
+    assert "have changed since" in body
+    # The report shown is the job's own, whatever its figures.
+    Job.objects.filter(pk=job.pk).update(result={**job.result, "alpha": 0.123})
+    body = client.get(f"/annotation/projects/{project.id}/").content.decode()
     assert 'id="alpha">0.123<' in body
+
+
+def test_excluding_an_annotator_recomputes_the_agreement_report(
+    client, project, researcher, django_capture_on_commit_callbacks
+):
+    from annotation.services import agreement_job_start
+    from jobs.models import Job
+
+    users = raters(project, 2)
+    for user in users:
+        lease = assignment_next(project=project, user=user)
+        annotation_submit(
+            project=project, user=user, item_id=lease.item_id, labels=[{"category": "joy"}]
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        agreement_job_start(project=project, user=researcher)
+    client.force_login(researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/annotation/projects/{project.id}/exclusions/",
+            {"username": users[1].username, "reason": "Too fast"},
+        )
+    assert response.status_code == 302
+    latest = Job.objects.filter(kind="annotation_agreement").order_by("-created_at").first()
+    assert Job.objects.filter(kind="annotation_agreement").count() == 2
+    assert latest.result["basis"]["excluded"] == [users[1].pk]
+    body = client.get(f"/annotation/projects/{project.id}/").content.decode()
+    assert "have changed since" not in body
 
 
 def test_guidelines_markdown_keeps_code_and_drops_raw_html_and_script_links():

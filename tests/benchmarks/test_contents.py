@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.utils import translation
 
 from benchmarks.models import DatasetSource, Version
 from benchmarks.selectors import version_contents
@@ -189,6 +190,31 @@ def test_a_bad_items_file_is_refused_and_nothing_is_stored(dataset, media_root, 
     assert DatasetSource.objects.count() == 0
     # No file was kept: neither the vote table nor the items file (rglob of a missing folder
     # is empty).
+    assert [p for p in media_root.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (review_items(29), "item: 항목 파일에 투표 표의 항목 1개가 없습니다('i29')."),
+        (review_items().assign(txt="x"), "항목 파일에 알 수 없는 열 'txt'이(가) 있습니다."),
+        (
+            pd.concat([review_items(), pd.DataFrame({"item": ["zz"], "text": ["?"]})]),
+            "item: 항목 파일의 항목 1개에 투표가 없습니다('zz').",
+        ),
+    ],
+)
+def test_an_items_file_is_refused_in_the_readers_language(dataset, media_root, frame, message):
+    with translation.override("ko"), pytest.raises(ValidationError) as info:
+        source_upload_create(
+            dataset=dataset,
+            file_name="votes.csv",
+            content=csv_bytes(vote_frame()),
+            items_name="items.csv",
+            items_content=items_csv(frame),
+        )
+    assert info.value.message_dict["items"][0].startswith(message)
+    assert DatasetSource.objects.count() == 0
     assert [p for p in media_root.rglob("*") if p.is_file()] == []
 
 

@@ -146,8 +146,25 @@ def test_failed_build_job_names_the_problem(api_as, researcher, uploaded,
     assert response.status_code == 202
     job = Job.objects.get()
     assert job.status == "failed"
-    assert job.message.startswith("BuildError: label: 'sadness' is not one of the categories")
+    assert job.message.startswith("label: 'sadness' is not one of the categories")
     assert Version.objects.count() == 0
+
+
+def test_a_failed_build_reads_in_korean_on_its_job_page(
+    client, researcher, uploaded, settings, django_capture_on_commit_callbacks
+):
+    from benchmarks.models import DatasetSource
+
+    DatasetSource.objects.filter(dataset=uploaded).delete()
+    client.force_login(researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/benchmarks/datasets/{uploaded.id}/build/")
+    job = Job.objects.get(kind="benchmark_build")
+    assert job.status == "failed"
+    assert job.message == "sources: the dataset has no sources; add a vote table first"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ko"
+    body = client.get(f"/jobs/{job.id}/").content.decode()
+    assert "데이터셋에 소스가 없습니다" in body
 
 
 def test_upload_page_shows_the_error_and_writes_nothing(client, researcher, dataset):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from evaluation import client
 from evaluation.models import Prediction, Run, RunStatus
@@ -50,7 +51,7 @@ def test_a_run_asks_every_item_and_is_scored(study, researcher, version):
     assert "soft" in run.scores["rules"]
 
 
-def test_failed_calls_are_retried_then_reported_per_item(study, researcher, version):
+def test_failed_calls_are_retried_then_reported_per_item(client, study, researcher, version):
     with StubServer(mode="flaky") as stub:
         endpoint = make_endpoint(study, researcher, stub.url, name="flaky")
         run = Run.objects.get(
@@ -86,6 +87,15 @@ def test_failed_calls_are_retried_then_reported_per_item(study, researcher, vers
     errors = set(Prediction.objects.filter(run=run).values_list("error", flat=True))
     assert errors == {"the answer is not OpenAI-style JSON"}
     assert run.message == "30 item(s) failed; see their reasons"
+    # The page says so in its reader's language.
+    client.force_login(researcher)
+    page = client.get(reverse("evaluation:run_detail", args=[run.pk]))
+    assert '<p role="status">30 items failed; see their reasons.</p>' in page.content.decode()
+    page = client.get(reverse("evaluation:run_detail", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="ko")
+    assert (
+        '<p role="status">항목 30개가 실패했습니다. 그 이유를 확인하세요.</p>'
+        in page.content.decode()
+    )
 
 
 def test_a_timeout_is_an_error_per_item(study, researcher, version):
