@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -93,6 +93,24 @@ def access_study(*, user: User, study_id: int, manage: bool = False, review: boo
         if role not in allowed:
             raise PermissionDenied(_("Reviewers and viewers see this study but cannot change it."))
     return study
+
+
+def refuse_if_archived(*, study: Study) -> None:
+    """Refuse a new survey or annotation project in an archived study (a ``ValidationError``
+    naming ``study``: a 400 in the API, an error on the page's form). What the study has
+    goes on working; an owner unarchives it on the study's page."""
+    if study.archived_at is not None:
+        raise ValidationError(
+            {
+                "study": [
+                    _(
+                        "%(study)s is archived: no survey or annotation project can be "
+                        "created in it. Its owners can unarchive it on the study's page."
+                    )
+                    % {"study": study.name}
+                ]
+            }
+        )
 
 
 def is_study_member(*, user: User, study: Study) -> bool:

@@ -23,6 +23,7 @@ from accounts.services import (
     study_invitation_decline,
     study_member_invite,
     study_member_remove,
+    study_update,
 )
 from config.api import StrictSerializer
 
@@ -30,7 +31,7 @@ from config.api import StrictSerializer
 class StudyOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Study
-        fields = ["id", "name", "description", "created_at"]
+        fields = ["id", "name", "description", "created_at", "archived_at"]
 
 
 class StudyInputSerializer(StrictSerializer):
@@ -38,7 +39,29 @@ class StudyInputSerializer(StrictSerializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-@extend_schema(request=StudyInputSerializer, responses=StudyOutputSerializer(many=True))
+class StudyUpdateInput(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    archived = serializers.BooleanField(
+        required=False,
+        help_text="true archives the study (no new survey or annotation project in it; "
+        "the rest goes on working), false unarchives it.",
+    )
+
+
+class StudyListQuery(StrictSerializer):
+    archived = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: only the archived studies; false: only the others; left out: all.",
+    )
+
+
+@extend_schema(
+    methods=["GET"], parameters=[StudyListQuery], responses=StudyOutputSerializer(many=True)
+)
+@extend_schema(methods=["POST"], request=StudyInputSerializer, responses=StudyOutputSerializer)
 @api_view(["GET", "POST"])
 def study_list_api(request):
     if request.method == "POST":
@@ -52,12 +75,24 @@ def study_list_api(request):
         with transaction.atomic():
             study = study_create(user=request.user, **data.validated_data)
         return Response(StudyOutputSerializer(study).data, status=status.HTTP_201_CREATED)
-    return Response(StudyOutputSerializer(study_list(user=request.user), many=True).data)
+    query = StudyListQuery(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    studies = study_list(user=request.user, archived=query.validated_data["archived"])
+    return Response(StudyOutputSerializer(studies, many=True).data)
 
 
-@extend_schema(responses=StudyOutputSerializer)
-@api_view(["GET"])
+@extend_schema(methods=["GET"], responses=StudyOutputSerializer)
+@extend_schema(methods=["PATCH"], request=StudyUpdateInput, responses=StudyOutputSerializer)
+@api_view(["GET", "PATCH"])
 def study_detail_api(request, study_id: int):
+    """The study; its owners rename it, change its description, or archive it
+    (``"archived": true``) and unarchive it with PATCH."""
+    if request.method == "PATCH":
+        study = access_study(user=request.user, study_id=study_id, manage=True)
+        data = StudyUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        study = study_update(study=study, **data.validated_data)
+        return Response(StudyOutputSerializer(study).data)
     study = access_study(user=request.user, study_id=study_id)
     return Response(StudyOutputSerializer(study).data)
 

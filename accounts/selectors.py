@@ -6,12 +6,19 @@ from accounts.access import studies_visible_to
 from accounts.models import InvitationStatus, Study, StudyInvitation, StudyMember, User
 
 
-def study_list(*, user: User) -> QuerySet[Study]:
-    return (
-        studies_visible_to(user=user)
-        .annotate(member_count=Count("members", distinct=True))
-        .order_by("-created_at", "-id")
+def study_list(*, user: User, archived: bool | None = None) -> QuerySet[Study]:
+    """The studies of ``user``, newest first: all of them (``archived=None``), the archived
+    ones only (True) or the others (False)."""
+    studies = studies_visible_to(user=user)
+    if archived is not None:
+        studies = studies.filter(archived_at__isnull=not archived)
+    return studies.annotate(member_count=Count("members", distinct=True)).order_by(
+        "-created_at", "-id"
     )
+
+
+def archived_study_count(*, user: User) -> int:
+    return studies_visible_to(user=user).filter(archived_at__isnull=False).count()
 
 
 def active_user_named(*, username: str) -> User | None:

@@ -22,9 +22,71 @@ from accounts.models import (
 
 @transaction.atomic
 def study_create(*, user: User, name: str, description: str = "") -> Study:
-    """Create a study owned by ``user``."""
-    study = Study.objects.create(name=name, description=description, created_by=user)
+    """Create a study owned by ``user`` (a name of 1 to 200 characters, stripped)."""
+    study = Study.objects.create(name=_study_name(name), description=description, created_by=user)
     StudyMember.objects.create(study=study, user=user, role=StudyRole.OWNER)
+    return study
+
+
+def _study_name(name: str) -> str:
+    name = name.strip()
+    limit = Study._meta.get_field("name").max_length or 200
+    if not name or len(name) > limit:
+        raise ValidationError(
+            {"name": [_("A name of 1 to %(limit)d characters.") % {"limit": limit}]}
+        )
+    return name
+
+
+@transaction.atomic
+def study_update(
+    *,
+    study: Study,
+    name: str | None = None,
+    description: str | None = None,
+    archived: bool | None = None,
+) -> Study:
+    """Rename the study, change its description, archive or unarchive it (``None`` leaves a
+    value as it is), all or nothing.
+
+    Precondition: the caller checked that the user is an owner (``access_study(manage=True)``).
+    The name is stripped and must keep 1 to 200 characters. Archived studies may be renamed.
+    """
+    if archived is True:
+        study = study_archive(study=study)
+    elif archived is False:
+        study = study_unarchive(study=study)
+    fields = []
+    if name is not None:
+        study.name = _study_name(name)
+        fields.append("name")
+    if description is not None:
+        study.description = description.strip()
+        fields.append("description")
+    if fields:
+        study.save(update_fields=fields)
+    return study
+
+
+@transaction.atomic
+def study_archive(*, study: Study) -> Study:
+    """Archive the study: it leaves the home page's list (unless asked for), its pages say it
+    is archived, and no survey or annotation project is created in it any more. Everything it
+    has goes on working (open surveys, rating, datasets, exports).
+
+    Precondition: the caller checked that the user is an owner. Idempotent: archiving an
+    archived study keeps the date it was first archived (a conditional update)."""
+    Study.objects.filter(pk=study.pk, archived_at__isnull=True).update(archived_at=timezone.now())
+    study.refresh_from_db(fields=["archived_at"])
+    return study
+
+
+@transaction.atomic
+def study_unarchive(*, study: Study) -> Study:
+    """Undo :func:`study_archive` (idempotent). Precondition: the caller checked that the user
+    is an owner."""
+    Study.objects.filter(pk=study.pk).update(archived_at=None)
+    study.archived_at = None
     return study
 
 

@@ -7,6 +7,19 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("studies/new/", views.study_create_view, name="study_create"),
     path("studies/<int:study_id>/", views.study_detail, name="study_detail"),
+    path("studies/<int:study_id>/edit/", views.study_edit, name="study_edit"),
+    path(
+        "studies/<int:study_id>/archive/",
+        views.study_archive_view,
+        {"archive": True},
+        name="study_archive",
+    ),
+    path(
+        "studies/<int:study_id>/unarchive/",
+        views.study_archive_view,
+        {"archive": False},
+        name="study_unarchive",
+    ),
     path("studies/<int:study_id>/members/", views.study_members_page, name="study_members"),
     path(
         "studies/<int:study_id>/members/remove/",

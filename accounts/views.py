@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -27,6 +28,7 @@ from accounts.forms import InvitationSignUpForm, StudyForm, StudyInviteForm, Stu
 from accounts.models import StudyRole
 from accounts.selectors import (
     active_user_named,
+    archived_study_count,
     invitation_by_link,
     invitations_for,
     study_list,
@@ -34,6 +36,7 @@ from accounts.selectors import (
     study_pending_invitations,
 )
 from accounts.services import (
+    study_archive,
     study_create,
     study_invitation_accept,
     study_invitation_cancel,
@@ -43,8 +46,10 @@ from accounts.services import (
     study_invitation_sign_up,
     study_member_invite,
     study_member_remove,
+    study_unarchive,
+    study_update,
 )
-from config.forms import flash_errors
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 
 logger = logging.getLogger(__name__)
 
@@ -54,22 +59,22 @@ logger = logging.getLogger(__name__)
 STUDY_SECTION_RELATIONS = ("surveys", "annotation_projects", "datasets")
 
 
-def _home(request, study_form: StudyForm | None = None, status: int = 200):
-    studies = study_list(user=request.user).prefetch_related(*STUDY_SECTION_RELATIONS)
-    context = {
-        "studies": studies,
-        "study_invitations": invitations_for(user=request.user),
-        "may_create_studies": may_create_studies(user=request.user),
-        "study_form": study_form or StudyForm(prefix="study"),
-    }
-    return render(request, "accounts/home.html", context, status=status)
-
-
 @login_required
 def home(request):
     """The researcher's home: their studies, and in each its surveys, projects and datasets;
-    a form to create a study for those who may."""
-    return _home(request)
+    a form to create a study for those who may. Archived studies are left out unless
+    ``?archived=1`` asks for them too."""
+    show_archived = request.GET.get("archived") == "1"
+    studies = study_list(user=request.user, archived=None if show_archived else False)
+    context = {
+        "studies": studies.prefetch_related(*STUDY_SECTION_RELATIONS),
+        "show_archived": show_archived,
+        "archived_count": archived_study_count(user=request.user),
+        "study_invitations": invitations_for(user=request.user),
+        "may_create_studies": may_create_studies(user=request.user),
+        "study_form": form_for_page(request, "study", StudyForm, prefix="study"),
+    }
+    return render(request, "accounts/home.html", context)
 
 
 @login_required
@@ -77,28 +82,80 @@ def home(request):
 def study_create_view(request):
     access_study_creation(user=request.user)
     form = StudyForm(request.POST, prefix="study")
-    if not form.is_valid():
-        return _home(request, study_form=form, status=400)
-    study = study_create(user=request.user, **form.cleaned_data)
-    messages.success(
-        request,
-        _("%(study)s is created. Invite the people you work with on its Members page.")
-        % {"study": study.name},
-    )
-    return redirect("study_detail", study_id=study.pk)
+    if form.is_valid():
+        try:
+            study = study_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(study)s is created. Invite the people you work with on its Members page.")
+                % {"study": study.name},
+            )
+            return redirect("study_detail", study_id=study.pk)
+    return form_refused(request, form, key="study", to=reverse("home") + "#study-create-form")
 
 
 @login_required
 def study_detail(request, study_id: int):
     study = access_study(user=request.user, study_id=study_id)
     role = study_role(user=request.user, study=study)
-    context = {
+    context: dict[str, Any] = {
         "study": study,
         "role": role,
         "role_name": StudyRole(role).label if role else "",
         "read_only": role in (StudyRole.REVIEWER, StudyRole.VIEWER),
+        "is_owner": role == StudyRole.OWNER,
     }
+    if role == StudyRole.OWNER:
+        context["study_form"] = form_for_page(
+            request,
+            "study-edit",
+            StudyForm,
+            prefix="study",
+            initial={"name": study.name, "description": study.description},
+        )
     return render(request, "accounts/study_detail.html", context)
+
+
+@login_required
+@require_POST
+def study_edit(request, study_id: int):
+    """Owners rename the study or change its description."""
+    study = access_study(user=request.user, study_id=study_id, manage=True)
+    form = StudyForm(request.POST, prefix="study")
+    if form.is_valid():
+        try:
+            study_update(study=study, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("The study's name and description are saved."))
+            return redirect("study_detail", study_id=study.pk)
+    url = reverse("study_detail", args=[study.pk])
+    return form_refused(request, form, key="study-edit", to=f"{url}#study-settings")
+
+
+@login_required
+@require_POST
+def study_archive_view(request, study_id: int, archive: bool):
+    """Owners archive the study, or unarchive it."""
+    study = access_study(user=request.user, study_id=study_id, manage=True)
+    if archive:
+        study_archive(study=study)
+        messages.success(
+            request,
+            _(
+                "%(study)s is archived: it is left out of your home page's list, and no "
+                "survey or annotation project can be created in it."
+            )
+            % {"study": study.name},
+        )
+    else:
+        study_unarchive(study=study)
+        messages.success(request, _("%(study)s is no longer archived.") % {"study": study.name})
+    return redirect("study_detail", study_id=study.pk)
 
 
 def invitation_link_url(request, token: str) -> str:
@@ -111,67 +168,11 @@ def study_members_page(request, study_id: int):
     and remove members."""
     study = access_study(user=request.user, study_id=study_id)
     is_owner = is_study_owner(user=request.user, study=study)
-    form = StudyInviteForm(prefix="invite")
-    link_form = StudyInviteLinkForm(prefix="link")
-    status = 200
-    if request.method == "POST" and "link-role" in request.POST:
+    if request.method == "POST":
         study = access_study(user=request.user, study_id=study_id, manage=True)
-        link_form = StudyInviteLinkForm(request.POST, prefix="link")
-        if link_form.is_valid():
-            invitation = study_invitation_link_create(
-                study=study,
-                role=link_form.cleaned_data["role"],
-                email=link_form.cleaned_data["email"],
-                by=request.user,
-            )
-            messages.success(
-                request,
-                _(
-                    "The invitation link is ready: copy it below and send it. It works once, "
-                    "for a new account or an existing one."
-                ),
-            )
-            if invitation.email:
-                try:
-                    study_invitation_email(
-                        invitation=invitation,
-                        link=invitation_link_url(request, invitation.token or ""),
-                    )
-                except OSError:
-                    logger.exception("The invitation mail to %s could not be sent", invitation.pk)
-                    messages.warning(
-                        request,
-                        _("The mail could not be sent; copy the link below and send it yourself."),
-                    )
-                else:
-                    messages.info(
-                        request,
-                        _("The link was mailed to %(email)s.") % {"email": invitation.email},
-                    )
-            return redirect(f"{reverse('study_members', args=[study.pk])}#link-{invitation.pk}")
-        status = 400
-    elif request.method == "POST":
-        study = access_study(user=request.user, study_id=study_id, manage=True)
-        form = StudyInviteForm(request.POST, prefix="invite")
-        status = 400
-        if form.is_valid():
-            user = active_user_named(username=form.cleaned_data["username"])
-            if user is None:
-                form.add_error("username", _("No such user."))
-            else:
-                try:
-                    study_member_invite(
-                        study=study, user=user, role=form.cleaned_data["role"], by=request.user
-                    )
-                except ValidationError as exc:
-                    form.add_error("username", exc.message_dict.get("username", exc.messages))
-                else:
-                    messages.success(
-                        request,
-                        _("%(user)s is invited; they become a member once they accept.")
-                        % {"user": user.username},
-                    )
-                    return redirect("study_members", study_id=study.pk)
+        if "link-role" in request.POST:
+            return _invite_by_link(request, study)
+        return _invite(request, study)
     # The links are the owners' to pass on: other members do not see them.
     invitations = [
         (
@@ -183,12 +184,76 @@ def study_members_page(request, study_id: int):
     context = {
         "study": study,
         "is_owner": is_owner,
-        "form": form,
-        "link_form": link_form,
+        "form": form_for_page(request, "invite", StudyInviteForm, prefix="invite"),
+        "link_form": form_for_page(request, "link", StudyInviteLinkForm, prefix="link"),
         "members": study_members(study=study),
         "invitations": invitations,
     }
-    return render(request, "accounts/study_members.html", context, status=status)
+    return render(request, "accounts/study_members.html", context)
+
+
+def _invite_by_link(request, study):
+    """A single-use invitation link (mailed to the address noted on it, if any)."""
+    members_url = reverse("study_members", args=[study.pk])
+    link_form = StudyInviteLinkForm(request.POST, prefix="link")
+    if not link_form.is_valid():
+        return form_refused(request, link_form, key="link", to=f"{members_url}#invite-link-form")
+    invitation = study_invitation_link_create(
+        study=study,
+        role=link_form.cleaned_data["role"],
+        email=link_form.cleaned_data["email"],
+        by=request.user,
+    )
+    messages.success(
+        request,
+        _(
+            "The invitation link is ready: copy it below and send it. It works once, "
+            "for a new account or an existing one."
+        ),
+    )
+    if invitation.email:
+        try:
+            study_invitation_email(
+                invitation=invitation,
+                link=invitation_link_url(request, invitation.token or ""),
+            )
+        except OSError:
+            logger.exception("The invitation mail to %s could not be sent", invitation.pk)
+            messages.warning(
+                request,
+                _("The mail could not be sent; copy the link below and send it yourself."),
+            )
+        else:
+            messages.info(
+                request,
+                _("The link was mailed to %(email)s.") % {"email": invitation.email},
+            )
+    return redirect(f"{members_url}#link-{invitation.pk}")
+
+
+def _invite(request, study):
+    """An invitation to someone with an account (they accept it on their home page)."""
+    form = StudyInviteForm(request.POST, prefix="invite")
+    if form.is_valid():
+        user = active_user_named(username=form.cleaned_data["username"])
+        if user is None:
+            form.add_error("username", _("No such user."))
+        else:
+            try:
+                study_member_invite(
+                    study=study, user=user, role=form.cleaned_data["role"], by=request.user
+                )
+            except ValidationError as exc:
+                form.add_error("username", exc.message_dict.get("username", exc.messages))
+            else:
+                messages.success(
+                    request,
+                    _("%(user)s is invited; they become a member once they accept.")
+                    % {"user": user.username},
+                )
+                return redirect("study_members", study_id=study.pk)
+    members_url = reverse("study_members", args=[study.pk])
+    return form_refused(request, form, key="invite", to=f"{members_url}#invite-form")
 
 
 def invitation_link(request, token: str):
@@ -198,7 +263,6 @@ def invitation_link(request, token: str):
     if invitation is None:
         raise Http404(_("This invitation link was used already, or it does not exist."))
     form = None
-    status = 200
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
@@ -208,32 +272,34 @@ def invitation_link(request, token: str):
                 return redirect("home")
             messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})
             return redirect("study_detail", study_id=invitation.study_id)
-    else:
-        form = InvitationSignUpForm(request.POST or None, initial={"email": invitation.email})
-        if request.method == "POST":
-            if form.is_valid():
-                try:
-                    user = study_invitation_sign_up(
-                        invitation=invitation,
-                        username=form.cleaned_data["username"],
-                        password=form.cleaned_data["password1"],
-                        email=form.cleaned_data.get("email") or "",
-                    )
-                except ValidationError as exc:
-                    flash_errors(request, exc)
-                    return redirect("login")
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(
-                    request, _("You joined %(study)s.") % {"study": invitation.study.name}
+    elif request.method == "POST":
+        form = InvitationSignUpForm(request.POST)
+        if form.is_valid():
+            try:
+                user = study_invitation_sign_up(
+                    invitation=invitation,
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                    email=form.cleaned_data.get("email") or "",
                 )
-                return redirect("study_detail", study_id=invitation.study_id)
-            status = 400
+            except ValidationError as exc:
+                flash_errors(request, exc)
+                return redirect("login")
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("You joined %(study)s.") % {"study": invitation.study.name})
+            return redirect("study_detail", study_id=invitation.study_id)
+        # The passwords are not kept: they are typed again.
+        return form_refused(request, form, key="signup", to=f"{request.path}#signup-form")
+    else:
+        form = form_for_page(
+            request, "signup", InvitationSignUpForm, initial={"email": invitation.email}
+        )
     context = {
         "invitation": invitation,
         "form": form,
         "login_url": f"{reverse('login')}?next={request.path}",
     }
-    return render(request, "accounts/invitation_link.html", context, status=status)
+    return render(request, "accounts/invitation_link.html", context)
 
 
 @login_required

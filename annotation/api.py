@@ -14,7 +14,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.access import access_study
+from accounts.access import access_study, refuse_if_archived
 from accounts.models import User
 from annotation import selectors, services
 from annotation.access import (
@@ -325,6 +325,7 @@ def project_list_api(request):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         study = access_study(user=request.user, study_id=values.pop("study"))
+        refuse_if_archived(study=study)
         project = services.project_create(study=study, user=request.user, **values)
         return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
     projects = projects_researched_by(user=request.user).prefetch_related("categories")

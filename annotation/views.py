@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import access_study, is_study_member
+from accounts.access import access_study, is_study_member, refuse_if_archived
 from accounts.models import User
 from annotation import selectors, services
 from annotation.access import (
@@ -46,7 +46,7 @@ from annotation.forms import (
 )
 from annotation.markup import guidelines_html
 from annotation.models import Assignment, Item, LabelMode, MemberRole, ProjectInvitation
-from config.forms import flash_errors, form_errors_from
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.storage import StoredFileResponse, open_stored
 from idempotency.keys import form_fingerprint, new_key, page_key, page_redirect
 from idempotency.services import Outcome, idempotent_form_run
@@ -333,39 +333,44 @@ ANNOTATORS_PER_PAGE = 100
 def project_new(request, study_id: int):
     """A new annotation project in one of the user's studies, schema included."""
     study = access_study(user=request.user, study_id=study_id)
-    form = ProjectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            project = services.project_create(
-                study=study, user=request.user, **form.service_arguments()
-            )
-        except ValidationError as exc:
-            form_errors_from(form, exc, line_numbers=True)
-        else:
-            messages.success(request, _("Project created. Import items and add members next."))
-            return redirect("annotation:project", project_id=project.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request, "annotation/project_new.html", {"study": study, "form": form}, status=status
-    )
+    if request.method == "POST":
+        form = ProjectForm(request.POST)
+        if form.is_valid():
+            try:
+                refuse_if_archived(study=study)
+                project = services.project_create(
+                    study=study, user=request.user, **form.service_arguments()
+                )
+            except ValidationError as exc:
+                form_errors_from(form, exc, line_numbers=True)
+            else:
+                messages.success(request, _("Project created. Import items and add members next."))
+                return redirect("annotation:project", project_id=project.pk)
+        return form_refused(request, form, key="project", to=f"{request.path}#project-form")
+    form = form_for_page(request, "project", ProjectForm)
+    if form.is_bound:
+        messages.error(request, _("Nothing was created: see the errors marked below."))
+    return render(request, "annotation/project_new.html", {"study": study, "form": form})
 
 
-def _settings_page(
-    request, project, *, settings_form=None, sample_form=None, categories=None, status=200
-):
+def _settings_page(request, project):
+    """The settings page; the form refused last is shown again if the address names it."""
     keys = selectors.item_metadata_keys(project=project)
-    if settings_form is None:
-        settings_form = ProjectSettingsForm(initial=ProjectSettingsForm.initial_for(project))
-    if sample_form is None:
-        initial = {
-            "experts_per_item": project.expert_raters_per_item,
-            "sample_rate": project.expert_sample_rate,
-            "seed": 0,
-        }
-        sample_form = ExpertSampleForm(initial=initial, keys=keys, prefix="sample")
-    if categories is None:
-        categories = CategoryFormSet(initial=category_rows(project), prefix="categories")
-    if status == 400:
+    settings_form = form_for_page(
+        request, "settings", ProjectSettingsForm, initial=ProjectSettingsForm.initial_for(project)
+    )
+    initial = {
+        "experts_per_item": project.expert_raters_per_item,
+        "sample_rate": project.expert_sample_rate,
+        "seed": 0,
+    }
+    sample_form = form_for_page(
+        request, "sample", ExpertSampleForm, initial=initial, keys=keys, prefix="sample"
+    )
+    categories = form_for_page(
+        request, "categories", CategoryFormSet, initial=category_rows(project), prefix="categories"
+    )
+    if settings_form.is_bound or sample_form.is_bound or categories.is_bound:
         messages.error(request, _("Nothing was changed: see the errors marked below."))
     context = {
         "project": project,
@@ -375,7 +380,12 @@ def _settings_page(
         "existing_keys": set(project.categories.values_list("key", flat=True)),
         "expert_items": Item.objects.filter(project=project, expert_slots_total__gt=0).count(),
     }
-    return render(request, "annotation/project_settings.html", context, status=status)
+    return render(request, "annotation/project_settings.html", context)
+
+
+def _settings_refused(request, project, form, key: str, anchor: str):
+    url = reverse("annotation:settings", args=[project.pk])
+    return form_refused(request, form, key=key, to=f"{url}#{anchor}")
 
 
 @login_required
@@ -393,7 +403,7 @@ def project_settings(request, project_id: int):
         else:
             messages.success(request, _("Settings saved."))
             return redirect("annotation:project", project_id=project.pk)
-    return _settings_page(request, project, settings_form=form, status=400)
+    return _settings_refused(request, project, form, "settings", "settings-form")
 
 
 @login_required
@@ -414,7 +424,7 @@ def project_categories(request, project_id: int):
         else:
             messages.success(request, _("Categories saved."))
             return redirect(reverse("annotation:settings", args=[project.pk]) + "#categories")
-    return _settings_page(request, project, categories=formset, status=400)
+    return _settings_refused(request, project, formset, "categories", "categories")
 
 
 def _categories_errors(formset, filled: list, exc: ValidationError) -> None:
@@ -447,7 +457,7 @@ def expert_sample(request, project_id: int):
         else:
             messages.success(request, _("%(n)d items are in the expert sample.") % {"n": n})
             return redirect(reverse("annotation:settings", args=[project.pk]) + "#experts")
-    return _settings_page(request, project, sample_form=form, status=400)
+    return _settings_refused(request, project, form, "sample", "experts")
 
 
 @login_required

@@ -45,7 +45,7 @@ from benchmarks.services import (
     version_diff,
     version_export_start,
 )
-from config.forms import flash_errors, form_errors_from
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.storage import StoredFileResponse, open_stored
 from jobs.models import Job, JobStatus
 from sources import schema
@@ -56,8 +56,22 @@ ITEMS_PER_PAGE = 50
 @login_required
 def dataset_list_view(request, study_id: int):
     study = access_study(user=request.user, study_id=study_id)
-    form = DatasetForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        return _dataset_new(request, study)
+    return render(
+        request,
+        "benchmarks/dataset_list.html",
+        {
+            "study": study,
+            "datasets": dataset_list(study=study),
+            "form": form_for_page(request, "dataset", DatasetForm),
+        },
+    )
+
+
+def _dataset_new(request, study):
+    form = DatasetForm(request.POST)
+    if form.is_valid():
         data = form.cleaned_data
         try:
             with transaction.atomic():
@@ -78,16 +92,11 @@ def dataset_list_view(request, study_id: int):
         else:
             messages.success(request, _("Dataset created."))
             return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)
-    return render(
-        request,
-        "benchmarks/dataset_list.html",
-        {"study": study, "datasets": dataset_list(study=study), "form": form},
-        # A refused form is a 400, as on the other setup pages.
-        status=400 if request.method == "POST" else 200,
-    )
+    return form_refused(request, form, key="dataset", to=f"{request.path}#dataset-form")
 
 
-def _detail_context(dataset, *, form=None, link_form=None) -> dict:
+def _detail_context(request, dataset) -> dict:
+    """The dataset page, with the upload or link form refused last if the address names it."""
     builds = Job.objects.filter(kind=BUILD_JOB_KIND, params__dataset_id=dataset.pk).order_by(
         "-created_at"
     )[:1]
@@ -97,8 +106,8 @@ def _detail_context(dataset, *, form=None, link_form=None) -> dict:
         "sources": dataset.sources.all(),
         "versions": version_list(dataset=dataset),
         "builds": builds,
-        "form": form or UploadForm(),
-        "link_form": link_form or LinkSourceForm(choices=choices),
+        "form": form_for_page(request, "upload", UploadForm),
+        "link_form": form_for_page(request, "link", LinkSourceForm, choices=choices),
         "can_link": bool(choices),
     }
 
@@ -106,7 +115,7 @@ def _detail_context(dataset, *, form=None, link_form=None) -> dict:
 @login_required
 def dataset_detail(request, dataset_id: int):
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    return render(request, "benchmarks/dataset_detail.html", _detail_context(dataset))
+    return render(request, "benchmarks/dataset_detail.html", _detail_context(request, dataset))
 
 
 @login_required
@@ -132,9 +141,7 @@ def source_upload(request, dataset_id: int):
         else:
             messages.success(request, _("Vote table added."))
             return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)
-    return render(
-        request, "benchmarks/dataset_detail.html", _detail_context(dataset, form=form), status=400
-    )
+    return _detail_refused(request, dataset, form, "upload")
 
 
 @login_required
@@ -167,12 +174,12 @@ def source_link(request, dataset_id: int):
         else:
             messages.success(request, _("Source added."))
             return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)
-    return render(
-        request,
-        "benchmarks/dataset_detail.html",
-        _detail_context(dataset, link_form=form),
-        status=400,
-    )
+    return _detail_refused(request, dataset, form, "link")
+
+
+def _detail_refused(request, dataset, form, key: str):
+    url = reverse("benchmarks:dataset_detail", args=[dataset.pk])
+    return form_refused(request, form, key=key, to=f"{url}#{key}-form")
 
 
 @login_required

@@ -6,11 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from benchmarks.access import access_dataset
-from config.forms import form_errors_from
+from config.forms import form_errors_from, form_for_page, form_refused
 from evaluation.access import access_run
 from evaluation.forms import EndpointForm, EndpointRunForm, PredictionsForm, ReferenceForm
 from evaluation.models import ModelEndpoint
@@ -18,16 +19,8 @@ from evaluation.selectors import chosen_version, leaderboard
 from evaluation.services import reference_from_held_out, reference_set, run_upload
 
 
-def _page(
-    request,
-    dataset,
-    *,
-    form=None,
-    reference_form=None,
-    endpoint_form=None,
-    run_form=None,
-    status=200,
-):
+def _page(request, dataset):
+    """The leaderboard, with the form refused last shown again if the address names it."""
     board = leaderboard(dataset=dataset)
     best = max(
         (r["headline"]["high"] for r in board["rows"] if r["headline"] and r["headline"]["high"]),
@@ -48,16 +41,25 @@ def _page(
         "dataset": dataset,
         "board": board,
         "reference_pct": reference_pct,
-        "form": form or PredictionsForm(),
-        "reference_form": reference_form
-        or ReferenceForm(
+        "form": form_for_page(request, "predictions", PredictionsForm),
+        "reference_form": form_for_page(
+            request,
+            "reference",
+            ReferenceForm,
             initial={"metric": board["reference"].metric} if board["reference"] else None,
             prefix="reference",
         ),
-        "endpoint_form": endpoint_form or EndpointForm(prefix="endpoint"),
-        "run_form": run_form or EndpointRunForm(endpoints=_endpoints(dataset), prefix="run"),
+        "endpoint_form": form_for_page(request, "endpoint", EndpointForm, prefix="endpoint"),
+        "run_form": form_for_page(
+            request, "run", EndpointRunForm, endpoints=_endpoints(dataset), prefix="run"
+        ),
     }
-    return render(request, "evaluation/leaderboard.html", context, status=status)
+    return render(request, "evaluation/leaderboard.html", context)
+
+
+def _refused(request, dataset, form, key: str, anchor: str):
+    url = reverse("evaluation:leaderboard", args=[dataset.pk])
+    return form_refused(request, form, key=key, to=f"{url}#{anchor}")
 
 
 @login_required
@@ -83,7 +85,7 @@ def leaderboard_view(request, dataset_id: int):
         else:
             messages.success(request, _("Predictions of %(name)s scored.") % {"name": run.name})
             return redirect("evaluation:leaderboard", dataset_id=dataset.pk)
-    return _page(request, dataset, form=form, status=400)
+    return _refused(request, dataset, form, "predictions", "predictions-form")
 
 
 @login_required
@@ -103,7 +105,7 @@ def reference_view(request, dataset_id: int):
         else:
             messages.success(request, _("Pass mark saved."))
             return redirect("evaluation:leaderboard", dataset_id=dataset.pk)
-    return _page(request, dataset, reference_form=form, status=400)
+    return _refused(request, dataset, form, "reference", "reference-form")
 
 
 @login_required
@@ -163,7 +165,7 @@ def endpoint_create_view(request, dataset_id: int):
         else:
             messages.success(request, _("Endpoint %(name)s added.") % {"name": endpoint.name})
             return redirect("evaluation:leaderboard", dataset_id=dataset.pk)
-    return _page(request, dataset, endpoint_form=form, status=400)
+    return _refused(request, dataset, form, "endpoint", "endpoint-form")
 
 
 @login_required
@@ -191,4 +193,4 @@ def endpoint_run_view(request, dataset_id: int):
             form_errors_from(form, exc)
         else:
             return redirect("evaluation:run_detail", run_id=run.pk)
-    return _page(request, dataset, run_form=form, status=400)
+    return _refused(request, dataset, form, "run", "endpoint-run-form")

@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.access import access_study, studies_visible_to
+from accounts.access import access_study, refuse_if_archived, studies_visible_to
 from config.api import StrictSerializer
 from interop.models import LabelImport, Tool
 from interop.services import label_import_start
@@ -49,6 +49,7 @@ def import_create_api(request):
     data.is_valid(raise_exception=True)
     v = data.validated_data
     study = access_study(user=request.user, study_id=v["study"])
+    refuse_if_archived(study=study)
     label_import = label_import_start(
         study=study, user=request.user, tool=v["tool"], name=v["name"], field=v["field"],
         upload=v["file"],

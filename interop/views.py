@@ -9,10 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import access_study, studies_visible_to
-from config.forms import form_errors_from
+from config.forms import form_errors_from, form_for_page, form_refused
 from interop import services
 from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
@@ -45,22 +46,26 @@ def _projects(user) -> list[tuple[str, str]]:
 @login_required
 def import_page(request):
     studies = studies_visible_to(user=request.user).order_by("name")
-    form = ImportForm(request.POST or None, request.FILES or None, studies=studies)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            label_import = services.label_import_start(
-                study=access_study(user=request.user, study_id=data["study"].pk),
-                user=request.user,
-                tool=data["tool"],
-                name=data["name"],
-                field=data["field"],
-                upload=data["file"],
-            )
-        except ValidationError as exc:
-            form_errors_from(form, exc)
-        else:
-            return redirect("interop:detail", import_id=label_import.pk)
+    # Archived studies take no new annotation project.
+    open_studies = studies.filter(archived_at=None)
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES, studies=open_studies)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                label_import = services.label_import_start(
+                    study=access_study(user=request.user, study_id=data["study"].pk),
+                    user=request.user,
+                    tool=data["tool"],
+                    name=data["name"],
+                    field=data["field"],
+                    upload=data["file"],
+                )
+            except ValidationError as exc:
+                form_errors_from(form, exc)
+            else:
+                return redirect("interop:detail", import_id=label_import.pk)
+        return form_refused(request, form, key="import", to=f"{request.path}#import-form")
     imports = (
         LabelImport.objects.filter(study__in=studies)
         .select_related("study", "job", "project")
@@ -70,11 +75,12 @@ def import_page(request):
         request,
         "interop/import.html",
         {
-            "form": form,
+            "form": form_for_page(request, "import", ImportForm, studies=open_studies),
             "imports": imports,
-            "export_form": ExportForm(projects=_projects(request.user)),
+            "export_form": form_for_page(
+                request, "export", ExportForm, projects=_projects(request.user)
+            ),
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -102,8 +108,9 @@ def export_project(request):
     context: dict[str, Any] = {"export_form": form, "form": None, "imports": []}
     if request.method != "POST":
         return render(request, "interop/import.html", context)
+    refused = f"{reverse('interop:import')}#export-form"
     if not form.is_valid():
-        return render(request, "interop/import.html", context, status=400)
+        return form_refused(request, form, key="export", to=refused)
     study_id, project_id = (int(v) for v in form.cleaned_data["project"].split(":"))
     study = access_study(user=request.user, study_id=study_id)
     try:
@@ -112,5 +119,5 @@ def export_project(request):
         )
     except ValidationError as exc:
         form_errors_from(form, exc)
-        return render(request, "interop/import.html", context, status=400)
+        return form_refused(request, form, key="export", to=refused)
     return redirect("jobs:detail", job_id=job.pk)

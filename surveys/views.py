@@ -1,7 +1,7 @@
 """Researcher pages: survey dashboard, review queue, buttons that start jobs, and the study's
 setup page (populations, panels, sample designs and surveys; one form per step, each posting to
-its own view, which validates, calls one service and redirects back, or shows the page again
-with the errors at status 400)."""
+its own view, which validates, calls one service and redirects back; a refused form goes back
+to its page too, which shows it again with the values and the errors: ``config.forms``)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import access_study, is_study_owner, may_edit_study
 from accounts.models import Study
-from config.forms import flash_errors, form_errors_from
+from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.inputs import SEED_MAX
 from jobs.models import Job
 from jobs.services import job_start
@@ -372,32 +372,34 @@ def start_weights(*, survey, user) -> Job:
 # --- the questionnaire editor --------------------------------------------------------------
 
 
-def _questionnaire_page(
-    request,
-    survey,
-    *,
-    form: QuestionForm | None = None,
-    settings_form: SurveySettingsForm | None = None,
-    status: int = 200,
-):
+def _questionnaire_page(request, survey):
+    """The questionnaire, with the question or settings form refused last if the address
+    names it."""
     blocks = selectors.questionnaire(survey=survey)
     questions = [q for _block, qs in blocks for q in qs]
+    form = form_for_page(request, "question", QuestionForm, survey=survey)
+    settings_form = form_for_page(
+        request,
+        "settings",
+        SurveySettingsForm,
+        initial=SurveySettingsForm.initial_for(survey),
+        prefix="settings",
+    )
     context = {
         "survey": survey,
         "blocks": blocks,
-        "form": form or QuestionForm(survey=survey),
-        "settings_form": settings_form
-        or SurveySettingsForm(initial=SurveySettingsForm.initial_for(survey), prefix="settings"),
-        "settings_open": settings_form is not None,
+        "form": form,
+        "settings_form": settings_form,
+        "settings_open": settings_form.is_bound,
         # Reviewers and viewers see the questionnaire without the controls that change it.
         "read_only": not may_edit_study(user=request.user, study=survey.study),
         "editable": survey.status == SurveyStatus.DRAFT
         and may_edit_study(user=request.user, study=survey.study),
         "ready": bool(questions) and all(q.review_state == ReviewState.APPROVED for q in questions),
     }
-    if status == 400:
+    if form.is_bound or settings_form.is_bound:
         messages.error(request, _("Nothing was created: see the errors marked below."))
-    return render(request, "surveys/questionnaire.html", context, status=status)
+    return render(request, "surveys/questionnaire.html", context)
 
 
 @login_required
@@ -423,14 +425,18 @@ def question_new(request, survey_id: int):
         else:
             messages.success(request, _("Question %(code)s added.") % {"code": question.code})
             return redirect(reverse("surveys:questionnaire", args=[survey.pk]) + "#add")
-    return _questionnaire_page(request, survey, form=form, status=400)
+    return form_refused(
+        request,
+        form,
+        key="question",
+        to=reverse("surveys:questionnaire", args=[survey.pk]) + "#add",
+    )
 
 
 @login_required
 def question_edit(request, survey_id: int, question_id: int):
     """Change a question's wording, options or settings; it goes back to draft."""
     question = _own_question(request, survey_id, question_id)
-    status = 200
     if request.method == "POST":
         form = QuestionFields(request.POST)
         if form.is_valid():
@@ -445,12 +451,14 @@ def question_edit(request, survey_id: int, question_id: int):
                 return redirect(
                     reverse("surveys:questionnaire", args=[survey_id]) + f"#q-{question.code}"
                 )
-        status = 400
+        return form_refused(request, form, key="question-edit", to=request.path)
+    form = form_for_page(
+        request, "question-edit", QuestionFields, initial=QuestionFields.initial_for(question)
+    )
+    if form.is_bound:
         messages.error(request, _("Nothing was changed: see the errors marked below."))
-    else:
-        form = QuestionFields(initial=QuestionFields.initial_for(question))
     context = {"survey": question.survey, "question": question, "form": form}
-    return render(request, "surveys/question_edit.html", context, status=status)
+    return render(request, "surveys/question_edit.html", context)
 
 
 @login_required
@@ -537,7 +545,12 @@ def survey_settings(request, survey_id: int):
         else:
             messages.success(request, _("Survey settings saved."))
             return redirect(reverse("surveys:questionnaire", args=[survey.pk]) + "#settings")
-    return _questionnaire_page(request, survey, settings_form=form, status=400)
+    return form_refused(
+        request,
+        form,
+        key="settings",
+        to=reverse("surveys:questionnaire", args=[survey.pk]) + "#settings",
+    )
 
 
 @login_required
@@ -562,24 +575,31 @@ def survey_status(request, survey_id: int, action: str):
 # --- the study's setup page ------------------------------------------------------------------
 
 
-def _page(request, study: Study, *, status: int = 200, **context: Any):
-    """The setup page, with fresh forms except those given in ``context``."""
-    page = {
-        "study": study,
-        **selectors.study_setup(study=study),
-        "population_form": PopulationImportForm(prefix="population"),
-        "panel_form": PanelImportForm(study=study, prefix="panel"),
-        "design_form": DesignForm(study=study, prefix="design"),
-        "survey_form": SurveyForm(study=study, prefix="survey"),
+def _page(request, study: Study, **context: Any):
+    """The setup page: new forms, except the one refused last if the address names it and
+    those given in ``context``."""
+    forms = {
+        "population_form": form_for_page(
+            request, "population", PopulationImportForm, prefix="population"
+        ),
+        "panel_form": form_for_page(request, "panel", PanelImportForm, study=study, prefix="panel"),
+        "design_form": form_for_page(request, "design", DesignForm, study=study, prefix="design"),
+        "survey_form": form_for_page(request, "survey", SurveyForm, study=study, prefix="survey"),
     }
-    page.update(context)
-    if status == 400:
+    if any(form.is_bound for form in forms.values()):
         messages.error(request, _("Nothing was created: see the errors marked below."))
-    return render(request, "surveys/setup.html", page, status=status)
+    page = {"study": study, **selectors.study_setup(study=study), **forms, **context}
+    return render(request, "surveys/setup.html", page)
 
 
 def _back(study: Study, anchor: str):
     return redirect(reverse("surveys:setup", args=[study.pk]) + f"#{anchor}")
+
+
+def _refused(request, study: Study, form, key: str):
+    """Back to the setup page, which shows the refused form again at its place."""
+    url = reverse("surveys:setup", args=[study.pk])
+    return form_refused(request, form, key=key, to=f"{url}#{key}-form")
 
 
 @login_required
@@ -609,7 +629,7 @@ def population_new(request, study_id: int):
                 % {"name": population.name, "cells": population.cells.count()},
             )
             return _back(study, "populations")
-    return _page(request, study, status=400, population_form=form)
+    return _refused(request, study, form, "population")
 
 
 @login_required
@@ -636,7 +656,7 @@ def panel_new(request, study_id: int):
                 % {"name": panel.name, **report.as_dict()},
             )
             return _back(study, "panels")
-    return _page(request, study, status=400, panel_form=form)
+    return _refused(request, study, form, "panel")
 
 
 @login_required
@@ -692,7 +712,7 @@ def design_new(request, study_id: int):
                 % {"name": design.name, "n": design.target_n},
             )
             return _back(study, "designs")
-    return _page(request, study, status=400, design_form=form)
+    return _refused(request, study, form, "design")
 
 
 @login_required
@@ -712,7 +732,7 @@ def survey_new(request, study_id: int):
                 % {"title": survey.title_en},
             )
             return redirect("surveys:questionnaire", survey_id=survey.pk)
-    return _page(request, study, status=400, survey_form=form)
+    return _refused(request, study, form, "survey")
 
 
 # --- what exists: quotas, population cells, panel members ------------------------------------

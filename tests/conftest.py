@@ -137,6 +137,17 @@ def api_as(api_client):
     return login
 
 
+def post_refused(client, url, data=None, **extra):
+    """POST a form that its page refuses: the answer is a 303 back to the page's GET address,
+    which shows the form again with its errors (``config.forms``); returns that page."""
+    response = client.post(url, data if data is not None else {}, **extra)
+    assert response.status_code == 303, (response.status_code, response.get("Location"))
+    assert "form=" in response["Location"], response["Location"]
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    return page
+
+
 # --- a real browser --------------------------------------------------------------------------
 
 

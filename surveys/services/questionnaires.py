@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import refuse_if_archived
 from accounts.models import Study
 from config.inputs import NUMBER_LIMIT_MAX
 from surveys.models import (
@@ -54,6 +55,8 @@ def survey_create(
     randomize_options: bool = False,
     reservation_minutes: int = 60,
 ) -> Survey:
+    """A new survey of ``study`` (not an archived one), a draft."""
+    refuse_if_archived(study=study)
     if design is not None and design.study_id != study.pk:
         raise ValidationError({"design": [_("The sample design belongs to another study.")]})
     if not 1 <= reservation_minutes <= RESERVATION_MINUTES_MAX:

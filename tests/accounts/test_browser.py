@@ -129,8 +129,9 @@ def test_a_researcher_creates_a_study_and_a_reviewer_signs_up_through_the_link(
 
 
 def test_switching_language_after_a_failed_form(page, live_server):
-    """The study form sent back with an error lives at a POST-only address; switching the
-    language there returns to the page the form came from (not a 405)."""
+    """A refused form comes back on its page (a GET address, after a redirect) with the error
+    and what was typed; switching the language there shows the same page and form in Korean,
+    the typed value and the error (now in Korean) still in place."""
     from accounts.services import researcher_grant
     from tests.accounts.factories import UserFactory
     from tests.conftest import browser_login
@@ -142,10 +143,78 @@ def test_switching_language_after_a_failed_form(page, live_server):
     # The server's check, not the browser's (``required``), is the one under test.
     page.evaluate("document.querySelector('#study-create-form').noValidate = true")
     page.get_by_role("button", name="Create the study").click()
-    expect(page).to_have_url(f"{live_server.url}/studies/new/")
+    page.wait_for_url("**/?form=*")
+    refused = page.url
     expect(page.locator("#study-create-form")).to_contain_text("This field is required.")
+    expect(page.locator("#id_study-description")).to_have_value("No name given")
+    # A reload shows the same (no "send the form again?").
+    page.reload()
+    expect(page.locator("#id_study-description")).to_have_value("No name given")
     page.select_option("#language-select", "ko")
     page.click(".language-switch button")
-    expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("html")).to_have_attribute("lang", "ko")
+    assert page.url.split("#")[0] == refused.split("#")[0]
     expect(page.locator("#study-create-form h2")).to_have_text("새 스터디")
+    expect(page.locator("#id_study-description")).to_have_value("No name given")
+    expect(page.locator("#study-create-form")).to_contain_text("필수 항목입니다.")
+    expect(page.locator("#study-create-form")).not_to_contain_text("This field is required.")
+
+
+def test_an_owner_renames_and_archives_a_study(page, live_server):
+    """The owner renames the study on its page (a name too long first: the error and the typed
+    name come back), archives it: the home page leaves it out until asked, and its page says
+    it is archived; unarchiving brings it back. Every page passes the axe audit."""
+    from accounts.models import Study
+    from accounts.services import researcher_grant, study_create
+    from tests.accounts.factories import UserFactory
+    from tests.conftest import axe_violations, browser_login
+
+    owner = UserFactory(username="rosa")
+    researcher_grant(user=owner)
+    study = study_create(user=owner, name="Values 2026")
+    study_create(user=owner, name="Trust 2027")
+    browser_login(page, owner)
+    page.get_by_role("link", name="Values 2026").click()
+    expect(page.locator("h1")).to_have_text("Values 2026")
+    page.get_by_text("Name and archive").click()
+    assert axe_violations(page) == []
+    # The browser stops at 200 characters; the server's check is the one under test.
+    page.evaluate("document.querySelector('#id_study-name').removeAttribute('maxlength')")
+    page.fill("#id_study-name", "v" * 201)
+    page.fill("#id_study-description", "Second wave")
+    page.get_by_role("button", name="Save name and description").click()
+    page.wait_for_url("**/?form=*")
+    expect(page.locator("#study-edit-form")).to_contain_text(
+        "Ensure this value has at most 200 characters (it has 201)."
+    )
+    expect(page.locator("#id_study-name")).to_have_value("v" * 201)
+    expect(page.locator("#id_study-description")).to_have_value("Second wave")
+    assert axe_violations(page) == []
+    page.fill("#id_study-name", "Values 2027")
+    page.get_by_role("button", name="Save name and description").click()
+    expect(page.locator("h1")).to_have_text("Values 2027")
+    expect(page.locator(".messages")).to_contain_text("name and description are saved")
+
+    page.get_by_text("Name and archive").click()
+    page.get_by_role("button", name="Archive the study").click()
+    expect(page.locator(".messages")).to_contain_text("Values 2027 is archived")
+    expect(page.locator("#archived-note")).to_contain_text("This study was archived on")
+    expect(page.get_by_role("link", name="New annotation project")).to_have_count(0)
+    assert axe_violations(page) == []
+    assert Study.objects.get(pk=study.pk).archived_at is not None
+
+    page.get_by_role("link", name="Your studies").click()
+    expect(page.locator("ul.cards h2")).to_have_text(["Trust 2027"])
+    page.get_by_role("link", name="Show archived studies (1)").click()
+    expect(page.locator("ul.cards h2")).to_have_count(2)
+    expect(page.locator("li.card.archived h2")).to_have_text("Values 2027 Archived")
+    assert axe_violations(page) == []
+
+    page.get_by_role("link", name="Values 2027").click()
+    page.get_by_text("Name and archive").click()
+    page.get_by_role("button", name="Unarchive the study").click()
+    expect(page.locator(".messages")).to_contain_text("Values 2027 is no longer archived.")
+    expect(page.locator("#archived-note")).to_have_count(0)
+    page.get_by_role("link", name="Your studies").click()
+    expect(page.locator("ul.cards h2")).to_have_count(2)
+    expect(page.locator("#archived-toggle")).to_have_count(0)

@@ -142,6 +142,9 @@ ROUTES: dict[str, Route] = {
     "studies/<int:study_id>/": R("study"),
     "join/<str:token>/": R("no_link", GET, POST),
     "favicon.ico": R("redirect"),
+    "studies/<int:study_id>/edit/": R("study", POST, body={"study-name": "Values 2026 (2)"}),
+    "studies/<int:study_id>/archive/": R("study", POST),
+    "studies/<int:study_id>/unarchive/": R("study", POST),
     "studies/<int:study_id>/members/": Route(
         {GET: "study", POST: "study"}, body={"invite-username": "eunji", "invite-role": "owner"}
     ),
@@ -233,7 +236,7 @@ ROUTES: dict[str, Route] = {
     V + "exports/<uuid:job_id>/download/": R("study", kwargs={"job_id": "export_job"}),
     # the accounts and jobs API
     "api/studies/": Route({GET: "user", POST: "creator"}, body={"name": "New study"}),
-    "api/studies/<int:study_id>/": R("study"),
+    "api/studies/<int:study_id>/": Route({GET: "study", PATCH: "study"}, body={"name": "V2"}),
     "api/studies/<int:study_id>/members/": Route(
         {GET: "study", POST: "study"}, body={"username": "eunji"}
     ),

@@ -33,11 +33,16 @@ REVIEW_ROUTES = {
 }
 # Routes a researcher of the study may use (the rules of researchers' things).
 RESEARCHER_RULES = {"study", "project", "adjudication", "job"}
-# Owner-only pages among them: the members' management and the panel's contact details.
+# Owner-only pages among them: the study's name and archive, the members' management and the
+# panel's contact details.
 OWNER_ONLY = {
+    "studies/<int:study_id>/edit/",
+    "studies/<int:study_id>/archive/",
+    "studies/<int:study_id>/unarchive/",
     "studies/<int:study_id>/members/",
     "studies/<int:study_id>/members/remove/",
     "studies/<int:study_id>/invitations/<int:invitation_id>/cancel/",
+    "api/studies/<int:study_id>/",
     "api/studies/<int:study_id>/members/",
     "api/studies/<int:study_id>/members/<str:username>/",
 }

@@ -26,8 +26,13 @@ def test_a_researcher_creates_a_study_from_the_home_page(client, researcher):
 def test_a_study_without_a_name_is_a_form_error(client, researcher):
     client.force_login(researcher)
     response = client.post("/studies/new/", {"study-name": "", "study-description": "x"})
-    assert response.status_code == 400
-    assert b"This field is required." in response.content
+    # Back to the home page (a GET), with the error and the description typed.
+    assert response.status_code == 303
+    assert response["Location"].startswith("/?form=")
+    assert response["Location"].endswith("#study-create-form")
+    page = client.get(response["Location"]).content.decode()
+    assert "This field is required." in page
+    assert "\nx</textarea>" in page
     assert Study.objects.count() == 0
 
 
@@ -107,10 +112,17 @@ def test_a_weak_password_on_sign_up_is_a_form_error(client, researcher, study):
     invitation = study_invitation_link_create(study=study, by=researcher)
     response = client.post(
         f"/join/{invitation.token}/",
-        {"username": "rhee", "password1": "123", "password2": "123"},
+        {"username": "rhee", "email": "rhee@example.org", "password1": "123", "password2": "123"},
     )
-    assert response.status_code == 400
-    assert b"This password is too short" in response.content
+    # Back to the link's page (a GET), with the error and the username, never the passwords.
+    assert response.status_code == 303
+    assert response["Location"].startswith(f"/join/{invitation.token}/?form=")
+    page = client.get(response["Location"]).content.decode()
+    assert "This password is too short" in page
+    assert 'value="rhee"' in page and 'value="rhee@example.org"' in page
+    assert 'value="123"' not in page
+    (kept,) = client.session["refused_forms"].values()
+    assert sorted(kept["data"]) == ["email", "username"]
     assert not User.objects.filter(username="rhee").exists()
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.PENDING

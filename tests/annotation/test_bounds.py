@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from annotation.models import Annotation, Item, Project
 from annotation.services import items_import
 from tests.annotation.factories import emotion_project, raters, text_items
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -181,8 +182,7 @@ def test_scale_bounds_on_the_new_project_page(client, researcher, study, scales,
 
     client.force_login(researcher)
     body = {**SCHEMA, "not_secondary": "", "scales": scales}
-    response = client.post(f"/annotation/studies/{study.pk}/new/", body)
-    assert response.status_code == 400
+    response = post_refused(client, f"/annotation/studies/{study.pk}/new/", body)
     assert response.context["form"].errors["scales"] == [message]
     assert Project.objects.count() == 0
 
@@ -198,8 +198,7 @@ def test_category_fields_longer_than_their_columns_on_the_new_project_page(
         (f"joy | {'N' * 201}", "Line 1: At most 200 characters."),
     ]:
         body = {**SCHEMA, "not_secondary": "", "categories": categories}
-        response = client.post(f"/annotation/studies/{study.pk}/new/", body)
-        assert response.status_code == 400
+        response = post_refused(client, f"/annotation/studies/{study.pk}/new/", body)
         assert response.context["form"].errors["categories"] == [message]
     assert Project.objects.count() == 0
 
@@ -222,11 +221,11 @@ def test_expert_sample_seed_beyond_range(api_as, researcher, project, seed, mess
 def test_expert_sample_seed_on_the_settings_page(client, researcher, project):
     text_items(project, 4)
     client.force_login(researcher)
-    response = client.post(
+    response = post_refused(
+        client,
         f"/annotation/projects/{project.pk}/expert-sample/",
         {"sample-experts_per_item": "1", "sample-sample_rate": "0.5", "sample-seed": "-1"},
     )
-    assert response.status_code == 400
     assert response.context["sample_form"].errors["seed"] == [AT_LEAST.format(0)]
     assert not Item.objects.filter(expert_slots_total__gt=0).exists()
 

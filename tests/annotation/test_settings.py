@@ -18,6 +18,7 @@ from django.db import connection, connections
 from annotation.models import Assignment, AssignmentStatus, Item, Project
 from annotation.services import annotation_submit, assignment_next, project_update
 from tests.annotation.factories import emotion_project, raters, text_items
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -117,8 +118,9 @@ def test_lowering_k_keeps_the_ratings_items_already_have(project, researcher):
 )  # fmt: skip
 def test_bad_settings_change_nothing(client, project, researcher, change, field, message):
     client.force_login(researcher)
-    response = client.post(f"/annotation/projects/{project.pk}/settings/", {**FORM, **change})
-    assert response.status_code == 400
+    response = post_refused(
+        client, f"/annotation/projects/{project.pk}/settings/", {**FORM, **change}
+    )
     assert response.context["form"].errors[field] == [message]
     project.refresh_from_db()
     assert (project.name, project.raters_per_item) == ("Speech emotions", 2)
@@ -395,16 +397,18 @@ def test_a_bad_codebook_changes_nothing(client, project, researcher, change, whe
         rows[2]["keyboard_key"] = "u"
     else:
         rows.append({"key": "fear", "name": "Fear again"})
-    response = client.post(
-        f"/annotation/projects/{project.pk}/categories/", _codebook_post(project, rows)
+    response = post_refused(
+        client, f"/annotation/projects/{project.pk}/categories/", _codebook_post(project, rows)
     )
-    assert response.status_code == 400
     formset = response.context["categories"]
     if where == "non_form":
         assert list(formset.non_form_errors()) == [message]
     else:
         messages = [m for form in formset.forms for ms in form.errors.values() for m in ms]
         assert message in messages
+    if change == "same_key":
+        # The rows come back as they were sent, the new one included.
+        assert 'value="Fear again"' in response.content.decode()
     assert codebook(project) == before
 
 

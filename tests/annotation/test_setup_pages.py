@@ -9,6 +9,7 @@ from django.db import connection
 from annotation.models import Category, ImportedRating, LabelMode, Project, ProjectMember
 from tests.accounts.factories import UserFactory
 from tests.annotation.factories import emotion_project, raters, text_items
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -79,8 +80,7 @@ def test_a_bad_schema_names_the_field_and_creates_nothing(
 ):
     client.force_login(researcher)
     body = {**SCHEMA, "not_secondary": "", **change}
-    response = client.post(f"/annotation/studies/{study.pk}/new/", body)
-    assert response.status_code == 400
+    response = post_refused(client, f"/annotation/studies/{study.pk}/new/", body)
     assert message in response.context["form"].errors[field]
     assert not Project.objects.exists()
 

@@ -23,6 +23,7 @@ from annotation.media import write_tone_wav
 from annotation.models import Item
 from annotation.services import items_import, project_update
 from tests.annotation.factories import emotion_project
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -386,8 +387,7 @@ def test_media_limits_on_the_settings_page(client, study, researcher):
         "name": project.name, "raters_per_item": 3, "gold_rate": 0, "lease_minutes": 15,
         "disagreement_rule": "no_majority", "media_max_bytes": 2048, "media_max_seconds": 2**31,
     }  # fmt: skip
-    response = client.post(url, form)
-    assert response.status_code == 400
+    response = post_refused(client, url, form)
     assert (
         "Ensure this value is less than or equal to 2147483647."
         in (response.context["form"].errors["media_max_seconds"])

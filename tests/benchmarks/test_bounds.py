@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from benchmarks.models import Dataset, DatasetSource
 from benchmarks.services import dataset_create, source_upload_create
 from tests.benchmarks.factories import CATEGORIES
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -59,9 +60,11 @@ def test_split_seed_on_the_page_and_in_the_service(client, researcher, study):
     client.force_login(researcher)
     body = {"name": "Set", "categories": "joy, anger", "rules": ["majority"],
             "tie_policy": "drop", "split_seed": str(2**63), "split_stratify": ""}  # fmt: skip
-    response = client.post(f"/benchmarks/studies/{study.id}/datasets/", body)
-    assert response.status_code == 400
+    response = post_refused(client, f"/benchmarks/studies/{study.id}/datasets/", body)
     assert response.context["form"].errors["split_seed"] == [AT_MOST.format(2**32 - 1)]
+    # What was typed is back in the form.
+    assert 'value="Set"' in response.content.decode()
+    assert f'value="{2**63}"' in response.content.decode()
     with pytest.raises(ValidationError) as err:
         dataset_create(study=study, user=researcher, name="S", categories=CATEGORIES,
                        split_seed=10**30)  # fmt: skip

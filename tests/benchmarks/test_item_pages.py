@@ -24,6 +24,7 @@ from benchmarks.services import (
 )
 from tests.annotation.factories import EMOTIONS, audio_items, emotion_project, tones
 from tests.benchmarks.factories import CATEGORIES, csv_bytes, jsonl_bytes, vote_frame
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -211,10 +212,9 @@ def test_upload_form_shows_a_bad_items_file_on_its_field_and_stores_nothing(
     votes.name = "votes.csv"
     items = io.BytesIO(b"item,txt\ni00,hello\n")
     items.name = "items.csv"
-    response = client.post(
-        f"/benchmarks/datasets/{dataset.id}/sources/", {"file": votes, "items": items}
+    response = post_refused(
+        client, f"/benchmarks/datasets/{dataset.id}/sources/", {"file": votes, "items": items}
     )
-    assert response.status_code == 400
     form = response.context["form"]
     assert list(form.errors) == ["items"]
     assert form.errors["items"][0].startswith("Unknown column 'txt' in the items file")
@@ -230,10 +230,9 @@ def test_upload_form_names_missing_items(client, researcher, dataset):
     votes.name = "votes.csv"
     items = io.BytesIO(jsonl_bytes(items_frame().iloc[:28]))
     items.name = "items.jsonl"
-    response = client.post(
-        f"/benchmarks/datasets/{dataset.id}/sources/", {"file": votes, "items": items}
+    response = post_refused(
+        client, f"/benchmarks/datasets/{dataset.id}/sources/", {"file": votes, "items": items}
     )
-    assert response.status_code == 400
     assert response.context["form"].errors["items"] == [
         "item: the items file misses 2 item(s) of the vote table ('i28', 'i29')."
     ]

@@ -11,6 +11,7 @@ from benchmarks.models import Dataset, DatasetSource, Version
 from benchmarks.services import dataset_create, version_build, version_export_start
 from jobs.models import Job
 from tests.benchmarks.factories import CATEGORIES, csv_bytes, vote_frame
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -170,8 +171,7 @@ def test_upload_page_shows_the_error_and_writes_nothing(client, researcher, data
     client.force_login(researcher)
     bad = io.BytesIO(b"item,voter,label\na,v,fear\n")
     bad.name = "bad.csv"
-    response = client.post(f"/benchmarks/datasets/{dataset.id}/sources/", {"file": bad})
-    assert response.status_code == 400
+    response = post_refused(client, f"/benchmarks/datasets/{dataset.id}/sources/", {"file": bad})
     assert "label: &#x27;fear&#x27; is not one of the categories" in response.content.decode()
     assert DatasetSource.objects.count() == 0
 

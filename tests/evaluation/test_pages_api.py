@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from benchmarks.selectors import version_items
 from evaluation.models import Run
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -56,11 +57,11 @@ def test_leaderboard_ranks_runs_and_shows_pass_or_fail(client, researcher, versi
 
 def test_a_bad_file_on_the_page_shows_the_error_and_stores_nothing(client, researcher, version):
     client.force_login(researcher)
-    response = client.post(
+    response = post_refused(
+        client,
         f"/evaluation/datasets/{version.dataset_id}/",
         {"name": "m", "file": SimpleUploadedFile("p.csv", b"item,label\nnope,joy\n")},
     )
-    assert response.status_code == 400
     assert "1 item(s) are not in version 1: &#x27;nope&#x27;." in response.content.decode()
     assert Run.objects.count() == 0
 
@@ -183,3 +184,39 @@ def test_endpoint_pages_and_api(
         assert bad.status_code == 400 and "prompt_template" in bad.json()["errors"]
     other = api_as(outsider)
     assert other.get(f"/api/evaluation/studies/{study.pk}/endpoints/").status_code == 404
+
+
+def test_a_refused_endpoint_comes_back_with_what_was_typed_but_never_the_key(
+    client, researcher, version
+):
+    """The form goes back to the leaderboard (a GET address) with the values typed and the
+    error; the key is a password field: it is not kept in the session, nor shown again."""
+    from django.contrib.sessions.models import Session
+
+    from evaluation.models import ModelEndpoint
+
+    client.force_login(researcher)
+    page = post_refused(
+        client,
+        f"/evaluation/datasets/{version.dataset_id}/endpoints/",
+        {
+            "endpoint-name": "Local model",
+            "endpoint-url": "not a url",
+            "endpoint-model": "tiny",
+            "endpoint-api_style": "chat",
+            "endpoint-api_key": "sk-secret-123",
+            "endpoint-max_concurrency": "4",
+            "endpoint-timeout_seconds": "30",
+            "endpoint-max_retries": "3",
+            "endpoint-price_input": "0",
+            "endpoint-price_output": "0",
+        },
+    )
+    html = page.content.decode()
+    assert list(page.context["endpoint_form"].errors) == ["url"]
+    assert 'value="Local model"' in html and 'value="not a url"' in html
+    assert "sk-secret-123" not in html
+    session = Session.objects.get().get_decoded()
+    assert "sk-secret-123" not in str(session)
+    assert "Local model" in str(session)
+    assert ModelEndpoint.objects.count() == 0

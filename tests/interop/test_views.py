@@ -13,6 +13,7 @@ from interop.writers import WRITERS
 from jobs.models import Job
 from sources import registry
 from sources.registry import SourceRef
+from tests.conftest import post_refused
 from tests.interop.test_parsers import FIXTURES
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,25 +55,39 @@ def test_project_exported_in_a_tools_format_reads_back_the_same(client, research
 def test_outsider_sees_no_import_and_cannot_export(client, outsider, imported):
     client.force_login(outsider)
     assert client.get(f"/interop/imports/{imported.pk}/").status_code == 404
-    response = client.post(
+    response = post_refused(
+        client,
         "/interop/export/",
         {"project": f"{imported.study_id}:{imported.project_id}", "tool": "doccano"},
     )
-    assert response.status_code == 400
     assert b"Select a valid choice" in response.content
     assert not Job.objects.filter(kind="interop_export").exists()
 
 
 def test_page_refuses_a_study_of_someone_else(client, outsider, study):
     client.force_login(outsider)
-    response = client.post(
+    response = post_refused(client,
         "/interop/",
         {
             "study": study.pk, "tool": "prodigy", "name": "x",
             "file": SimpleUploadedFile("db.jsonl", (FIXTURES / "prodigy.jsonl").read_bytes()),
         },
     )  # fmt: skip
-    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not LabelImport.objects.exists()
+
+
+def test_a_refused_import_comes_back_with_what_was_typed(client, researcher, study):
+    """The form goes back to the import page (a GET address) with the error and the values
+    typed; the file has to be chosen again (browsers never fill a file field in)."""
+    client.force_login(researcher)
+    page = post_refused(
+        client, "/interop/", {"study": study.pk, "tool": "prodigy", "name": "Reviews"}
+    )
+    assert list(page.context["form"].errors) == ["file"]
+    html = page.content.decode()
+    assert 'value="Reviews"' in html
+    assert f'<option value="{study.pk}" selected>' in html
     assert not LabelImport.objects.exists()
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from surveys.models import Cell, Draw, Panelist, PanelistContact, Population, SampleDesign, Survey
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -220,7 +221,8 @@ def test_design_inputs_that_ask_for_more_people_than_a_column_holds(api_as, rese
 
 def test_design_margin_on_the_setup_page(client, researcher, study, population):
     client.force_login(researcher)
-    response = client.post(
+    response = post_refused(
+        client,
         reverse("surveys:setup_design", args=[study.pk]),
         {
             "design-population": population.pk,
@@ -229,10 +231,10 @@ def test_design_margin_on_the_setup_page(client, researcher, study, population):
             "design-allocation": "proportional",
         },
     )
-    assert response.status_code == 400
     form = response.context["design_form"]
     assert form.errors["margin"] == [AT_LEAST.format(0.001)]
-    response = client.post(
+    response = post_refused(
+        client,
         reverse("surveys:setup_design", args=[study.pk]),
         {
             "design-population": population.pk,
@@ -242,7 +244,6 @@ def test_design_margin_on_the_setup_page(client, researcher, study, population):
             "design-sd": "Seoul|F = inf\nSeoul|M = 1\nBusan|F = 1\nBusan|M = 1",
         },
     )
-    assert response.status_code == 400
     assert response.context["design_form"].errors["sd"] == [
         "Line 1: write a cell and its standard deviation, e.g. Seoul|F = 0.4."
     ]
@@ -295,10 +296,9 @@ def test_number_question_limits_beyond_range_on_the_page(client, researcher, stu
 
     survey = survey_create(study=study, title_en="Money")
     client.force_login(researcher)
-    response = client.post(
-        reverse("surveys:question_new", args=[survey.pk]), {**NUMBER_QUESTION, field: value}
+    response = post_refused(
+        client, reverse("surveys:question_new", args=[survey.pk]), {**NUMBER_QUESTION, field: value}
     )
-    assert response.status_code == 400
     assert list(response.context["form"].errors) == [field]
     assert Question.objects.count() == 0
     # The largest limit is taken.
@@ -339,9 +339,12 @@ def test_number_question_limits_in_the_api_and_the_service(api_as, researcher, s
     assert (question.min_value, question.max_value) == (None, 10)
 
 
-def test_language_switch_after_a_failed_form_returns_to_the_form_page(client, researcher, study):
-    """A form sent back with errors lives at a POST-only address; the language switch on
-    that page returns to the page the form came from, not to the POST-only one (405)."""
+def test_a_failed_form_comes_back_at_a_get_address_that_the_language_switch_keeps(
+    client, researcher, study
+):
+    """A refused form is sent back (303) to its page's GET address, which names the kept
+    form; the language switch returns to that address, and the page shows the form again in
+    Korean, with the values typed and the error."""
     from surveys.services import survey_create
 
     survey = survey_create(study=study, title_en="Money")
@@ -350,17 +353,57 @@ def test_language_switch_after_a_failed_form_returns_to_the_form_page(client, re
     failed = client.post(
         reverse("surveys:question_new", args=[survey.pk]),
         {**NUMBER_QUESTION, "max_value": "1e24"},
-        headers={"referer": f"http://testserver{editor}"},
     )
-    assert failed.status_code == 400
-    assert f'name="next" type="hidden" value="{editor}"' in failed.content.decode()
-    switched = client.post("/i18n/setlang/", {"language": "ko", "next": editor})
-    assert switched.status_code == 302 and switched["Location"] == editor
-    assert client.get(editor).status_code == 200
-    # A referer from elsewhere is not followed.
+    assert failed.status_code == 303
+    back = failed["Location"]
+    assert back.startswith(f"{editor}?form=") and back.endswith("#add")
+    address = back.split("#")[0]
+    page = client.get(back).content.decode()
+    assert f'name="next" type="hidden" value="{address}"' in page
+    assert 'value="1e24"' in page and 'value="income"' in page
+    english = list(client.get(back).context["form"].errors["max_value"])
+    assert english == ["Ensure this value is less than or equal to 1000000000000000."]
+    switched = client.post("/i18n/setlang/", {"language": "ko", "next": address})
+    assert switched.status_code == 302 and switched["Location"] == address
+    korean = client.get(address)
+    assert korean.status_code == 200
+    html = korean.content.decode()
+    assert '<html lang="ko">' in html
+    assert 'value="1e24"' in html and 'value="income"' in html
+    assert list(korean.context["form"].errors["max_value"]) == [
+        "값이 1000000000000000 이하이어야 합니다."
+    ]
+    assert survey.questions.count() == 0
+    # Without the token the page shows a new form.
+    assert 'value="1e24"' not in client.get(editor).content.decode()
+
+
+def test_a_page_answering_a_post_switches_language_back_to_where_the_form_was(
+    client, researcher, study, population
+):
+    """A design's preview is a page answering a POST (it stores nothing); the language switch
+    there returns to the page the form came from, not to the POST-only address (405), and
+    follows no referer of another site."""
+    client.force_login(researcher)
+    setup = reverse("surveys:setup", args=[study.pk])
+    preview = {
+        "design-population": population.pk,
+        "design-name": "Main",
+        "design-n": "10",
+        "design-allocation": "proportional",
+        "design-minimum": "1",
+        "action": "preview",
+    }
+    shown = client.post(
+        reverse("surveys:setup_design", args=[study.pk]),
+        preview,
+        headers={"referer": f"http://testserver{setup}"},
+    )
+    assert shown.status_code == 200
+    assert f'name="next" type="hidden" value="{setup}"' in shown.content.decode()
     other = client.post(
-        reverse("surveys:question_new", args=[survey.pk]),
-        {**NUMBER_QUESTION, "max_value": "1e24"},
+        reverse("surveys:setup_design", args=[study.pk]),
+        preview,
         headers={"referer": "https://evil.example/x"},
     )
     assert 'name="next" type="hidden" value="/"' in other.content.decode()

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from surveys.models import Block, Option, Question, ReviewState, SurveyStatus
 from surveys.services import survey_create
+from tests.conftest import post_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +106,7 @@ def test_questions_are_added_in_new_and_existing_blocks(as_researcher, survey, r
     ],
 )  # fmt: skip
 def test_bad_questions_are_refused_whole(as_researcher, survey, change, field, message):
-    response = as_researcher.post(page(survey, "question_new"), {**CHOICE, **change})
-    assert response.status_code == 400
+    response = post_refused(as_researcher, page(survey, "question_new"), {**CHOICE, **change})
     assert response.context["form"].errors[field] == [message]
     assert "Nothing was created: see the errors marked below." in flash(response)
     # Not even the new block.
@@ -127,8 +127,7 @@ def test_the_service_refuses_another_surveys_block(survey, study):
 
 def test_a_repeated_code_is_refused(as_researcher, survey):
     as_researcher.post(page(survey, "question_new"), CHOICE)
-    response = as_researcher.post(page(survey, "question_new"), CHOICE)
-    assert response.status_code == 400
+    response = post_refused(as_researcher, page(survey, "question_new"), CHOICE)
     assert response.context["form"].errors["code"] == [
         "The survey already has a question 'trust_gov'."
     ]
@@ -157,8 +156,7 @@ def test_submit_review_open_and_close(as_researcher, client, survey, colleague):
     survey.refresh_from_db()
     assert survey.status == SurveyStatus.OPEN
     # An open survey's questionnaire no longer changes.
-    late = client.post(page(survey, "question_new"), {**CHOICE, "code": "late"})
-    assert late.status_code == 400
+    late = post_refused(client, page(survey, "question_new"), {**CHOICE, "code": "late"})
     assert late.context["form"].non_field_errors() == [
         "Only a draft survey's questionnaire can change."
     ]
@@ -236,8 +234,7 @@ def test_a_bad_edit_changes_nothing(as_researcher, survey, change, field, messag
         "text_en": "Changed?", "options": "high | A lot\nlow | Little",
         "answer_key": "high", "required_approvals": "1", **change,
     }  # fmt: skip
-    response = as_researcher.post(page(survey, "question_edit", question.pk), form)
-    assert response.status_code == 400
+    response = post_refused(as_researcher, page(survey, "question_edit", question.pk), form)
     assert response.context["form"].errors[field] == [message]
     question.refresh_from_db()
     assert (question.text_en, question.review_state) == (CHOICE["text_en"], ReviewState.IN_REVIEW)
@@ -371,16 +368,14 @@ def test_survey_settings_change_while_draft_and_only_the_link_and_hold_later(as_
     assert (survey.randomize_options, survey.randomize_questions) == (True, False)
     assert (survey.reservation_minutes, survey.open_link_enabled) == (45, False)
 
-    bad = as_researcher.post(url, {**SETTINGS, "settings-languages": []})
-    assert bad.status_code == 400
+    bad = post_refused(as_researcher, url, {**SETTINGS, "settings-languages": []})
     assert bad.context["settings_form"].errors["languages"] == ["This field is required."]
     assert bad.context["settings_open"] is True
 
     survey.status = "open"
     survey.save()
     # During fieldwork the consent text stays as participants saw it...
-    late = as_researcher.post(url, {**SETTINGS, "settings-intro_en": "Changed."})
-    assert late.status_code == 400
+    late = post_refused(as_researcher, url, {**SETTINGS, "settings-intro_en": "Changed."})
     assert late.context["settings_form"].non_field_errors() == [
         "Only a draft survey's wording and consent can change (intro_en)."
     ]

@@ -22,6 +22,7 @@ from surveys.models import (
     SurveyStatus,
 )
 from surveys.services import design_sample_size
+from tests.conftest import post_refused
 from tests.surveys import factories
 
 pytestmark = pytest.mark.django_db
@@ -172,10 +173,11 @@ def test_population_import_creates_the_cells(as_researcher, study):
 
 def test_population_with_bad_rows_is_400_naming_each_row_and_creates_nothing(as_researcher, study):
     bad = "region,gender,count\nSeoul,F,600\nSeoul,,10\nBusan,F,-3\nSeoul,F,5\n"
-    response = as_researcher.post(
-        url(study, "population"), {"population-name": "KR", "population-file": upload(bad)}
+    response = post_refused(
+        as_researcher,
+        url(study, "population"),
+        {"population-name": "KR", "population-file": upload(bad)},
     )
-    assert response.status_code == 400
     assert response.context["population_form"].errors == {
         "file": [
             "Row 3: missing gender.",
@@ -215,8 +217,7 @@ def test_population_form_errors_name_the_field(as_researcher, study, data, error
     }
     if isinstance(data.get("population-file"), bytes):
         data["population-file"] = SimpleUploadedFile("x.csv", data["population-file"])
-    response = as_researcher.post(url(study, "population"), data)
-    assert response.status_code == 400
+    response = post_refused(as_researcher, url(study, "population"), data)
     assert response.context["population_form"].errors == errors
     assert Population.objects.count() == 0
 
@@ -273,11 +274,11 @@ def test_panel_with_bad_rows_is_400_naming_each_row_and_creates_nothing(
         "A3,Daegu,F,\n"
         "A4,Busan,M,not-an-email\n"
     )
-    response = as_researcher.post(
+    response = post_refused(
+        as_researcher,
         url(study, "panel"),
         {"panel-population": population.pk, "panel-name": "Online", "panel-file": upload(bad)},
     )
-    assert response.status_code == 400
     assert response.context["panel_form"].errors == {
         "file": [
             "Row 3: external_id A1 repeats row 2.",
@@ -292,7 +293,8 @@ def test_panel_with_bad_rows_is_400_naming_each_row_and_creates_nothing(
 
 
 def test_panel_file_without_the_population_columns_is_400(as_researcher, study, population):
-    response = as_researcher.post(
+    response = post_refused(
+        as_researcher,
         url(study, "panel"),
         {
             "panel-population": population.pk,
@@ -300,7 +302,6 @@ def test_panel_file_without_the_population_columns_is_400(as_researcher, study, 
             "panel-file": upload("external_id,region\nA1,Seoul\n"),
         },
     )
-    assert response.status_code == 400
     assert response.context["panel_form"].errors == {
         "file": ["The header lacks the columns gender."]
     }
@@ -309,7 +310,8 @@ def test_panel_file_without_the_population_columns_is_400(as_researcher, study, 
 
 def test_panel_into_another_studys_population_is_400(as_researcher, study, other_study):
     foreign = factories.make_population(other_study)
-    response = as_researcher.post(
+    response = post_refused(
+        as_researcher,
         url(study, "panel"),
         {
             "panel-population": foreign.pk,
@@ -317,7 +319,6 @@ def test_panel_into_another_studys_population_is_400(as_researcher, study, other
             "panel-file": upload(panel_csv(foreign)),
         },
     )
-    assert response.status_code == 400
     assert list(response.context["panel_form"].errors) == ["population"]
     assert Panel.objects.count() == 0
 
@@ -476,10 +477,9 @@ def test_minimum_and_neyman_allocations_store_their_parameters(as_researcher, st
 def test_bad_design_input_is_400_naming_the_field(
     as_researcher, study, population, fields, errors, action
 ):
-    response = as_researcher.post(
-        url(study, "design"), {**design_post(population, **fields), "action": action}
+    response = post_refused(
+        as_researcher, url(study, "design"), {**design_post(population, **fields), "action": action}
     )
-    assert response.status_code == 400
     assert response.context["design_form"].errors == errors
     assert "preview" not in response.context
     assert SampleDesign.objects.count() == 0
@@ -488,10 +488,11 @@ def test_bad_design_input_is_400_naming_the_field(
 
 def test_more_people_than_the_panel_has_is_400(as_researcher, study, population, panel):
     for action in ("preview", "create"):
-        response = as_researcher.post(
-            url(study, "design"), {**design_post(population, panel, n="41"), "action": action}
+        response = post_refused(
+            as_researcher,
+            url(study, "design"),
+            {**design_post(population, panel, n="41"), "action": action},
         )
-        assert response.status_code == 400
         errors = response.context["design_form"].non_field_errors()
         assert len(errors) == 1 and "41" in errors[0]
     assert SampleDesign.objects.count() == 0
@@ -499,8 +500,7 @@ def test_more_people_than_the_panel_has_is_400(as_researcher, study, population,
 
 def test_a_panel_of_another_population_is_400(as_researcher, study, population, panel):
     second = factories.make_population(study, name="Other")
-    response = as_researcher.post(url(study, "design"), design_post(second, panel, n="10"))
-    assert response.status_code == 400
+    response = post_refused(as_researcher, url(study, "design"), design_post(second, panel, n="10"))
     assert response.context["design_form"].errors == {
         "panel": ["The panel is drawn from another population."]
     }
@@ -509,8 +509,7 @@ def test_a_panel_of_another_population_is_400(as_researcher, study, population, 
 
 def test_another_studys_population_is_400(as_researcher, study, other_study):
     foreign = factories.make_population(other_study)
-    response = as_researcher.post(url(study, "design"), design_post(foreign, n="10"))
-    assert response.status_code == 400
+    response = post_refused(as_researcher, url(study, "design"), design_post(foreign, n="10"))
     assert list(response.context["design_form"].errors) == ["population"]
     assert SampleDesign.objects.count() == 0
 
@@ -552,8 +551,7 @@ def test_survey_is_created_on_the_design(as_researcher, study, design):
 
 
 def test_survey_without_a_title_is_400(as_researcher, study, design):
-    response = as_researcher.post(url(study, "survey"), {"survey-design": design.pk})
-    assert response.status_code == 400
+    response = post_refused(as_researcher, url(study, "survey"), {"survey-design": design.pk})
     assert response.context["survey_form"].errors == {"title_en": ["This field is required."]}
     assert Survey.objects.count() == 0
 
@@ -563,9 +561,10 @@ def test_survey_on_another_studys_design_is_400(as_researcher, study, other_stud
     from surveys.services import design_create
 
     foreign = design_create(study=other_study, population=population, name="D", n=5)
-    response = as_researcher.post(
-        url(study, "survey"), {"survey-title_en": "Values", "survey-design": foreign.pk}
+    response = post_refused(
+        as_researcher,
+        url(study, "survey"),
+        {"survey-title_en": "Values", "survey-design": foreign.pk},
     )
-    assert response.status_code == 400
     assert list(response.context["survey_form"].errors) == ["design"]
     assert Survey.objects.count() == 0
