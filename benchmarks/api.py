@@ -15,6 +15,7 @@ from accounts.access import access_study
 from accounts.models import User
 from benchmarks import aggregation, splitting
 from benchmarks.access import access_dataset, access_export, access_version
+from benchmarks.downloads import export_file_response
 from benchmarks.models import Dataset, DatasetSource, Version
 from benchmarks.selectors import dataset_list, version_contents, version_items_page, version_list
 from benchmarks.services import (
@@ -28,7 +29,6 @@ from benchmarks.services import (
     version_diff,
     version_export_start,
 )
-from benchmarks.views import export_file_response
 from config.api import StrictSerializer
 from config.inputs import BIGINT_MAX, INT_MAX, SEED_MAX
 from jobs.api import JobOutputSerializer

@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import access_study
 from benchmarks.access import access_dataset, access_export, access_version
+from benchmarks.downloads import export_file_response
 from benchmarks.forms import DatasetForm, LinkSourceForm, UploadForm
 from benchmarks.models import BUILD_JOB_KIND
 from benchmarks.selectors import (
@@ -46,8 +46,8 @@ from benchmarks.services import (
     version_export_start,
 )
 from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
-from config.storage import StoredFileResponse, open_stored
-from jobs.models import Job, JobStatus
+from config.storage import StoredFileResponse
+from jobs.models import Job
 from sources import schema
 
 ITEMS_PER_PAGE = 50
@@ -74,19 +74,18 @@ def _dataset_new(request, study):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                dataset = dataset_create(
-                    study=study,
-                    user=request.user,
-                    name=data["name"],
-                    description=data["description"],
-                    categories=data["categories"],
-                    rules=data["rules"],
-                    parameters={"tie_policy": data["tie_policy"], "seed": 0},
-                    split_seed=data["split_seed"],
-                    split_stratify=data["split_stratify"] or "",
-                    split_group=data["split_group"],
-                )
+            dataset = dataset_create(
+                study=study,
+                user=request.user,
+                name=data["name"],
+                description=data["description"],
+                categories=data["categories"],
+                rules=data["rules"],
+                parameters={"tie_policy": data["tie_policy"], "seed": 0},
+                split_seed=data["split_seed"],
+                split_stratify=data["split_stratify"] or "",
+                split_group=data["split_group"],
+            )
         except ValidationError as exc:
             form_errors_from(form, exc)
         else:
@@ -154,21 +153,20 @@ def source_link(request, dataset_id: int):
         kind, _sep, pk = form.cleaned_data["target"].partition(":")
         name = dict(choices)[form.cleaned_data["target"]]
         try:
-            with transaction.atomic():
-                if kind == "survey":
-                    source_survey_create(
-                        dataset=dataset,
-                        survey_id=int(pk),
-                        question_ids=form.cleaned_data["questions"],
-                        name=name,
-                    )
-                else:
-                    source_annotation_create(
-                        dataset=dataset,
-                        project_id=int(pk),
-                        roles=form.cleaned_data["roles"],
-                        name=name,
-                    )
+            if kind == "survey":
+                source_survey_create(
+                    dataset=dataset,
+                    survey_id=int(pk),
+                    question_ids=form.cleaned_data["questions"],
+                    name=name,
+                )
+            else:
+                source_annotation_create(
+                    dataset=dataset,
+                    project_id=int(pk),
+                    roles=form.cleaned_data["roles"],
+                    name=name,
+                )
         except ValidationError as exc:
             form_errors_from(form, exc)
         else:
@@ -186,8 +184,7 @@ def _detail_refused(request, dataset, form, key: str):
 @require_POST
 def version_build_view(request, dataset_id: int):
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    with transaction.atomic():
-        version_build_start(dataset=dataset, user=request.user)
+    version_build_start(dataset=dataset, user=request.user)
     messages.info(request, _("Building a new version."))
     return redirect("benchmarks:dataset_detail", dataset_id=dataset.pk)
 
@@ -477,30 +474,12 @@ def version_export_view(request, dataset_id: int, number: int):
     raw = request.POST.get("raw") in ("1", "on", "true")
     fmt = request.POST.get("format") or "all"
     try:
-        with transaction.atomic():
-            version_export_start(version=version, user=request.user, raw=raw, fmt=fmt)
+        version_export_start(version=version, user=request.user, raw=raw, fmt=fmt)
     except ValidationError as exc:
         flash_errors(request, exc)
         return redirect("benchmarks:version_detail", dataset_id=dataset_id, number=number)
     messages.info(request, _("Export started."))
     return redirect("benchmarks:version_detail", dataset_id=dataset_id, number=number)
-
-
-def export_file_response(job) -> StoredFileResponse:
-    """The export's zip, streamed from the storage (call after the access checks)."""
-    if job.status != JobStatus.SUCCEEDED or not job.result_file:
-        raise Http404("The export is not ready.")
-    name = job.result.get("file") or "export.zip"
-    try:
-        stream = open_stored(job.result_file.name, storage=job.result_file.storage)
-    except FileNotFoundError:
-        raise Http404("The export's file is gone.") from None
-    return StoredFileResponse(
-        stream,
-        as_attachment=True,
-        filename=name,
-        content_type="application/zip",
-    )
 
 
 @login_required

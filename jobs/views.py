@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
-from config.storage import StoredFileResponse, open_stored
 from jobs.access import access_job
+from jobs.responses import result_file_response
 
 
 @login_required
@@ -50,11 +49,4 @@ def job_download(request, job_id):
     and is streamed from the storage (a local folder or an object store).
     """
     job = access_job(user=request.user, job_id=job_id)
-    if not job.result_file:
-        raise Http404("This job has no result file.")
-    name = (job.result_file.name or "result").rsplit("/", 1)[-1]
-    try:
-        stream = open_stored(job.result_file.name, storage=job.result_file.storage)
-    except FileNotFoundError:
-        raise Http404("This job's result file is gone.") from None
-    return StoredFileResponse(stream, as_attachment=True, filename=name)
+    return result_file_response(job)

@@ -43,7 +43,6 @@ from surveys.models import (
     WeightingMethod,
 )
 from surveys.models import Response as SurveyResponse
-from surveys.views import start_export, start_weights
 
 PARSERS = [BoundedJSONParser, MultiPartParser, FormParser]
 
@@ -254,9 +253,7 @@ def panel_create_api(request):
     population = access_population(
         user=request.user, population_id=data.validated_data["population"]
     )
-    panel = Panel.objects.create(
-        study_id=population.study_id, population=population, name=data.validated_data["name"]
-    )
+    panel = services.panel_create(population=population, name=data.validated_data["name"])
     return ApiResponse(PanelOut(panel).data, status=status.HTTP_201_CREATED)
 
 
@@ -694,7 +691,7 @@ def weights_api(request, survey_id: int):
             method=given.get("method", survey.weighting_method),
             trim=given.get("trim", survey.weight_trim),
         )
-    return _job(start_weights(survey=survey, user=request.user))
+    return _job(services.weights_start(survey=survey, user=request.user))
 
 
 class ExportIn(StrictSerializer):
@@ -713,7 +710,7 @@ def export_api(request, survey_id: int):
     data = ExportIn(data=request.data)
     data.is_valid(raise_exception=True)
     return _job(
-        start_export(
+        services.responses_export_start(
             survey=survey,
             user=request.user,
             fmt=data.validated_data["format"],

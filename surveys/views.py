@@ -30,7 +30,6 @@ from accounts.models import Study
 from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.inputs import SEED_MAX
 from jobs.models import Job
-from jobs.services import job_start
 from sources.csv_escape import escape_cell
 from surveys import selectors, services
 from surveys.access import access_panel, access_population, access_question, access_survey
@@ -49,7 +48,6 @@ from surveys.forms import (
     WeightingMergeForm,
 )
 from surveys.models import Block, ReviewState, SurveyStatus
-from surveys.tasks import compute_weights_task, export_responses_task
 
 
 def _own_question(request, survey_id: int, question_id: int, review: bool = False):
@@ -291,7 +289,7 @@ def export_start(request, survey_id: int, fmt: str):
         raise Http404("Unknown format.")
     # "raw" (a checkbox by the CSV button): formulas are left unescaped, for programs.
     raw = request.POST.get("raw") in ("1", "on", "true")
-    job = start_export(survey=survey, user=request.user, fmt=fmt, raw=raw)
+    job = services.responses_export_start(survey=survey, user=request.user, fmt=fmt, raw=raw)
     return redirect("jobs:detail", job_id=job.id)
 
 
@@ -314,7 +312,7 @@ def weights_start(request, survey_id: int):
         except ValidationError as exc:
             flash_errors(request, exc)
             return redirect(dashboard_url(survey.pk, "results", "weighting"))
-    start_weights(survey=survey, user=request.user)
+    services.weights_start(survey=survey, user=request.user)
     messages.success(request, _("Weighting settings saved; the weights are being computed."))
     return redirect(dashboard_url(survey.pk, "results"))
 
@@ -342,31 +340,8 @@ def weights_merge(request, survey_id: int):
             request,
             _("%(category)s is merged into %(into)s for weighting.") % form.cleaned_data,
         )
-    start_weights(survey=survey, user=request.user)
+    services.weights_start(survey=survey, user=request.user)
     return redirect(dashboard_url(survey.pk, "results"))
-
-
-def start_export(*, survey, user, fmt: str, raw: bool = False) -> Job:
-    """Queue an export; ``raw`` leaves CSV cells that look like formulas unescaped.
-    ``BackgroundUnavailable`` when the broker is down (``job_start``; no job remains)."""
-    return job_start(
-        kind="surveys.export",
-        task=export_responses_task,
-        user=user,
-        study=survey.study,
-        params={"survey_id": survey.pk, "format": fmt, "raw": raw},
-    )
-
-
-def start_weights(*, survey, user) -> Job:
-    """Queue the weighting (``BackgroundUnavailable`` when the broker is down)."""
-    return job_start(
-        kind="surveys.weights",
-        task=compute_weights_task,
-        user=user,
-        study=survey.study,
-        params={"survey_id": survey.pk},
-    )
 
 
 # --- the questionnaire editor --------------------------------------------------------------

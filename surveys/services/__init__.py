@@ -16,8 +16,13 @@ from surveys.services.designs import (
     sample_draw,
     sample_replace,
 )
-from surveys.services.exports import EXPORT_FORMATS, responses_export
-from surveys.services.imports import panel_import, panel_import_named, population_import
+from surveys.services.exports import EXPORT_FORMATS, responses_export, responses_export_start
+from surveys.services.imports import (
+    panel_create,
+    panel_import,
+    panel_import_named,
+    population_import,
+)
 from surveys.services.invitations import (
     invitation_refuse,
     invitations_send,
@@ -57,6 +62,7 @@ from surveys.services.weights import (
     weighting_merges_clear,
     weighting_update,
     weights_compute,
+    weights_start,
 )
 
 __all__ = [
@@ -79,6 +85,7 @@ __all__ = [
     "invitations_send",
     "invitations_send_now",
     "option_create",
+    "panel_create",
     "panel_import",
     "panel_import_named",
     "population_import",
@@ -96,6 +103,7 @@ __all__ = [
     "response_screen",
     "response_start",
     "responses_export",
+    "responses_export_start",
     "sample_draw",
     "sample_replace",
     "survey_close",
@@ -106,4 +114,5 @@ __all__ = [
     "weighting_merges_clear",
     "weighting_update",
     "weights_compute",
+    "weights_start",
 ]

@@ -11,6 +11,7 @@ import io
 import os
 import re
 import tempfile
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyreadstat
@@ -18,6 +19,10 @@ import pyreadstat
 from sources.csv_escape import escape_frame
 from surveys.models import Answer, QuestionKind, Response, ResponseStatus, Survey
 from surveys.selectors import voter_key
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from jobs.models import Job
 
 EXPORT_FORMATS = ("csv", "parquet", "sav", "dta")
 
@@ -163,3 +168,18 @@ def responses_export(*, survey: Survey, fmt: str, formula_escape: bool = True) -
             )
         with open(path, "rb") as fh:
             return name, fh.read()
+
+
+def responses_export_start(*, survey: Survey, user: User, fmt: str, raw: bool = False) -> Job:
+    """Queue an export of the survey's responses; ``raw`` leaves CSV cells that look like
+    formulas unescaped. ``BackgroundUnavailable`` when the broker is down (no job remains)."""
+    from jobs.services import job_start
+    from surveys.tasks import export_responses_task
+
+    return job_start(
+        kind="surveys.export",
+        task=export_responses_task,
+        user=user,
+        study=survey.study,
+        params={"survey_id": survey.pk, "format": fmt, "raw": raw},
+    )

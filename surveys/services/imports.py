@@ -275,6 +275,13 @@ def _contact(contact: dict) -> dict:
     return {"email": contact.get("email", ""), "phone": contact.get("phone", "")}
 
 
+def panel_create(*, population: Population, name: str) -> Panel:
+    """A new, empty panel of the population (of the population's study)."""
+    if not name.strip() or len(name) > 200:
+        raise ValidationError({"name": [_("A panel name of 1 to 200 characters.")]})
+    return Panel.objects.create(study_id=population.study_id, population=population, name=name)
+
+
 @transaction.atomic
 def panel_import_named(
     *, population: Population, name: str, csv_text: str | bytes
@@ -285,5 +292,5 @@ def panel_import_named(
     panel = Panel.objects.filter(population=population, name=name).order_by("id").first()
     created = panel is None
     if panel is None:
-        panel = Panel.objects.create(study_id=population.study_id, population=population, name=name)
+        panel = panel_create(population=population, name=name)
     return panel, panel_import(panel=panel, csv_text=csv_text), created

@@ -3,6 +3,8 @@ survey's weighting settings: method, trimming and categories merged for weightin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -10,6 +12,10 @@ from django.utils.translation import gettext as _
 from surveys import weighting
 from surveys.models import Survey, Weight, WeightingMethod
 from surveys.selectors import calibrate, respondents_frame
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from jobs.models import Job
 
 # A weight may be capped at 1 to 100 times the mean weight (1 makes every weight equal).
 TRIM_MIN = 1.0
@@ -114,3 +120,18 @@ def weighting_merges_clear(*, survey: Survey) -> Survey:
     survey.weighting_merges = {}
     survey.save(update_fields=["weighting_merges"])
     return survey
+
+
+def weights_start(*, survey: Survey, user: User) -> Job:
+    """Queue the weighting of the survey's responses (``BackgroundUnavailable`` when the
+    broker is down; then no job remains)."""
+    from jobs.services import job_start
+    from surveys.tasks import compute_weights_task
+
+    return job_start(
+        kind="surveys.weights",
+        task=compute_weights_task,
+        user=user,
+        study=survey.study,
+        params={"survey_id": survey.pk},
+    )
