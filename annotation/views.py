@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -45,7 +44,7 @@ from annotation.forms import (
     ratings_from_post,
 )
 from annotation.markup import guidelines_html
-from annotation.models import Assignment, Item, LabelMode, MemberRole, ProjectInvitation
+from annotation.models import Item, LabelMode, MemberRole, ProjectInvitation
 from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
 from config.storage import StoredFileResponse, open_stored
 from idempotency.keys import form_fingerprint, new_key, page_key, page_redirect
@@ -133,12 +132,8 @@ def annotate_submit(request, project_id: int):
         messages.error(request, _("item: This item is not assigned to you."))
         return redirect("annotation:annotate", project_id=project.pk)
     time_ms = request.POST.get("time_ms", "")
-    if time_ms.isdigit():
-        elapsed: int | None = int(time_ms)
-    else:
-        # Without JavaScript, time on item is read from the lease.
-        lease = Assignment.objects.filter(item_id=item_id, rater=request.user).first()
-        elapsed = int((timezone.now() - lease.leased_at).total_seconds() * 1000) if lease else None
+    # Without JavaScript the page sends no time: the service reads it from the lease.
+    elapsed = int(time_ms) if time_ms.isdigit() else None
 
     def submit() -> Outcome:
         services.annotation_submit(
@@ -150,6 +145,7 @@ def annotate_submit(request, project_id: int):
             comment=request.POST.get("comment", "").strip(),
             evidence=request.POST.get("evidence", "").strip(),
             time_ms=elapsed,
+            time_from_lease=True,
         )
         location = reverse("annotation:annotate", args=[project.pk])
         return Outcome(

@@ -151,8 +151,10 @@ def participant(request, token: str):
         for scope in (_answers_scope(response), _start_scope(survey, response.invitation_id)):
             if replay := _stored(request, scope):
                 return page_redirect(replay)
-    if request.GET.get("lang") in LANGUAGES and response.language != language:
-        Response.objects.filter(pk=response.pk).update(language=language)
+    if request.method == "POST" and request.GET.get("lang") in LANGUAGES:
+        # A page shown in the other language (a ?lang= link) keeps it once the participant
+        # acts on it; showing a page writes nothing.
+        services.response_language_set(response=response, language=language)
     if response.status == ResponseStatus.SCREENED_OUT:
         return _render(request, "screened_out.html", {"survey": survey}, language)
     if response.status == ResponseStatus.COMPLETED:
@@ -300,6 +302,8 @@ def _questions(request, survey: Survey, response: Response, language: str):
             except ValidationError:
                 pass  # a completed or screened-out response: the redirect shows its page
             page, lang = leave
+            if lang:
+                services.response_language_set(response=response, language=lang)
             return HttpResponseRedirect(_link(response.token, lang=lang, page=page))
 
         def record() -> Outcome:

@@ -340,9 +340,13 @@ def annotation_submit(
     comment: str = "",
     evidence: str = "",
     time_ms: int | None = None,
+    time_from_lease: bool = False,
     now: datetime | None = None,
 ) -> Annotation:
     """Record the rater's answer on an item leased to them.
+
+    ``time_ms`` is the time on the item as the client measured it; without it and with
+    ``time_from_lease`` (a page sent without JavaScript), the time since the lease began.
 
     Locks the assignment row. Refuses (ValidationError naming the field, nothing written): an
     item not assigned to the rater, a lease that expired or was already answered, unknown
@@ -368,6 +372,8 @@ def annotation_submit(
         raise ValidationError({"comment": [_("Comments are not collected in this project.")]})
     if evidence and not project.allow_evidence:
         raise ValidationError({"evidence": [_("Evidence is not collected in this project.")]})
+    if time_ms is None and time_from_lease:
+        time_ms = int((now - assignment.leased_at).total_seconds() * 1000)
     if time_ms is not None and time_ms < 0:
         raise ValidationError({"time_ms": [_("Must not be negative.")]})
     if time_ms is not None and time_ms > inputs.INT_MAX:

@@ -52,6 +52,7 @@ from surveys.services.responses import (
     quota_release_all_expired,
     quota_release_expired,
     response_complete,
+    response_language_set,
     response_screen,
     response_start,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "quota_release_expired",
     "quota_targets_update",
     "response_complete",
+    "response_language_set",
     "response_screen",
     "response_start",
     "responses_export",

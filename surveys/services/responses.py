@@ -164,6 +164,16 @@ def response_start(
         return response
 
 
+def response_language_set(*, response: Response, language: str) -> None:
+    """The language the participant reads the survey in (``ko`` or ``en``), kept for the
+    pages after this one."""
+    if language not in ("ko", "en"):
+        raise ValidationError({"lang": [_("Choose ko or en.")]})
+    if response.language != language:
+        Response.objects.filter(pk=response.pk).update(language=language)
+        response.language = language
+
+
 def response_screen(
     *, response: Response, values: dict[str, str], holder: str = "", max_holds: int = 0
 ) -> Response:

@@ -122,3 +122,22 @@ def test_seeded_order_is_stable_per_participant(client, study, design, colleague
         assert len(first) == 7  # 4 questions and 3 media options
         orders.append(tuple(first))
     assert len(set(orders)) > 1
+
+
+def test_showing_a_page_in_the_other_language_writes_nothing_until_the_participant_acts(
+    client, survey
+):
+    invitation = sample_draw(survey=survey, seed=3).invitations.first()
+    client.post(link(invitation.token), {"lang": "ko", "consent": "yes"})
+    response = Response.objects.get()
+    assert response.language == "ko"
+    page = client.get(link(invitation.token, lang="en"))
+    assert '<html lang="en">' in page.content.decode()
+    response.refresh_from_db()
+    assert response.language == "ko"
+    # The header's language switch submits the page as a draft: the choice is kept from then.
+    switched = client.post(link(invitation.token), {"page": "1", "go": "lang:en"})
+    assert switched.status_code == 302
+    response.refresh_from_db()
+    assert response.language == "en"
+    assert '<html lang="en">' in client.get(link(invitation.token)).content.decode()
