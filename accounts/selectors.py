@@ -21,6 +21,11 @@ def archived_study_count(*, user: User) -> int:
     return studies_visible_to(user=user).filter(archived_at__isnull=False).count()
 
 
+def user_named(*, username: str) -> User | None:
+    """The account with this username, active or not (an imported rater, say)."""
+    return User.objects.filter(username=username.strip()).first()
+
+
 def active_user_named(*, username: str) -> User | None:
     """The active account with this username (inactive ones, such as imported raters, are
     nobody to invite)."""

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import access_study, is_study_member, refuse_if_archived
-from accounts.models import User
+from accounts.selectors import user_named
 from annotation import selectors, services
 from annotation.access import (
     access_adjudication,
@@ -461,7 +461,7 @@ def expert_sample(request, project_id: int):
 def member_add(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
     form = MemberForm(request.POST, prefix="member")
-    user = User.objects.filter(username=request.POST.get("member-username", "").strip()).first()
+    user = user_named(username=request.POST.get("member-username", ""))
     if not form.is_valid():
         for field, msgs in form.errors.items():
             for msg in msgs:
@@ -534,7 +534,7 @@ def invitation_answer(request, invitation_id: int, answer: str):
 @require_POST
 def member_remove(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
-    user = User.objects.filter(username=request.POST.get("username", "")).first()
+    user = user_named(username=request.POST.get("username", ""))
     if user is None:
         messages.error(request, _("username: No such user."))
     else:
@@ -666,7 +666,7 @@ def project_import(request, project_id: int):
 def exclusion_create(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
     form = ExclusionForm(request.POST)
-    rater = User.objects.filter(username=request.POST.get("username", "")).first()
+    rater = user_named(username=request.POST.get("username", ""))
     if rater is None:
         messages.error(request, _("username: No such user."))
     elif not form.is_valid():
