@@ -75,14 +75,19 @@ node_modules/axe-core/axe.min.js: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
 
-# Two passes: the whole suite on PostgreSQL (browsers and Celery workers included), then on
-# SQLite, the embedded default of `make run` (browser tests aside; tests that need a database
-# server say so and skip).
+# Two passes side by side: the whole suite on PostgreSQL (browsers and Celery workers
+# included) and on SQLite, the embedded default of `make run` (browser tests aside; tests that
+# need a database server say so and skip). The SQLite pass writes to .test-sqlite.log, shown
+# after the PostgreSQL pass; the target fails if either pass fails.
 test: $(STAMP) browser node_modules/axe-core/axe.min.js
+	@env -u DATABASE_URL -u TEST_DATABASE_NAME TEST_BROKER_URL=$${TEST_BROKER_URL:-$(TEST_BROKER_URL)} \
+	  $(PY) -m pytest -m "not browser" -q -p no:cacheprovider $(PYTEST_ARGS) > .test-sqlite.log 2>&1 & lite=$$!; \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} TEST_BROKER_URL=$${TEST_BROKER_URL:-$(TEST_BROKER_URL)} \
-	  $(PY) -m pytest $(PYTEST_ARGS)
-	env -u DATABASE_URL -u TEST_DATABASE_NAME TEST_BROKER_URL=$${TEST_BROKER_URL:-$(TEST_BROKER_URL)} \
-	  $(PY) -m pytest -m "not browser" -q $(PYTEST_ARGS)
+	  $(PY) -m pytest $(PYTEST_ARGS); pg=$$?; \
+	wait $$lite; sqlite=$$?; \
+	echo "=== the same suite on SQLite (make run's default) ==="; cat .test-sqlite.log; \
+	echo "PostgreSQL pass: exit $$pg; SQLite pass: exit $$sqlite"; \
+	test $$pg -eq 0 -a $$sqlite -eq 0
 
 test-fast: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) -m pytest -m "not browser and not celery_worker" $(PYTEST_ARGS)
