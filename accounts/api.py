@@ -28,13 +28,13 @@ from accounts.services import (
 from config.api import StrictSerializer
 
 
-class StudyOutputSerializer(serializers.ModelSerializer):
+class StudyOutput(serializers.ModelSerializer):
     class Meta:
         model = Study
         fields = ["id", "name", "description", "created_at", "archived_at"]
 
 
-class StudyInputSerializer(StrictSerializer):
+class StudyInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -58,10 +58,8 @@ class StudyListQuery(StrictSerializer):
     )
 
 
-@extend_schema(
-    methods=["GET"], parameters=[StudyListQuery], responses=StudyOutputSerializer(many=True)
-)
-@extend_schema(methods=["POST"], request=StudyInputSerializer, responses=StudyOutputSerializer)
+@extend_schema(methods=["GET"], parameters=[StudyListQuery], responses=StudyOutput(many=True))
+@extend_schema(methods=["POST"], request=StudyInput, responses=StudyOutput)
 @api_view(["GET", "POST"])
 def study_list_api(request):
     if request.method == "POST":
@@ -70,19 +68,19 @@ def study_list_api(request):
         except DjangoPermissionDenied as exc:
             # The reason says how to get the right, so it is kept (not DRF's generic text).
             raise exceptions.PermissionDenied(str(exc)) from None
-        data = StudyInputSerializer(data=request.data)
+        data = StudyInput(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             study = study_create(user=request.user, **data.validated_data)
-        return Response(StudyOutputSerializer(study).data, status=status.HTTP_201_CREATED)
+        return Response(StudyOutput(study).data, status=status.HTTP_201_CREATED)
     query = StudyListQuery(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     studies = study_list(user=request.user, archived=query.validated_data["archived"])
-    return Response(StudyOutputSerializer(studies, many=True).data)
+    return Response(StudyOutput(studies, many=True).data)
 
 
-@extend_schema(methods=["GET"], responses=StudyOutputSerializer)
-@extend_schema(methods=["PATCH"], request=StudyUpdateInput, responses=StudyOutputSerializer)
+@extend_schema(methods=["GET"], responses=StudyOutput)
+@extend_schema(methods=["PATCH"], request=StudyUpdateInput, responses=StudyOutput)
 @api_view(["GET", "PATCH"])
 def study_detail_api(request, study_id: int):
     """The study; its owners rename it, change its description, or archive it
@@ -92,9 +90,9 @@ def study_detail_api(request, study_id: int):
         data = StudyUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         study = study_update(study=study, **data.validated_data)
-        return Response(StudyOutputSerializer(study).data)
+        return Response(StudyOutput(study).data)
     study = access_study(user=request.user, study_id=study_id)
-    return Response(StudyOutputSerializer(study).data)
+    return Response(StudyOutput(study).data)
 
 
 # --- members and invitations ---------------------------------------------------------------

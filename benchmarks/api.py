@@ -31,10 +31,10 @@ from benchmarks.services import (
 )
 from config.api import StrictSerializer
 from config.inputs import BIGINT_MAX, INT_MAX, SEED_MAX
-from jobs.api import JobOutputSerializer
+from jobs.api import JobDetailOutput
 
 
-class SourceOutputSerializer(serializers.ModelSerializer):
+class SourceOutput(serializers.ModelSerializer):
     class Meta:
         model = DatasetSource
         fields = [
@@ -43,7 +43,7 @@ class SourceOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class DatasetOutputSerializer(serializers.ModelSerializer):
+class DatasetOutput(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = [
@@ -52,7 +52,7 @@ class DatasetOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class DatasetInputSerializer(StrictSerializer):
+class DatasetInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     categories = serializers.ListField(child=serializers.CharField(max_length=200))
@@ -74,7 +74,7 @@ class DatasetInputSerializer(StrictSerializer):
     )
 
 
-class VersionOutputSerializer(serializers.ModelSerializer):
+class VersionOutput(serializers.ModelSerializer):
     built_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
@@ -85,7 +85,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class VersionListSerializer(serializers.ModelSerializer):
+class VersionListOutput(serializers.ModelSerializer):
     built_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
@@ -93,7 +93,7 @@ class VersionListSerializer(serializers.ModelSerializer):
         fields = ["number", "sha256", "code_version", "built_by", "built_at"]
 
 
-class UploadInputSerializer(StrictSerializer):
+class UploadInput(StrictSerializer):
     file = serializers.FileField()
     items = serializers.FileField(
         required=False,
@@ -103,7 +103,7 @@ class UploadInputSerializer(StrictSerializer):
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
-class LinkInputSerializer(StrictSerializer):
+class LinkInput(StrictSerializer):
     kind = serializers.ChoiceField(choices=["survey", "annotation"])
     survey_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     question_ids = serializers.ListField(
@@ -125,36 +125,36 @@ class LinkInputSerializer(StrictSerializer):
         return attrs
 
 
-@extend_schema(request=DatasetInputSerializer, responses=DatasetOutputSerializer(many=True))
+@extend_schema(request=DatasetInput, responses=DatasetOutput(many=True))
 @api_view(["GET", "POST"])
 def dataset_list_api(request, study_id: int):
     study = access_study(user=request.user, study_id=study_id)
     if request.method == "POST":
-        data = DatasetInputSerializer(data=request.data)
+        data = DatasetInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values.setdefault("split_fractions", dict(splitting.DEFAULT_FRACTIONS))
         with transaction.atomic():
             dataset = dataset_create(study=study, user=request.user, **values)
-        return Response(DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
-    return Response(DatasetOutputSerializer(dataset_list(study=study), many=True).data)
+        return Response(DatasetOutput(dataset).data, status=status.HTTP_201_CREATED)
+    return Response(DatasetOutput(dataset_list(study=study), many=True).data)
 
 
-@extend_schema(responses=DatasetOutputSerializer)
+@extend_schema(responses=DatasetOutput)
 @api_view(["GET"])
 def dataset_detail_api(request, dataset_id: int):
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    data = DatasetOutputSerializer(dataset).data
-    data["sources"] = SourceOutputSerializer(dataset.sources.all(), many=True).data
+    data = DatasetOutput(dataset).data
+    data["sources"] = SourceOutput(dataset.sources.all(), many=True).data
     return Response(data)
 
 
-@extend_schema(request=UploadInputSerializer, responses=SourceOutputSerializer)
+@extend_schema(request=UploadInput, responses=SourceOutput)
 @api_view(["POST"])
 @parser_classes([MultiPartParser, FormParser])
 def source_upload_api(request, dataset_id: int):
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    data = UploadInputSerializer(data=request.data)
+    data = UploadInput(data=request.data)
     data.is_valid(raise_exception=True)
     upload = data.validated_data["file"]
     items = data.validated_data.get("items")
@@ -166,15 +166,15 @@ def source_upload_api(request, dataset_id: int):
         items_name=items.name if items else "",
         items_content=items.read() if items else None,
     )
-    return Response(SourceOutputSerializer(source).data, status=status.HTTP_201_CREATED)
+    return Response(SourceOutput(source).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(request=LinkInputSerializer, responses=SourceOutputSerializer)
+@extend_schema(request=LinkInput, responses=SourceOutput)
 @api_view(["POST"])
 def source_link_api(request, dataset_id: int):
     """Add a survey (optionally some questions) or an annotation project (filters) as a source."""
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    data = LinkInputSerializer(data=request.data)
+    data = LinkInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
     with transaction.atomic():
@@ -193,40 +193,40 @@ def source_link_api(request, dataset_id: int):
                 roles=v["roles"],
                 name=v["name"],
             )
-    return Response(SourceOutputSerializer(source).data, status=status.HTTP_201_CREATED)
+    return Response(SourceOutput(source).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(request=None, responses=JobOutputSerializer)
+@extend_schema(request=None, responses=JobDetailOutput)
 @api_view(["POST"])
 def version_build_api(request, dataset_id: int):
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
     with transaction.atomic():
         job = version_build_start(dataset=dataset, user=request.user)
     job.refresh_from_db()
-    return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+    return Response(JobDetailOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(responses=VersionListSerializer(many=True))
+@extend_schema(responses=VersionListOutput(many=True))
 @api_view(["GET"])
 def version_list_api(request, dataset_id: int):
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    return Response(VersionListSerializer(version_list(dataset=dataset), many=True).data)
+    return Response(VersionListOutput(version_list(dataset=dataset), many=True).data)
 
 
-@extend_schema(responses=VersionOutputSerializer)
+@extend_schema(responses=VersionOutput)
 @api_view(["GET"])
 def version_detail_api(request, dataset_id: int, number: int):
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
-    return Response(VersionOutputSerializer(version).data)
+    return Response(VersionOutput(version).data)
 
 
-class ItemsQuerySerializer(StrictSerializer):
+class ItemsQuery(StrictSerializer):
     limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
     offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=INT_MAX)
     split = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ItemRowSerializer(serializers.Serializer):
+class ItemRowOutput(serializers.Serializer):
     item = serializers.CharField()
     split = serializers.CharField()
     n_votes = serializers.IntegerField()
@@ -234,17 +234,17 @@ class ItemRowSerializer(serializers.Serializer):
     labels = serializers.DictField(child=serializers.CharField(allow_null=True))
 
 
-class ItemsPageSerializer(serializers.Serializer):
+class ItemsPageOutput(serializers.Serializer):
     count = serializers.IntegerField()
-    results = ItemRowSerializer(many=True)
+    results = ItemRowOutput(many=True)
 
 
-@extend_schema(parameters=[ItemsQuerySerializer], responses=ItemsPageSerializer)
+@extend_schema(parameters=[ItemsQuery], responses=ItemsPageOutput)
 @api_view(["GET"])
 def version_items_api(request, dataset_id: int, number: int):
     """Items with their content and every rule's label side by side; ``limit``/``offset``."""
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
-    query = ItemsQuerySerializer(data=request.query_params.dict())
+    query = ItemsQuery(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     q = query.validated_data
     page, count = version_items_page(
@@ -315,7 +315,7 @@ class VersionExportInput(StrictSerializer):
     )
 
 
-@extend_schema(request=VersionExportInput, responses=JobOutputSerializer)
+@extend_schema(request=VersionExportInput, responses=JobDetailOutput)
 @api_view(["POST"])
 def version_export_api(request, dataset_id: int, number: int):
     version = access_version(user=request.user, dataset_id=dataset_id, number=number)
@@ -329,7 +329,7 @@ def version_export_api(request, dataset_id: int, number: int):
             fmt=data.validated_data["format"],
         )
     job.refresh_from_db()
-    return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+    return Response(JobDetailOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(responses={(200, "application/zip"): bytes})

@@ -18,7 +18,7 @@ from evaluation.services import reference_from_held_out, reference_set, run_uplo
 from evaluation.services.references import METRICS
 
 
-class RunOutputSerializer(serializers.ModelSerializer):
+class RunOutput(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number")
     headline = serializers.SerializerMethodField()
 
@@ -33,24 +33,24 @@ class RunOutputSerializer(serializers.ModelSerializer):
         return (run.scores or {}).get("headline")
 
 
-class RunDetailSerializer(RunOutputSerializer):
-    class Meta(RunOutputSerializer.Meta):
-        fields = [*RunOutputSerializer.Meta.fields, "scores", "message"]
+class RunDetailOutput(RunOutput):
+    class Meta(RunOutput.Meta):
+        fields = [*RunOutput.Meta.fields, "scores", "message"]
 
 
-class ReferenceSerializer(serializers.ModelSerializer):
+class ReferenceOutput(serializers.ModelSerializer):
     class Meta:
         model = ReferenceScore
         fields = ["metric", "value", "source", "note", "updated_at"]
 
 
-class PredictionsInputSerializer(StrictSerializer):
+class PredictionsInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     version = serializers.IntegerField(required=False, min_value=1, max_value=2_147_483_647)
     file = serializers.FileField()
 
 
-class ReferenceInputSerializer(StrictSerializer):
+class ReferenceInput(StrictSerializer):
     # A field named "source" shadows DRF's Field.source attribute in the stubs only.
     source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=["set", "held_out_human"], default="set"
@@ -68,14 +68,14 @@ class ReferenceInputSerializer(StrictSerializer):
         return attrs
 
 
-@extend_schema(request=PredictionsInputSerializer, responses=RunOutputSerializer(many=True))
+@extend_schema(request=PredictionsInput, responses=RunOutput(many=True))
 @api_view(["GET", "POST"])
 @parser_classes([MultiPartParser, FormParser])
 def run_list_api(request, dataset_id: int):
     """The dataset's runs, best first; POST uploads a model's predictions and scores them."""
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
     if request.method == "POST":
-        data = PredictionsInputSerializer(data=request.data)
+        data = PredictionsInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         run = run_upload(
@@ -86,37 +86,37 @@ def run_list_api(request, dataset_id: int):
             raw=v["file"].read(),
             file_name=v["file"].name,
         )
-        return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(RunDetailOutput(run).data, status=status.HTTP_201_CREATED)
     board = leaderboard(dataset=dataset)
     rows = []
     for row in board["rows"]:
-        rows.append({**RunOutputSerializer(row["run"]).data, "passed": row["passed"]})
-    reference = ReferenceSerializer(board["reference"]).data if board["reference"] else None
+        rows.append({**RunOutput(row["run"]).data, "passed": row["passed"]})
+    reference = ReferenceOutput(board["reference"]).data if board["reference"] else None
     return Response({"reference": reference, "runs": rows})
 
 
-@extend_schema(responses=RunDetailSerializer)
+@extend_schema(responses=RunDetailOutput)
 @api_view(["GET"])
 def run_detail_api(request, run_id: int):
-    return Response(RunDetailSerializer(access_run(user=request.user, run_id=run_id)).data)
+    return Response(RunDetailOutput(access_run(user=request.user, run_id=run_id)).data)
 
 
-@extend_schema(request=ReferenceInputSerializer, responses=ReferenceSerializer)
+@extend_schema(request=ReferenceInput, responses=ReferenceOutput)
 @api_view(["PUT"])
 def reference_api(request, dataset_id: int):
     """Set the pass mark: a number for a metric, or what a held-out human rater reaches."""
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    data = ReferenceInputSerializer(data=request.data)
+    data = ReferenceInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
     if v["source"] == "held_out_human":
         reference = reference_from_held_out(dataset=dataset, version=chosen_version(dataset, None))
     else:
         reference = reference_set(dataset=dataset, metric=v["metric"], value=v["value"])
-    return Response(ReferenceSerializer(reference).data)
+    return Response(ReferenceOutput(reference).data)
 
 
-class EndpointOutputSerializer(serializers.ModelSerializer):
+class EndpointOutput(serializers.ModelSerializer):
     has_stored_key = serializers.SerializerMethodField()
 
     class Meta:
@@ -130,7 +130,7 @@ class EndpointOutputSerializer(serializers.ModelSerializer):
         return bool(endpoint.api_key_encrypted)
 
 
-class EndpointInputSerializer(StrictSerializer):
+class EndpointInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     url = serializers.URLField(max_length=500)
     model = serializers.CharField(max_length=200)
@@ -144,7 +144,7 @@ class EndpointInputSerializer(StrictSerializer):
     price_output = serializers.FloatField(min_value=0, max_value=1e6, default=0.0)
 
 
-class EndpointRunInputSerializer(StrictSerializer):
+class EndpointRunInput(StrictSerializer):
     endpoint = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     version = serializers.IntegerField(required=False, min_value=1, max_value=2_147_483_647)
     name = serializers.CharField(max_length=200, required=False, default="")
@@ -154,7 +154,7 @@ class EndpointRunInputSerializer(StrictSerializer):
     )
 
 
-@extend_schema(request=EndpointInputSerializer, responses=EndpointOutputSerializer(many=True))
+@extend_schema(request=EndpointInput, responses=EndpointOutput(many=True))
 @api_view(["GET", "POST"])
 def endpoint_list_api(request, study_id: int):
     """The study's model endpoints; POST adds one (its key is stored encrypted)."""
@@ -163,15 +163,15 @@ def endpoint_list_api(request, study_id: int):
 
     study = access_study(user=request.user, study_id=study_id)
     if request.method == "POST":
-        data = EndpointInputSerializer(data=request.data)
+        data = EndpointInput(data=request.data)
         data.is_valid(raise_exception=True)
         endpoint = endpoint_create(study=study, user=request.user, **data.validated_data)
-        return Response(EndpointOutputSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+        return Response(EndpointOutput(endpoint).data, status=status.HTTP_201_CREATED)
     endpoints = ModelEndpoint.objects.filter(study=study).order_by("name", "id")
-    return Response(EndpointOutputSerializer(endpoints, many=True).data)
+    return Response(EndpointOutput(endpoints, many=True).data)
 
 
-@extend_schema(request=EndpointRunInputSerializer, responses=RunOutputSerializer)
+@extend_schema(request=EndpointRunInput, responses=RunOutput)
 @api_view(["POST"])
 def endpoint_run_api(request, dataset_id: int):
     """Start a run of a model endpoint on a version; poll the run (or its job) for progress."""
@@ -179,7 +179,7 @@ def endpoint_run_api(request, dataset_id: int):
     from evaluation.services.endpoints import endpoint_run_start
 
     dataset = access_dataset(user=request.user, dataset_id=dataset_id)
-    data = EndpointRunInputSerializer(data=request.data)
+    data = EndpointRunInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
     endpoint = access_endpoint(
@@ -195,5 +195,5 @@ def endpoint_run_api(request, dataset_id: int):
         prompt_template=v["prompt_template"],
     )
     run.refresh_from_db()
-    body = {**RunOutputSerializer(run).data, "job": str(run.job_id) if run.job_id else None}
+    body = {**RunOutput(run).data, "job": str(run.job_id) if run.job_id else None}
     return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -13,10 +13,10 @@ from accounts.access import access_study, refuse_if_archived, studies_visible_to
 from config.api import StrictSerializer
 from interop.models import LabelImport, Tool
 from interop.services import label_import_start
-from jobs.api import JobOutputSerializer
+from jobs.api import JobDetailOutput
 
 
-class LabelImportInputSerializer(StrictSerializer):
+class LabelImportInput(StrictSerializer):
     study = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     tool = serializers.ChoiceField(choices=Tool.choices)
     name = serializers.CharField(max_length=200)
@@ -24,8 +24,8 @@ class LabelImportInputSerializer(StrictSerializer):
     file = serializers.FileField()
 
 
-class LabelImportOutputSerializer(serializers.ModelSerializer):
-    job = JobOutputSerializer(read_only=True)
+class LabelImportOutput(serializers.ModelSerializer):
+    job = JobDetailOutput(read_only=True)
 
     class Meta:
         model = LabelImport
@@ -36,8 +36,8 @@ class LabelImportOutputSerializer(serializers.ModelSerializer):
 
 
 @extend_schema(
-    request={"multipart/form-data": LabelImportInputSerializer},
-    responses={202: LabelImportOutputSerializer},
+    request={"multipart/form-data": LabelImportInput},
+    responses={202: LabelImportOutput},
 )
 @api_view(["POST"])
 @parser_classes([MultiPartParser, FormParser])
@@ -45,7 +45,7 @@ def import_create_api(request):
     """Upload a Label Studio, doccano, Argilla, POTATO or Prodigy export; it is imported by a
     job into a new annotation project of the study. Follow ``job`` until it ends; a file that
     cannot be read whole fails the job with a message naming the record, and nothing is made."""
-    data = LabelImportInputSerializer(data=request.data)
+    data = LabelImportInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
     study = access_study(user=request.user, study_id=v["study"])
@@ -55,10 +55,10 @@ def import_create_api(request):
         upload=v["file"],
     )  # fmt: skip
     label_import.refresh_from_db()
-    return Response(LabelImportOutputSerializer(label_import).data, status=status.HTTP_202_ACCEPTED)
+    return Response(LabelImportOutput(label_import).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(responses=LabelImportOutputSerializer)
+@extend_schema(responses=LabelImportOutput)
 @api_view(["GET"])
 def import_detail_api(request, import_id: int):
     label_import = (
@@ -68,4 +68,4 @@ def import_detail_api(request, import_id: int):
     )
     if label_import is None:
         raise Http404("No such import.")
-    return Response(LabelImportOutputSerializer(label_import).data)
+    return Response(LabelImportOutput(label_import).data)

@@ -10,7 +10,7 @@ from jobs.access import access_job
 from jobs.models import Job
 
 
-class JobOutputSerializer(serializers.ModelSerializer):
+class JobDetailOutput(serializers.ModelSerializer):
     message_display = serializers.SerializerMethodField()
     result_url = serializers.SerializerMethodField()
     stale = serializers.SerializerMethodField()
@@ -38,8 +38,8 @@ class JobOutputSerializer(serializers.ModelSerializer):
         return job.is_stale
 
 
-@extend_schema(responses=JobOutputSerializer)
+@extend_schema(responses=JobDetailOutput)
 @api_view(["GET"])
 def job_detail_api(request, job_id):
     job = access_job(user=request.user, job_id=job_id)
-    return Response(JobOutputSerializer(job).data)
+    return Response(JobDetailOutput(job).data)

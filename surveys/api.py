@@ -50,27 +50,27 @@ PARSERS = [BoundedJSONParser, MultiPartParser, FormParser]
 # --- output ---------------------------------------------------------------------------------
 
 
-class CellOut(serializers.ModelSerializer):
+class CellOutput(serializers.ModelSerializer):
     class Meta:
         model = Cell
         fields = ["id", "key", "values", "count"]
 
 
-class PopulationOut(serializers.ModelSerializer):
-    cells = CellOut(many=True, read_only=True)
+class PopulationOutput(serializers.ModelSerializer):
+    cells = CellOutput(many=True, read_only=True)
 
     class Meta:
         model = Population
         fields = ["id", "study", "name", "variables", "labels", "cells", "created_at"]
 
 
-class PanelOut(serializers.ModelSerializer):
+class PanelOutput(serializers.ModelSerializer):
     class Meta:
         model = Panel
         fields = ["id", "study", "population", "name", "created_at"]
 
 
-class QuotaOut(serializers.ModelSerializer):
+class QuotaOutput(serializers.ModelSerializer):
     cell = serializers.CharField(source="cell.key")
 
     class Meta:
@@ -78,8 +78,8 @@ class QuotaOut(serializers.ModelSerializer):
         fields = ["cell", "target", "filled", "reserved"]
 
 
-class DesignOut(serializers.ModelSerializer):
-    quotas = QuotaOut(many=True, read_only=True)
+class DesignOutput(serializers.ModelSerializer):
+    quotas = QuotaOutput(many=True, read_only=True)
 
     class Meta:
         model = SampleDesign
@@ -98,14 +98,14 @@ class DesignOut(serializers.ModelSerializer):
         ]
 
 
-class OptionOut(serializers.ModelSerializer):
+class OptionOutput(serializers.ModelSerializer):
     class Meta:
         model = Option
         fields = ["code", "text_en", "text_ko", "order"]
 
 
-class QuestionOut(serializers.ModelSerializer):
-    options = OptionOut(many=True, read_only=True)
+class QuestionOutput(serializers.ModelSerializer):
+    options = OptionOutput(many=True, read_only=True)
 
     class Meta:
         model = Question
@@ -131,13 +131,13 @@ class QuestionOut(serializers.ModelSerializer):
         ]
 
 
-class BlockOut(serializers.ModelSerializer):
+class BlockOutput(serializers.ModelSerializer):
     class Meta:
         model = Block
         fields = ["id", "order", "title_en", "title_ko"]
 
 
-class SurveyOut(serializers.ModelSerializer):
+class SurveyOutput(serializers.ModelSerializer):
     class Meta:
         model = Survey
         fields = [
@@ -159,13 +159,13 @@ class SurveyOut(serializers.ModelSerializer):
         ]
 
 
-class SurveyDetailOut(SurveyOut):
-    blocks = BlockOut(many=True, read_only=True)
-    questions = QuestionOut(many=True, read_only=True)
+class SurveyDetailOutput(SurveyOutput):
+    blocks = BlockOutput(many=True, read_only=True)
+    questions = QuestionOutput(many=True, read_only=True)
     open_link = serializers.SerializerMethodField()
 
-    class Meta(SurveyOut.Meta):
-        fields = [*SurveyOut.Meta.fields, "open_link", "blocks", "questions"]
+    class Meta(SurveyOutput.Meta):
+        fields = [*SurveyOutput.Meta.fields, "open_link", "blocks", "questions"]
 
     def get_open_link(self, survey: Survey) -> str | None:
         from surveys.services.invitations import participant_link
@@ -173,7 +173,7 @@ class SurveyDetailOut(SurveyOut):
         return participant_link(survey.open_token) if survey.open_link_enabled else None
 
 
-class ResponseOut(serializers.ModelSerializer):
+class ResponseOutput(serializers.ModelSerializer):
     respondent = serializers.SerializerMethodField()
     cell = serializers.CharField(source="cell.key", default=None)
     weight = serializers.FloatField(source="weight.value", default=None)
@@ -213,61 +213,61 @@ def _csv(request) -> str | bytes:
 # --- populations and panels -----------------------------------------------------------------
 
 
-class PopulationIn(StrictSerializer):
+class PopulationInput(StrictSerializer):
     study = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     name = serializers.CharField(max_length=200)
     csv = serializers.CharField(required=False, allow_blank=True)
     file = serializers.FileField(required=False)
 
 
-@extend_schema(request=PopulationIn, responses=PopulationOut)
+@extend_schema(request=PopulationInput, responses=PopulationOutput)
 @api_view(["POST"])
 @parser_classes(PARSERS)
 def population_create_api(request):
-    data = PopulationIn(data=request.data)
+    data = PopulationInput(data=request.data)
     data.is_valid(raise_exception=True)
     study = access_study(user=request.user, study_id=data.validated_data["study"])
     population = services.population_import(
         study=study, name=data.validated_data["name"], csv_text=_csv(request)
     )
-    return ApiResponse(PopulationOut(population).data, status=status.HTTP_201_CREATED)
+    return ApiResponse(PopulationOutput(population).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses=PopulationOut)
+@extend_schema(responses=PopulationOutput)
 @api_view(["GET"])
 def population_detail_api(request, population_id: int):
     population = access_population(user=request.user, population_id=population_id)
-    return ApiResponse(PopulationOut(population).data)
+    return ApiResponse(PopulationOutput(population).data)
 
 
-class PanelIn(StrictSerializer):
+class PanelInput(StrictSerializer):
     population = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     name = serializers.CharField(max_length=200)
 
 
-@extend_schema(request=PanelIn, responses=PanelOut)
+@extend_schema(request=PanelInput, responses=PanelOutput)
 @api_view(["POST"])
 def panel_create_api(request):
-    data = PanelIn(data=request.data)
+    data = PanelInput(data=request.data)
     data.is_valid(raise_exception=True)
     population = access_population(
         user=request.user, population_id=data.validated_data["population"]
     )
     panel = services.panel_create(population=population, name=data.validated_data["name"])
-    return ApiResponse(PanelOut(panel).data, status=status.HTTP_201_CREATED)
+    return ApiResponse(PanelOutput(panel).data, status=status.HTTP_201_CREATED)
 
 
-class CsvIn(StrictSerializer):
+class CsvInput(StrictSerializer):
     csv = serializers.CharField(required=False, allow_blank=True)
     file = serializers.FileField(required=False)
 
 
-@extend_schema(request=CsvIn, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=CsvInput, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 @parser_classes(PARSERS)
 def panel_import_api(request, panel_id: int):
     panel = access_panel(user=request.user, panel_id=panel_id)
-    CsvIn(data=request.data).is_valid(raise_exception=True)
+    CsvInput(data=request.data).is_valid(raise_exception=True)
     report = services.panel_import(panel=panel, csv_text=_csv(request))
     return ApiResponse(report.as_dict())
 
@@ -295,7 +295,7 @@ def _size_field(name: str, **kwargs) -> serializers.FloatField:
     return serializers.FloatField(min_value=low, max_value=high, **kwargs)
 
 
-class SizeIn(StrictSerializer):
+class SizeInput(StrictSerializer):
     margin = _size_field("margin")
     confidence = _size_field("confidence", required=False, default=_SIZE["confidence"])
     p = _size_field("p", required=False, default=_SIZE["p"])
@@ -304,14 +304,14 @@ class SizeIn(StrictSerializer):
     fpc = serializers.BooleanField(required=False, default=True)
 
 
-class DesignIn(StrictSerializer):
+class DesignInput(StrictSerializer):
     population = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     panel = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX
     )
     name = serializers.CharField(max_length=200, required=False, default="Sample design")
     n = serializers.IntegerField(required=False, min_value=1, max_value=services.N_MAX)
-    size = SizeIn(required=False)
+    size = SizeInput(required=False)
     allocation = serializers.ChoiceField(choices=Allocation.choices, default="proportional")
     parameters = serializers.DictField(required=False, default=dict)
 
@@ -322,7 +322,7 @@ class DesignIn(StrictSerializer):
 
 
 def _design_inputs(request):
-    data = DesignIn(data=request.data)
+    data = DesignInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
     population = access_population(user=request.user, population_id=v["population"])
@@ -333,7 +333,7 @@ def _design_inputs(request):
     return v, population, panel, n
 
 
-@extend_schema(request=DesignIn, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=DesignInput, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def design_preview_api(request):
     v, population, panel, n = _design_inputs(request)
@@ -347,7 +347,7 @@ def design_preview_api(request):
     return ApiResponse({"n": n, "quotas": quotas})
 
 
-@extend_schema(request=DesignIn, responses=DesignOut)
+@extend_schema(request=DesignInput, responses=DesignOutput)
 @api_view(["POST"])
 def design_create_api(request):
     v, population, panel, n = _design_inputs(request)
@@ -361,27 +361,27 @@ def design_create_api(request):
         parameters=v["parameters"],
         panel=panel,
     )
-    return ApiResponse(DesignOut(design).data, status=status.HTTP_201_CREATED)
+    return ApiResponse(DesignOutput(design).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses=DesignOut)
+@extend_schema(responses=DesignOutput)
 @api_view(["GET"])
 def design_detail_api(request, design_id: int):
     design = access_design(user=request.user, design_id=design_id)
-    return ApiResponse(DesignOut(design).data)
+    return ApiResponse(DesignOutput(design).data)
 
 
-class DrawIn(StrictSerializer):
+class DrawInput(StrictSerializer):
     seed = serializers.IntegerField(min_value=0, max_value=SEED_MAX)
     replacement = serializers.BooleanField(required=False, default=False)
     cells = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
 
 
-@extend_schema(request=DrawIn, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=DrawInput, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def draw_create_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
-    data = DrawIn(data=request.data)
+    data = DrawInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
     if v["replacement"]:
@@ -397,7 +397,7 @@ def draw_create_api(request, survey_id: int):
 # --- surveys and questions ------------------------------------------------------------------
 
 
-class SurveyIn(StrictSerializer):
+class SurveyInput(StrictSerializer):
     study = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     title_en = serializers.CharField(max_length=200)
     title_ko = serializers.CharField(max_length=200, required=False, default="")
@@ -417,23 +417,23 @@ class SurveyIn(StrictSerializer):
     )
 
 
-@extend_schema(request=SurveyIn, responses=SurveyOut(many=True))
+@extend_schema(request=SurveyInput, responses=SurveyOutput(many=True))
 @api_view(["GET", "POST"])
 def survey_list_api(request):
     if request.method == "GET":
         surveys = surveys_visible_to(user=request.user).order_by("-created_at", "id")
-        return ApiResponse(SurveyOut(surveys, many=True).data)
-    data = SurveyIn(data=request.data)
+        return ApiResponse(SurveyOutput(surveys, many=True).data)
+    data = SurveyInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = dict(data.validated_data)
     study = access_study(user=request.user, study_id=v.pop("study"))
     design_id = v.pop("design", None)
     design = access_design(user=request.user, design_id=design_id) if design_id else None
     survey = services.survey_create(study=study, design=design, **v)
-    return ApiResponse(SurveyOut(survey).data, status=status.HTTP_201_CREATED)
+    return ApiResponse(SurveyOutput(survey).data, status=status.HTTP_201_CREATED)
 
 
-class SurveyUpdateIn(StrictSerializer):
+class SurveyUpdateInput(StrictSerializer):
     title_en = serializers.CharField(max_length=200, required=False)
     title_ko = serializers.CharField(max_length=200, required=False, allow_blank=True)
     intro_en = serializers.CharField(required=False, allow_blank=True)
@@ -449,47 +449,47 @@ class SurveyUpdateIn(StrictSerializer):
     )
 
 
-@extend_schema(methods=["GET"], responses=SurveyDetailOut)
-@extend_schema(methods=["PATCH"], request=SurveyUpdateIn, responses=SurveyDetailOut)
+@extend_schema(methods=["GET"], responses=SurveyDetailOutput)
+@extend_schema(methods=["PATCH"], request=SurveyUpdateInput, responses=SurveyDetailOutput)
 @api_view(["GET", "PATCH"])
 def survey_detail_api(request, survey_id: int):
     """The survey with its blocks and questions; PATCH changes its titles, consent text,
     languages and shuffling (draft surveys), open link and hold length (any time)."""
     survey = access_survey(user=request.user, survey_id=survey_id)
     if request.method == "PATCH":
-        data = SurveyUpdateIn(data=request.data)
+        data = SurveyUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.survey_update(survey=survey, **data.validated_data)
     survey = Survey.objects.prefetch_related("blocks", "questions__options").get(pk=survey.pk)
-    return ApiResponse(SurveyDetailOut(survey).data)
+    return ApiResponse(SurveyDetailOutput(survey).data)
 
 
-class BlockIn(StrictSerializer):
+class BlockInput(StrictSerializer):
     title_en = serializers.CharField(max_length=200, required=False, default="")
     title_ko = serializers.CharField(max_length=200, required=False, default="")
 
 
-@extend_schema(request=BlockIn, responses=BlockOut)
+@extend_schema(request=BlockInput, responses=BlockOutput)
 @api_view(["POST"])
 def block_create_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
-    data = BlockIn(data=request.data)
+    data = BlockInput(data=request.data)
     data.is_valid(raise_exception=True)
     block = services.block_create(survey=survey, **data.validated_data)
-    return ApiResponse(BlockOut(block).data, status=status.HTTP_201_CREATED)
+    return ApiResponse(BlockOutput(block).data, status=status.HTTP_201_CREATED)
 
 
 # Reviewers needed to approve a question (the editor's form offers 1 to 10).
 APPROVALS_MAX = 10
 
 
-class OptionIn(StrictSerializer):
+class OptionInput(StrictSerializer):
     code = serializers.CharField(max_length=60)
     text_en = serializers.CharField(max_length=300)
     text_ko = serializers.CharField(max_length=300, required=False, default="")
 
 
-class QuestionIn(StrictSerializer):
+class QuestionInput(StrictSerializer):
     block = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     code = serializers.SlugField(max_length=60)
     kind = serializers.ChoiceField(choices=QuestionKind.choices)
@@ -521,14 +521,14 @@ class QuestionIn(StrictSerializer):
     expected_option = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=60
     )
-    options = OptionIn(many=True, required=False, default=list)
+    options = OptionInput(many=True, required=False, default=list)
 
 
-@extend_schema(request=QuestionIn, responses=QuestionOut)
+@extend_schema(request=QuestionInput, responses=QuestionOutput)
 @api_view(["POST"])
 def question_create_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
-    data = QuestionIn(data=request.data)
+    data = QuestionInput(data=request.data)
     data.is_valid(raise_exception=True)
     v = dict(data.validated_data)
     block = survey.blocks.filter(pk=v.pop("block")).first()
@@ -536,13 +536,13 @@ def question_create_api(request, survey_id: int):
         raise serializers.ValidationError({"block": [_("No such block in this survey.")]})
     options = [(o["code"], o["text_en"], o["text_ko"]) for o in v.pop("options")]
     question = services.question_create(block=block, options=options, user=request.user, **v)
-    return ApiResponse(QuestionOut(question).data, status=status.HTTP_201_CREATED)
+    return ApiResponse(QuestionOutput(question).data, status=status.HTTP_201_CREATED)
 
 
-class QuestionUpdateIn(StrictSerializer):
+class QuestionUpdateInput(StrictSerializer):
     text_en = serializers.CharField(required=False)
     text_ko = serializers.CharField(required=False, allow_blank=True)
-    # Shadows Field.required in the stubs only, as in QuestionIn.
+    # Shadows Field.required in the stubs only, as in QuestionInput.
     required = serializers.BooleanField(required=False)  # type: ignore[assignment]
     min_value = serializers.FloatField(
         required=False, allow_null=True, min_value=-NUMBER_LIMIT_MAX, max_value=NUMBER_LIMIT_MAX
@@ -557,11 +557,11 @@ class QuestionUpdateIn(StrictSerializer):
     subject = serializers.CharField(required=False, allow_blank=True, max_length=100)
     is_attention_check = serializers.BooleanField(required=False)
     expected_option = serializers.CharField(required=False, allow_blank=True, max_length=60)
-    options = OptionIn(many=True, required=False)
+    options = OptionInput(many=True, required=False)
 
 
-@extend_schema(methods=["GET"], responses=QuestionOut)
-@extend_schema(methods=["PATCH"], request=QuestionUpdateIn, responses=QuestionOut)
+@extend_schema(methods=["GET"], responses=QuestionOutput)
+@extend_schema(methods=["PATCH"], request=QuestionUpdateInput, responses=QuestionOutput)
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
 def question_detail_api(request, question_id: int):
@@ -572,50 +572,50 @@ def question_detail_api(request, question_id: int):
         services.question_delete(question=question)
         return ApiResponse(status=status.HTTP_204_NO_CONTENT)
     if request.method == "PATCH":
-        data = QuestionUpdateIn(data=request.data)
+        data = QuestionUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         if "options" in fields:
             fields["options"] = [(o["code"], o["text_en"], o["text_ko"]) for o in fields["options"]]
         question = services.question_update(question=question, **fields)
     question = Question.objects.prefetch_related("options").get(pk=question.pk)
-    return ApiResponse(QuestionOut(question).data)
+    return ApiResponse(QuestionOutput(question).data)
 
 
-class MoveIn(StrictSerializer):
+class MoveInput(StrictSerializer):
     step = serializers.ChoiceField(choices=[-1, 1], help_text="-1 moves up, 1 moves down")
 
 
-@extend_schema(request=MoveIn, responses=QuestionOut)
+@extend_schema(request=MoveInput, responses=QuestionOutput)
 @api_view(["POST"])
 def question_move_api(request, question_id: int):
     """Move a question up or down within its block (draft surveys only)."""
     question = access_question(user=request.user, question_id=question_id)
-    data = MoveIn(data=request.data)
+    data = MoveInput(data=request.data)
     data.is_valid(raise_exception=True)
     question = services.question_move(question=question, step=data.validated_data["step"])
     question = Question.objects.prefetch_related("options").get(pk=question.pk)
-    return ApiResponse(QuestionOut(question).data)
+    return ApiResponse(QuestionOutput(question).data)
 
 
-@extend_schema(request=None, responses=QuestionOut)
+@extend_schema(request=None, responses=QuestionOutput)
 @api_view(["POST"])
 def question_submit_api(request, question_id: int):
     question = access_question(user=request.user, question_id=question_id)
     question = services.question_submit(question=question, user=request.user)
-    return ApiResponse(QuestionOut(question).data)
+    return ApiResponse(QuestionOutput(question).data)
 
 
-class ReviewIn(StrictSerializer):
+class ReviewInput(StrictSerializer):
     decision = serializers.ChoiceField(choices=ReviewDecision.choices)
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-@extend_schema(request=ReviewIn, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=ReviewInput, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def question_review_api(request, question_id: int):
     question = access_question(user=request.user, question_id=question_id, review=True)
-    data = ReviewIn(data=request.data)
+    data = ReviewInput(data=request.data)
     data.is_valid(raise_exception=True)
     review = services.question_review(
         question=question, reviewer=request.user, **data.validated_data
@@ -625,44 +625,44 @@ def question_review_api(request, question_id: int):
         {
             "round": review.round,
             "decision": review.decision,
-            "question": QuestionOut(question).data,
+            "question": QuestionOutput(question).data,
         },
         status=status.HTTP_201_CREATED,
     )
 
 
-@extend_schema(request=None, responses=SurveyOut)
+@extend_schema(request=None, responses=SurveyOutput)
 @api_view(["POST"])
 def survey_open_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
-    return ApiResponse(SurveyOut(services.survey_open(survey=survey)).data)
+    return ApiResponse(SurveyOutput(services.survey_open(survey=survey)).data)
 
 
-@extend_schema(request=None, responses=SurveyOut)
+@extend_schema(request=None, responses=SurveyOutput)
 @api_view(["POST"])
 def survey_close_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
-    return ApiResponse(SurveyOut(services.survey_close(survey=survey)).data)
+    return ApiResponse(SurveyOutput(services.survey_close(survey=survey)).data)
 
 
 # --- fieldwork and results ------------------------------------------------------------------
 
 
-class SendIn(StrictSerializer):
+class SendInput(StrictSerializer):
     reminder = serializers.BooleanField(required=False, default=False)
 
 
-@extend_schema(request=SendIn, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=SendInput, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def invitations_send_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
-    data = SendIn(data=request.data)
+    data = SendInput(data=request.data)
     data.is_valid(raise_exception=True)
     job = services.invitations_send(survey=survey, user=request.user, **data.validated_data)
     return _job(job)
 
 
-class WeightsIn(StrictSerializer):
+class WeightsInput(StrictSerializer):
     method = serializers.ChoiceField(
         choices=WeightingMethod.choices,
         required=False,
@@ -677,12 +677,12 @@ class WeightsIn(StrictSerializer):
     )
 
 
-@extend_schema(request=WeightsIn, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=WeightsInput, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def weights_api(request, survey_id: int):
     """Compute the weights as a job, after storing ``method`` and ``trim`` when given."""
     survey = access_survey(user=request.user, survey_id=survey_id)
-    data = WeightsIn(data=request.data)
+    data = WeightsInput(data=request.data)
     data.is_valid(raise_exception=True)
     given = data.validated_data
     if given:
@@ -694,7 +694,7 @@ def weights_api(request, survey_id: int):
     return _job(services.weights_start(survey=survey, user=request.user))
 
 
-class ExportIn(StrictSerializer):
+class ExportInput(StrictSerializer):
     format = serializers.ChoiceField(choices=list(services.EXPORT_FORMATS))
     raw = serializers.BooleanField(
         default=False,
@@ -703,11 +703,11 @@ class ExportIn(StrictSerializer):
     )
 
 
-@extend_schema(request=ExportIn, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=ExportInput, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def export_api(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
-    data = ExportIn(data=request.data)
+    data = ExportInput(data=request.data)
     data.is_valid(raise_exception=True)
     return _job(
         services.responses_export_start(
@@ -726,7 +726,7 @@ def ground_truth_api(request, survey_id: int):
     return ApiResponse(selectors.survey_ground_truth(survey=survey))
 
 
-@extend_schema(responses=ResponseOut(many=True))
+@extend_schema(responses=ResponseOutput(many=True))
 @api_view(["GET"])
 def response_list_api(request, survey_id: int):
     from rest_framework.pagination import LimitOffsetPagination
@@ -737,4 +737,4 @@ def response_list_api(request, survey_id: int):
     )
     paginator = LimitOffsetPagination()
     page = paginator.paginate_queryset(qs, request)
-    return paginator.get_paginated_response(ResponseOut(page, many=True).data)
+    return paginator.get_paginated_response(ResponseOutput(page, many=True).data)
