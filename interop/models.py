@@ -36,6 +36,9 @@ class LabelImport(models.Model):
     job = models.ForeignKey(
         "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The model suggestions (Label Studio predictions, Argilla and Prodigy suggestions) the
+    # export carried: kept apart from the votes, as CSV (item, field, agent, label, score).
+    suggestions_file = models.FileField(upload_to="interop/%Y/%m/", blank=True)
     summary = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

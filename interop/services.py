@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
@@ -182,8 +182,9 @@ def _item_rows(
 
 
 def _report_csv(report: pd.DataFrame) -> bytes:
-    """The per-record report as CSV for a spreadsheet (a BOM, so that Excel reads UTF-8; cells
-    that would run as formulas escaped), written by Arrow: a report has a row per record."""
+    """The per-record report (or the model suggestions) as CSV for a spreadsheet (a BOM, so
+    that Excel reads UTF-8; cells that would run as formulas escaped), written by Arrow: a
+    report has a row per record."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -291,6 +292,13 @@ def _import(label_import: LabelImport, user: User, progress: ProgressFn) -> JobO
         label_import.project = project
         label_import.summary = summary
         label_import.save(update_fields=["project", "summary"])
+    if len(parsed.suggestions):
+        # Model suggestions are not votes: a file of their own, beside the project.
+        label_import.suggestions_file.save(
+            f"import-{label_import.pk}-suggestions.csv",
+            ContentFile(_report_csv(parsed.suggestions)),
+            save=True,
+        )
     progress(95, gettext_noop("writing the report"))
     # Keys and notes come from the file: cells a spreadsheet would run as formulas are escaped.
     report_csv = _report_csv(parsed.report)

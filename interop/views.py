@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.access import access_study, studies_visible_to
 from config.forms import form_errors_from, form_for_page, form_refused
+from config.storage import StoredFileResponse, open_stored
 from interop import services
 from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
@@ -84,15 +85,35 @@ def import_page(request):
     )
 
 
-@login_required
-def import_detail(request, import_id: int):
+def _visible_import(user, import_id: int) -> LabelImport:
     label_import = (
-        LabelImport.objects.filter(pk=import_id, study__in=studies_visible_to(user=request.user))
+        LabelImport.objects.filter(pk=import_id, study__in=studies_visible_to(user=user))
         .select_related("study", "job", "project")
         .first()
     )
     if label_import is None:
         raise Http404("No such import.")
+    return label_import
+
+
+@login_required
+def import_suggestions(request, import_id: int):
+    """The model suggestions of an import, for the people who may see the import."""
+    label_import = _visible_import(request.user, import_id)
+    if not label_import.suggestions_file:
+        raise Http404("This import has no model suggestions.")
+    stored = label_import.suggestions_file
+    try:
+        stream = open_stored(stored.name, storage=stored.storage)
+    except FileNotFoundError:
+        raise Http404("The file is gone.") from None
+    name = (stored.name or "suggestions.csv").rsplit("/", 1)[-1]
+    return StoredFileResponse(stream, as_attachment=True, filename=name, content_type="text/csv")
+
+
+@login_required
+def import_detail(request, import_id: int):
+    label_import = _visible_import(request.user, import_id)
     counts = (label_import.summary or {}).get("records_by_status", {})
     statuses = [(STATUS_LABELS.get(status, status), n) for status, n in sorted(counts.items())]
     return render(

@@ -4,6 +4,8 @@ text and gold label, and a bad file leaves nothing behind."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -154,3 +156,28 @@ def test_an_import_runs_on_a_worker_and_reports_progress(celery_worker, study, r
     assert job.message == "3 votes by 1 rater on 2 items imported into Phones."
     label_import.refresh_from_db()
     assert label_import.project is not None and label_import.summary["votes"] == 3
+
+
+def test_model_suggestions_are_kept_apart_and_downloadable(client, study, researcher, outsider):
+    label_import = label_import_start(
+        study=study, user=researcher, tool="label-studio", name="Reviews",
+        upload=upload("label-studio.json"),
+    )  # fmt: skip
+    label_import.refresh_from_db()
+    expected = parse("label-studio", [Input.from_path(FIXTURES / "label-studio.json")]).suggestions
+    assert len(expected) and label_import.summary["suggestions"] == len(expected)
+    client.force_login(researcher)
+    page = client.get(f"/interop/imports/{label_import.pk}/").content.decode()
+    assert 'id="suggestions-link"' in page
+    response = client.get(f"/interop/imports/{label_import.pk}/suggestions.csv")
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["item", "field", "agent", "label", "score"]
+    assert len(rows) == 1 + len(expected)
+    first = expected.iloc[0]
+    assert rows[1][:4] == [first["item"], first["field"], first["agent"], first["label"]]
+    # The suggestions are not votes.
+    assert ImportedRating.objects.filter(item__project=label_import.project).count() == 5
+    client.force_login(outsider)
+    assert client.get(f"/interop/imports/{label_import.pk}/suggestions.csv").status_code == 404
