@@ -331,6 +331,7 @@ ROUTES: dict[str, Route] = {
     # imports from other tools: the page and the export list the user's own studies' things
     "interop/": R("user", GET, POST),
     "interop/imports/<int:import_id>/": R("study"),
+    "interop/imports/<int:import_id>/suggestions.csv": R("study"),
     "interop/export/": R("user", GET, POST),
     "api/interop/imports/": R("user", POST),
     "api/interop/imports/<int:import_id>/": R("study"),
@@ -546,6 +547,7 @@ def _build(media_root: str) -> World:
                 name="Imported",
                 source_name="answers.jsonl",
                 source_file=ContentFile(b"{}\n", name="answers.jsonl"),
+                suggestions_file=ContentFile(b"item,field,agent,label,score\n", name="s.csv"),
                 created_by=owner,
             )
             .pk
