@@ -847,10 +847,11 @@ def project_annotations(*, project: Project) -> QuerySet[Annotation]:
 LIVE_AGREEMENT_LIMIT = 50_000
 
 
-def agreement_report(*, project: Project) -> dict[str, Any]:
+def agreement_report(*, project: Project, basis: dict[str, Any] | None = None) -> dict[str, Any]:
     """The agreement report of the last agreement job that succeeded (the dashboard computes
     nothing itself), with ``stale`` when labels were added or removed since, and the time it
-    was computed; ``available`` False when there is none."""
+    was computed; ``available`` False when there is none. ``basis`` is the project's
+    :func:`agreement_basis` when the caller has it already."""
     from jobs.models import Job
 
     job = (
@@ -865,7 +866,7 @@ def agreement_report(*, project: Project) -> dict[str, Any]:
     report = dict(job.result)
     report["computed"] = True
     report["computed_at"] = job.finished_at
-    report["stale"] = report.get("basis") != agreement_basis(project=project)
+    report["stale"] = report.get("basis") != (basis or agreement_basis(project=project))
     return report
 
 

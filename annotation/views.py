@@ -591,8 +591,10 @@ def project_detail(request, project_id: int):
     job = selectors.latest_agreement_job(project=project)
     # Agreement and annotator quality come from the last agreement job: loading the page
     # reads no vote table for them.
-    report = selectors.agreement_report(project=project)
-    live = selectors.label_count(project=project) <= selectors.LIVE_AGREEMENT_LIMIT
+    # The label count is read once: for the report's staleness and the queue's limit.
+    basis = selectors.agreement_basis(project=project)
+    report = selectors.agreement_report(project=project, basis=basis)
+    live = basis["n_labels"] <= selectors.LIVE_AGREEMENT_LIMIT
     # Imports can bring thousands of raters: the table is shown a page at a time.
     annotators = Paginator(
         selectors.annotator_table(project=project, quality_by_voter=report.get("annotators") or {}),
