@@ -87,3 +87,21 @@ class StoredFileResponse(FileResponse):
         size = getattr(filelike, "size", None)
         if "Content-Length" not in self.headers and isinstance(size, int):
             self.headers["Content-Length"] = str(size)
+
+
+def stored_download(
+    field: Any, *, filename: str | None = None, content_type: str | None = None
+) -> StoredFileResponse:
+    """A stored file (a ``FieldFile``) as an attachment, streamed from its storage; 404 when
+    it is empty or gone. Named ``filename``, else the file's own name. Call after the access
+    checks."""
+    from django.http import Http404
+
+    if not field:
+        raise Http404("No such file.")
+    name = filename or (field.name or "file").rsplit("/", 1)[-1]
+    try:
+        stream = open_stored(field.name, storage=field.storage)
+    except FileNotFoundError:
+        raise Http404("The file is gone.") from None
+    return StoredFileResponse(stream, as_attachment=True, filename=name, content_type=content_type)

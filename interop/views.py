@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.access import access_study, studies_visible_to
 from config.forms import form_errors_from, form_for_page, form_refused
-from config.storage import StoredFileResponse, open_stored
+from config.storage import stored_download
 from interop import services
 from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
@@ -102,13 +102,7 @@ def import_suggestions(request, import_id: int):
     label_import = _visible_import(request.user, import_id)
     if not label_import.suggestions_file:
         raise Http404("This import has no model suggestions.")
-    stored = label_import.suggestions_file
-    try:
-        stream = open_stored(stored.name, storage=stored.storage)
-    except FileNotFoundError:
-        raise Http404("The file is gone.") from None
-    name = (stored.name or "suggestions.csv").rsplit("/", 1)[-1]
-    return StoredFileResponse(stream, as_attachment=True, filename=name, content_type="text/csv")
+    return stored_download(label_import.suggestions_file, content_type="text/csv")
 
 
 @login_required

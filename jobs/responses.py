@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from config.storage import StoredFileResponse, open_stored
+from config.storage import StoredFileResponse, stored_download
 from jobs.models import Job, JobStatus
 
 
@@ -25,9 +25,4 @@ def result_file_response(
         raise Http404("The job has not finished.")
     if not job.result_file:
         raise Http404("This job has no result file.")
-    name = filename or (job.result_file.name or "result").rsplit("/", 1)[-1]
-    try:
-        stream = open_stored(job.result_file.name, storage=job.result_file.storage)
-    except FileNotFoundError:
-        raise Http404("This job's result file is gone.") from None
-    return StoredFileResponse(stream, as_attachment=True, filename=name, content_type=content_type)
+    return stored_download(job.result_file, filename=filename, content_type=content_type)
