@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,16 @@ from accounts.models import (
 )
 
 CREATE_STUDIES = "accounts.can_create_studies"
+
+
+def get_or_404[M: Model](queryset: QuerySet[M], what: str, **lookup: Any) -> M:
+    """The one object of ``queryset`` that matches ``lookup``; 404 ("No such <what>.") when
+    there is none or the key is malformed, so that every app answers a bad id alike."""
+    try:
+        return queryset.get(**lookup)
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise Http404(f"No such {what}.") from None
+
 
 _writing: ContextVar[bool] = ContextVar("study_write_request", default=False)
 
@@ -81,10 +92,7 @@ def access_study(*, user: User, study_id: int, manage: bool = False, review: boo
     """
     if not user.is_authenticated:
         raise Http404("No such study.")
-    try:
-        study = Study.objects.filter(members__user=user).distinct().get(pk=study_id)
-    except (Study.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such study.") from None
+    study = get_or_404(Study.objects.filter(members__user=user).distinct(), "study", pk=study_id)
     if manage and not is_study_owner(user=user, study=study):
         raise PermissionDenied(_("Only the study's owners may do this."))
     if _writing.get():
@@ -146,9 +154,10 @@ def access_study_invitation(*, user: User, invitation_id) -> StudyInvitation:
     """A pending invitation addressed to ``user``; 404 for anyone else's or an answered one."""
     if not user.is_authenticated:
         raise Http404("No such invitation.")
-    try:
-        return StudyInvitation.objects.select_related("study", "invited_by").get(
-            pk=invitation_id, user=user, status=InvitationStatus.PENDING
-        )
-    except (StudyInvitation.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such invitation.") from None
+    return get_or_404(
+        StudyInvitation.objects.select_related("study", "invited_by"),
+        "invitation",
+        pk=invitation_id,
+        user=user,
+        status=InvitationStatus.PENDING,
+    )

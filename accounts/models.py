@@ -93,7 +93,24 @@ class InvitationStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
-class StudyInvitation(models.Model):
+class InvitationRecord(models.Model):
+    """Who invited, when, and the answer: what every kind of invitation keeps as a record."""
+
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class StudyInvitation(InvitationRecord):
     """An owner asked someone to join ``study``; nothing changes until they accept.
 
     Two kinds: addressed to an existing ``user`` (answered on their home page), or a link
@@ -115,17 +132,8 @@ class StudyInvitation(models.Model):
     email = models.EmailField(_("email"), blank=True)
     token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     role = models.CharField(max_length=20, choices=StudyRole.choices, default=StudyRole.RESEARCHER)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(
-        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    answered_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(InvitationRecord.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["study", "user"],

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.access import studies_visible_to
+from accounts.access import get_or_404, studies_visible_to
 from accounts.models import InvitationStatus, User
 from annotation.models import (
     Annotation,
@@ -38,10 +38,7 @@ def _member(*, user: User, project: Project) -> ProjectMember | None:
 
 
 def _get_project(project_id) -> Project:
-    try:
-        return Project.objects.select_related("study").get(pk=project_id)
-    except (Project.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such project.") from None
+    return get_or_404(Project.objects.select_related("study"), "project", pk=project_id)
 
 
 def is_researcher(*, user: User, project: Project) -> bool:
@@ -102,22 +99,18 @@ def access_adjudication(*, user: User, project_id) -> Project:
 
 
 def access_item_for_adjudication(*, user: User, item_id) -> Item:
-    try:
-        item = Item.objects.select_related("project").get(pk=item_id)
-    except (Item.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such item.") from None
+    item = get_or_404(Item.objects.select_related("project"), "item", pk=item_id)
     access_adjudication(user=user, project_id=item.project_id)
     return item
 
 
 def access_annotation(*, user: User, annotation_id) -> Annotation:
     """An annotation for its own rater and the project's researchers; 404 for anyone else."""
-    try:
-        annotation = Annotation.objects.select_related(
-            "assignment__item__project", "assignment__rater"
-        ).get(pk=annotation_id)
-    except (Annotation.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such annotation.") from None
+    annotation = get_or_404(
+        Annotation.objects.select_related("assignment__item__project", "assignment__rater"),
+        "annotation",
+        pk=annotation_id,
+    )
     if annotation.assignment.rater_id == user.pk:
         return annotation
     if is_researcher(user=user, project=annotation.assignment.item.project):
@@ -126,10 +119,9 @@ def access_annotation(*, user: User, annotation_id) -> Annotation:
 
 
 def access_exclusion(*, user: User, exclusion_id) -> Exclusion:
-    try:
-        exclusion = Exclusion.objects.select_related("project").get(pk=exclusion_id)
-    except (Exclusion.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such exclusion.") from None
+    exclusion = get_or_404(
+        Exclusion.objects.select_related("project"), "exclusion", pk=exclusion_id
+    )
     access_project(user=user, project_id=exclusion.project_id)
     return exclusion
 
@@ -138,10 +130,7 @@ def access_item_media(*, user: User, item_id) -> Item:
     """An item whose media ``user`` may play, checked at every request: the project's
     researchers, its adjudicators, and a current member the item was assigned to. A member
     taken off the project (or whose study membership ended) gets 404 at once."""
-    try:
-        item = Item.objects.select_related("project").get(pk=item_id)
-    except (Item.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such item.") from None
+    item = get_or_404(Item.objects.select_related("project"), "item", pk=item_id)
     if is_researcher(user=user, project=item.project):
         return item
     member = _member(user=user, project=item.project)
@@ -156,9 +145,10 @@ def access_project_invitation(*, user: User, invitation_id) -> ProjectInvitation
     """A pending invitation addressed to ``user``; 404 for anyone else's or an answered one."""
     if not user.is_authenticated:
         raise Http404("No such invitation.")
-    try:
-        return ProjectInvitation.objects.select_related("project__study", "invited_by").get(
-            pk=invitation_id, user=user, status=InvitationStatus.PENDING
-        )
-    except (ProjectInvitation.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such invitation.") from None
+    return get_or_404(
+        ProjectInvitation.objects.select_related("project__study", "invited_by"),
+        "invitation",
+        pk=invitation_id,
+        user=user,
+        status=InvitationStatus.PENDING,
+    )

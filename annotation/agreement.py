@@ -62,7 +62,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
 
-from sources.codes import factorize
+from sources.codes import CodedVotes, factorize
 
 __all__ = [
     "DEFAULT_ROLES",
@@ -179,7 +179,7 @@ def _check_level(level: str) -> str:
 
 
 @dataclass(frozen=True)
-class Ratings:
+class Ratings(CodedVotes):
     """Selected ratings as integer codes.
 
     ``item``, ``voter`` and ``value`` are codes into ``items``, ``voters`` and ``values``.
@@ -197,14 +197,6 @@ class Ratings:
     voters: pd.Index
     values: pd.Index
     numeric: NDArray[np.float64] | None
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_voters(self) -> int:
-        return len(self.voters)
 
     @property
     def n_values(self) -> int:

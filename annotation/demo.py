@@ -318,12 +318,11 @@ def _dataset(people, stdout, *, name: str, project_name: str, roles: list[str]) 
     if not apps.is_installed("benchmarks"):
         stdout.write(f"  {project_name}: no benchmarks app; no demo dataset")
         return
+    from benchmarks.demo import build_and_report
     from benchmarks.models import Dataset
     from benchmarks.services import (
-        BuildError,
         dataset_create,
         source_annotation_create,
-        version_build,
     )
 
     if Dataset.objects.filter(study=people.study, name=name).exists():
@@ -350,12 +349,4 @@ def _dataset(people, stdout, *, name: str, project_name: str, roles: list[str]) 
         except ValidationError as exc:
             stdout.write(f"  {name}: not created ({exc.messages})")
             return
-    try:
-        version = version_build(dataset=dataset, user=people.researcher)
-    except BuildError as exc:
-        stdout.write(f"  {dataset.name}: not built ({exc})")
-        return
-    stdout.write(
-        f"  {dataset.name}: v{version.number}, {version.stats['n_items']} items, "
-        f"{version.stats['n_votes']} votes"
-    )
+    build_and_report(dataset, people, stdout)

@@ -62,6 +62,14 @@ def ratings_from_post(*, project: Project, data: Any) -> dict[str, Any]:
     return out
 
 
+# What the settings page and the new-project page show alike, in their order.
+_WORK_FIELDS = ("lease_minutes", "disagreement_rule", "allow_comment", "allow_evidence")
+_LAST_SECTIONS = (
+    (_("Media limits"), ("media_max_bytes", "media_max_seconds")),
+    (_("Guidelines"), ("guidelines",)),
+)
+
+
 class ProjectSettingsForm(forms.Form):
     """What can change on a running project (``services.PROJECT_SETTINGS``)."""
 
@@ -103,19 +111,8 @@ class ProjectSettingsForm(forms.Form):
 
     SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
         (_("Project"), ("name", "description")),
-        (
-            _("Assignment and quality"),
-            (
-                "raters_per_item",
-                "gold_rate",
-                "lease_minutes",
-                "disagreement_rule",
-                "allow_comment",
-                "allow_evidence",
-            ),
-        ),
-        (_("Media limits"), ("media_max_bytes", "media_max_seconds")),
-        (_("Guidelines"), ("guidelines",)),
+        (_("Assignment and quality"), ("raters_per_item", "gold_rate", *_WORK_FIELDS)),
+        *_LAST_SECTIONS,
     )
 
     def clean(self) -> dict[str, Any]:
@@ -234,14 +231,10 @@ class ProjectForm(ProjectSettingsForm):
                 "gold_rate",
                 "expert_raters_per_item",
                 "expert_sample_rate",
-                "lease_minutes",
-                "disagreement_rule",
-                "allow_comment",
-                "allow_evidence",
+                *_WORK_FIELDS,
             ),
         ),
-        (_("Media limits"), ("media_max_bytes", "media_max_seconds")),
-        (_("Guidelines"), ("guidelines",)),
+        *_LAST_SECTIONS,
     )
 
     def clean_categories(self) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import InvitationStatus
+from accounts.models import InvitationRecord
 
 
 class LabelMode(models.TextChoices):
@@ -152,7 +152,7 @@ class ProjectMember(models.Model):
         return f"{self.user} in {self.project} ({self.role})"
 
 
-class ProjectInvitation(models.Model):
+class ProjectInvitation(InvitationRecord):
     """A researcher asked ``user`` to join ``project``; nothing changes until they accept.
 
     Accepting makes them a member with ``role`` and ``group``; declining leaves them out.
@@ -165,17 +165,8 @@ class ProjectInvitation(models.Model):
     )
     role = models.CharField(max_length=20, choices=MemberRole.choices, default=MemberRole.ANNOTATOR)
     group = models.CharField(_("annotator group"), max_length=100, blank=True)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(
-        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    answered_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(InvitationRecord.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "user"],

@@ -152,21 +152,16 @@ def annotate_submit(request, project_id: int):
             status=302, location=location, body={"message": _("Saved. Press U to undo.")}
         )
 
-    try:
-        # A second sending of the same form (Enter pressed twice, a retry after a timeout)
-        # gets the first one's answer instead of "already answered". time_ms is left out of
-        # the comparison: the page measures it again at each sending.
-        outcome = idempotent_form_run(
-            scope=f"annotation.annotate:{request.user.pk}:{project.pk}",
-            key=page_key(request),
-            fingerprint=form_fingerprint(request.POST, ignore={"time_ms"}),
-            action=submit,
-        )
-    except ValidationError as exc:
-        flash_errors(request, exc, field_names=True)
-        return redirect("annotation:annotate", project_id=project.pk)
-    messages.success(request, outcome.body["message"])
-    return page_redirect(outcome)
+    # A second sending of the same form (Enter pressed twice, a retry after a timeout) gets the
+    # first one's answer instead of "already answered". time_ms is left out of the comparison:
+    # the page measures it again at each sending.
+    return _idempotent_page(
+        request,
+        scope=f"annotation.annotate:{request.user.pk}:{project.pk}",
+        project=project,
+        action=submit,
+        ignore={"time_ms"},
+    )
 
 
 @login_required
@@ -215,14 +210,17 @@ def annotate_undo(request, project_id: int):
     )
 
 
-def _idempotent_page(request, *, scope: str, project, action) -> HttpResponse:
-    """Run a skip or undo once per rendered form: U or S pressed twice, or a retry after a
-    timeout, gets the first answer back instead of skipping or taking back a second item."""
+def _idempotent_page(
+    request, *, scope: str, project, action, ignore: frozenset[str] | set[str] = frozenset()
+) -> HttpResponse:
+    """Run a submit, skip or undo once per rendered form: Enter, U or S pressed twice, or a
+    retry after a timeout, gets the first answer back instead of acting on a second item.
+    ``ignore`` names the form fields that may differ between two sendings of one form."""
     try:
         outcome = idempotent_form_run(
             scope=scope,
             key=page_key(request),
-            fingerprint=form_fingerprint(request.POST),
+            fingerprint=form_fingerprint(request.POST, ignore=ignore),
             action=action,
         )
     except ValidationError as exc:

@@ -63,7 +63,7 @@ from numpy.typing import NDArray
 from pandas.api.extensions import ExtensionArray
 from scipy import sparse
 
-from sources.codes import factorize
+from sources.codes import CodedVotes, factorize
 
 __all__ = [
     "RULES",
@@ -117,7 +117,7 @@ _TINY = np.finfo(np.float64).tiny
 
 
 @dataclass(frozen=True)
-class EncodedVotes:
+class EncodedVotes(CodedVotes):
     """A validated vote table as integer codes.
 
     ``item``, ``voter`` and ``label`` are codes into ``items``, ``voters`` and ``categories``;
@@ -136,14 +136,6 @@ class EncodedVotes:
     secondary: NDArray[np.bool_]
     weighted: bool
     has_secondary: bool
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_voters(self) -> int:
-        return len(self.voters)
 
     @property
     def n_categories(self) -> int:

@@ -60,7 +60,8 @@ def demo_data(seed: int = 2026) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(items)
 
 
-def _build(dataset: Dataset, people, stdout) -> None:
+def build_and_report(dataset: Dataset, people, stdout) -> None:
+    """Build a demo dataset's first version and say what it holds (or why it was not built)."""
     try:
         version = version_build(dataset=dataset, user=people.researcher)
     except BuildError as exc:
@@ -95,7 +96,7 @@ def _upload(people, stdout) -> None:
             items_name="review-texts.csv",
             items_content=items.to_csv(index=False).encode(),
         )
-    _build(dataset, people, stdout)
+    build_and_report(dataset, people, stdout)
 
 
 def load(*, people, stdout) -> None:

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.http import Http404
 
-from accounts.access import is_study_member
+from accounts.access import get_or_404, is_study_member
 from jobs.models import Job
 
 if TYPE_CHECKING:
@@ -17,10 +17,7 @@ def access_job(*, user: User, job_id: UUID | str) -> Job:
     every request: someone removed from the study loses the jobs they started at once. A job
     of no study (an admin diagnostic) is visible to the person who started it. Staff status
     grants nothing here; staff see jobs in the admin."""
-    try:
-        job = Job.objects.select_related("study").get(pk=job_id)
-    except (Job.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such job.") from None
+    job = get_or_404(Job.objects.select_related("study"), "job", pk=job_id)
     if not user.is_authenticated:
         raise Http404("No such job.")
     if job.study is not None:

@@ -184,18 +184,25 @@ def _enqueue_on_commit(job: Job, eager: bool) -> None:
     if eager:
         _enqueue(job)
         return
+    # The broker answered job_start's check and may fail before the commit: the job cannot
+    # run then, so it ends now with the reason instead of staying pending for ever.
+    _enqueue_or_fail(
+        job,
+        log="job %s not queued, the broker is unreachable: %s",
+        message=gettext_noop("Not started: %(reason)s"),
+    )
+
+
+def _enqueue_or_fail(job: Job, *, log: str, message: str) -> bool:
+    """Queue ``job``; if the broker fails, fail the job with ``message`` (its ``%(reason)s``
+    says the broker is unreachable) and return False."""
     try:
         _enqueue(job)
     except BROKER_ERRORS as exc:
-        # The broker answered job_start's check and failed before the commit: the job cannot
-        # run, so it ends now with the reason instead of staying pending for ever.
-        logger.warning("job %s not queued, the broker is unreachable: %s", job.id, exc)
-        job_fail(
-            job_id=job.id,
-            message=JobMessage(
-                gettext_noop("Not started: %(reason)s"), {"reason": JobMessage(UNAVAILABLE)}
-            ),
-        )
+        logger.warning(log, job.id, exc)
+        job_fail(job_id=job.pk, message=JobMessage(message, {"reason": JobMessage(UNAVAILABLE)}))
+        return False
+    return True
 
 
 def job_start(
@@ -719,20 +726,12 @@ def jobs_sweep() -> dict[str, int]:
         if not same.update(status=JobStatus.PENDING, heartbeat_at=now, **message_columns(message)):
             continue
         logger.warning("job %s: its worker stopped responding; queued again", job.id)
-        try:
-            _enqueue(job)
-        except BROKER_ERRORS as exc:
-            logger.warning("job %s not queued again: %s", job.id, exc)
-            job_fail(
-                job_id=job.pk,
-                message=JobMessage(
-                    gettext_noop("Failed: it could not be queued again. %(reason)s"),
-                    {"reason": JobMessage(UNAVAILABLE)},
-                ),
-            )
-            counts["failed"] += 1
-            continue
-        counts["requeued"] += 1
+        queued = _enqueue_or_fail(
+            job,
+            log="job %s not queued again: %s",
+            message=gettext_noop("Failed: it could not be queued again. %(reason)s"),
+        )
+        counts["requeued" if queued else "failed"] += 1
 
     counts["republished"] = _republish_lost(now)
 

@@ -34,3 +34,19 @@ def factorize(values: pd.Series) -> tuple[NDArray[np.int64], pd.Index]:
     except TypeError:  # keys of mixed types do not sort
         codes, distinct = pd.factorize(values, sort=False)
     return codes.astype(np.int64, copy=False), pd.Index(distinct)
+
+
+class CodedVotes:
+    """What both kernels' coded vote tables have: items and voters numbered by
+    :func:`factorize`, the codes indexing ``items`` and ``voters``."""
+
+    items: pd.Index
+    voters: pd.Index
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_voters(self) -> int:
+        return len(self.voters)

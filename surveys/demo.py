@@ -440,12 +440,11 @@ def _dataset(people, stdout) -> None:
     if not apps.is_installed("benchmarks"):
         stdout.write("  surveys: no benchmarks app; no demo dataset")
         return
+    from benchmarks.demo import build_and_report
     from benchmarks.models import Dataset
     from benchmarks.services import (
-        BuildError,
         dataset_create,
         source_survey_create,
-        version_build,
     )
 
     study = people.study
@@ -473,12 +472,4 @@ def _dataset(people, stdout) -> None:
             question_ids=SURVEY_QUESTIONS,
             name=survey.title_en,
         )
-    try:
-        version = version_build(dataset=dataset, user=people.researcher)
-    except BuildError as exc:
-        stdout.write(f"  {dataset.name}: not built ({exc})")
-        return
-    stdout.write(
-        f"  {dataset.name}: v{version.number}, {version.stats['n_items']} items, "
-        f"{version.stats['n_votes']} votes"
-    )
+    build_and_report(dataset, people, stdout)

@@ -56,6 +56,18 @@ class PopulationImportForm(forms.Form):
     )
 
 
+def _size_field(name: str, label: Any, help_text: Any = "") -> forms.FloatField:
+    """A sample-size parameter, bounded and defaulted as the sample-size service has it."""
+    return forms.FloatField(
+        label=label,
+        required=False,
+        initial=SIZE_DEFAULTS.get(name),
+        min_value=SIZE_BOUNDS[name][0],
+        max_value=SIZE_BOUNDS[name][1],
+        help_text=help_text,
+    )
+
+
 class PanelImportForm(forms.Form):
     population = forms.ModelChoiceField(label=_("Population"), queryset=Population.objects.none())
     name = forms.CharField(
@@ -123,41 +135,13 @@ class DesignForm(forms.Form):
         required=False,
         help_text=_("Give n, or a margin of error to compute it."),
     )
-    margin = forms.FloatField(
-        label=_("Margin of error"),
-        required=False,
-        min_value=SIZE_BOUNDS["margin"][0],
-        max_value=SIZE_BOUNDS["margin"][1],
-        help_text=_("A proportion, e.g. 0.03 for ±3 points."),
+    margin = _size_field(
+        "margin", _("Margin of error"), help_text=_("A proportion, e.g. 0.03 for ±3 points.")
     )
-    confidence = forms.FloatField(
-        label=_("Confidence level"),
-        required=False,
-        initial=SIZE_DEFAULTS["confidence"],
-        min_value=SIZE_BOUNDS["confidence"][0],
-        max_value=SIZE_BOUNDS["confidence"][1],
-    )
-    p = forms.FloatField(
-        label=_("Expected proportion (p)"),
-        required=False,
-        initial=SIZE_DEFAULTS["p"],
-        min_value=SIZE_BOUNDS["p"][0],
-        max_value=SIZE_BOUNDS["p"][1],
-    )
-    deff = forms.FloatField(
-        label=_("Design effect"),
-        required=False,
-        initial=SIZE_DEFAULTS["deff"],
-        min_value=SIZE_BOUNDS["deff"][0],
-        max_value=SIZE_BOUNDS["deff"][1],
-    )
-    response_rate = forms.FloatField(
-        label=_("Expected response rate"),
-        required=False,
-        initial=SIZE_DEFAULTS["response_rate"],
-        min_value=SIZE_BOUNDS["response_rate"][0],
-        max_value=SIZE_BOUNDS["response_rate"][1],
-    )
+    confidence = _size_field("confidence", _("Confidence level"))
+    p = _size_field("p", _("Expected proportion (p)"))
+    deff = _size_field("deff", _("Design effect"))
+    response_rate = _size_field("response_rate", _("Expected response rate"))
     fpc = forms.BooleanField(label=_("Finite population correction"), required=False, initial=True)
     allocation = forms.ChoiceField(
         label=_("Allocation"), choices=Allocation.choices, initial=Allocation.PROPORTIONAL

@@ -334,19 +334,7 @@ def _distributions(
                 values[i] = c[0] if c else None
             est = _estimate(values, design, codes, alpha)
             rows = [_row(o, est.iloc[k]) for k, o in enumerate(options)]
-        out.append(
-            {
-                "item": question.key,
-                "code": question.code,
-                "question": question.text_en,
-                "question_ko": question.text_ko,
-                "kind": question.kind,
-                "subject": question.subject,
-                "answer_key": question.answer_key,
-                "n": len(answers),
-                "options": rows,
-            }
-        )
+        out.append(_distribution(question, n=len(answers), options=rows))
     return out
 
 
@@ -430,6 +418,12 @@ def survey_results(*, survey: Survey, alpha: float = 0.05) -> dict[str, Any]:
 
 
 def _empty(question: Question) -> dict:
+    return _distribution(question, n=0, options=[])
+
+
+def _distribution(question: Question, *, n: int, options: list[dict]) -> dict:
+    """One question's published distribution: the question, how many answered, and its
+    options' estimates."""
     return {
         "item": question.key,
         "code": question.code,
@@ -438,8 +432,8 @@ def _empty(question: Question) -> dict:
         "kind": question.kind,
         "subject": question.subject,
         "answer_key": question.answer_key,
-        "n": 0,
-        "options": [],
+        "n": n,
+        "options": options,
     }
 
 

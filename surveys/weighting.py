@@ -562,20 +562,7 @@ def estimate_mean(
     if total_w <= 0:
         raise ValueError("y: respondents with a value have zero total weight")
     mean = float((w * v).sum() / total_w)
-    z = w * (v - mean) / total_w
-    se = float(np.sqrt(design_variance(design, z)))
-    lo, hi = _interval(mean, se, design.df, alpha)
-    wp = design.weights[present]
-    return MeanEstimate(
-        mean,
-        se,
-        lo,
-        hi,
-        design.df,
-        int(present.sum()),
-        kish_effective_n(wp),
-        kish_design_effect(wp),
-    )
+    return _linearised(mean, w * (v - mean) / total_w, present, design, alpha)
 
 
 def estimate_total(
@@ -584,12 +571,22 @@ def estimate_total(
     """Weighted total ``Σ w y`` (missing values count as 0), with R's ``svytotal`` SE."""
     v, present = _values(design, y, "y")
     z = design.weights * v
-    total = float(z.sum())
+    return _linearised(float(z.sum()), z, present, design, alpha)
+
+
+def _linearised(
+    estimate: float,
+    z: NDArray[np.float64],
+    present: NDArray[np.bool_],
+    design: SurveyDesign,
+    alpha: float,
+) -> MeanEstimate:
+    """An estimate whose variance is that of its linearisation ``z`` under the design."""
     se = float(np.sqrt(design_variance(design, z)))
-    lo, hi = _interval(total, se, design.df, alpha)
+    lo, hi = _interval(estimate, se, design.df, alpha)
     wp = design.weights[present]
     return MeanEstimate(
-        total,
+        estimate,
         se,
         lo,
         hi,

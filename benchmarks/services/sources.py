@@ -249,27 +249,19 @@ def read_item_file(raw: bytes, fmt: str, *, vote_items: pd.Series) -> pd.DataFra
     wanted = pd.Index(vote_items.astype(str).unique())
     missing = wanted.difference(keys)
     if len(missing):
-        shown = ", ".join(repr(k) for k in missing[:5])
-        raise ValidationError(
-            {
-                "items": [
-                    _("item: the items file misses %(n)s item(s) of the vote table (%(keys)s).")
-                    % {"n": len(missing), "keys": shown + (", ..." if len(missing) > 5 else "")}
-                ]
-            }
-        )
+        message = _("item: the items file misses %(n)s item(s) of the vote table (%(keys)s).")
+        raise ValidationError({"items": [message % _some_keys(missing)]})
     extra = keys.difference(wanted)
     if len(extra):
-        shown = ", ".join(repr(k) for k in extra[:5])
-        raise ValidationError(
-            {
-                "items": [
-                    _("item: %(n)s item(s) of the items file have no vote (%(keys)s).")
-                    % {"n": len(extra), "keys": shown + (", ..." if len(extra) > 5 else "")}
-                ]
-            }
-        )
+        message = _("item: %(n)s item(s) of the items file have no vote (%(keys)s).")
+        raise ValidationError({"items": [message % _some_keys(extra)]})
     return items
+
+
+def _some_keys(keys: pd.Index) -> dict[str, Any]:
+    """How many keys, and the first five of them, for a message."""
+    shown = ", ".join(repr(k) for k in keys[:5])
+    return {"n": len(keys), "keys": shown + (", ..." if len(keys) > 5 else "")}
 
 
 def _format_of(file_name: str, field: str) -> str:

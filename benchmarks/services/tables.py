@@ -65,6 +65,8 @@ def code_version() -> str:
 
 
 def json_safe(value: Any) -> Any:
+    """``value`` as JSON holds it: string keys, lists for tuples, numpy scalars as Python
+    numbers, and ``None`` for NaN and infinities (which JSON cannot write)."""
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

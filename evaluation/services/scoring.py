@@ -18,7 +18,7 @@ Every headline number has a seeded bootstrap 95% interval (items resampled, 1,00
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from benchmarks.selectors import (
     version_vote_columns,
     version_votes,
 )
+from benchmarks.services.tables import json_safe
 from evaluation import metrics
 from evaluation.models import Prediction, Run
 from sources import schema
@@ -318,11 +319,36 @@ def _plurality(votes: pd.DataFrame, cats: list[str]) -> pd.Series:
     return labels[winners == 1]
 
 
+def _group_scores(
+    truths: Iterable[tuple[Any, pd.Series]], pred_by_item: pd.Series, cats: list[str]
+) -> dict[str, Any] | None:
+    """Macro-F1 and the rest per group (its truth per item against the predictions), with the
+    gap between the best and the worst; None when fewer than two groups have scored items."""
+    c = len(cats)
+    values: dict[str, dict[str, Any]] = {}
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for value, truth in truths:
+        common = truth.index.intersection(pred_by_item.index)
+        if not len(common):
+            continue
+        t, p = _kept(_codes(truth.loc[common], cats), _codes(pred_by_item.loc[common], cats))
+        scored = _single_label(t, p, c)
+        scored["n_items"] = scored.pop("n")
+        if scored["n_items"]:
+            values[str(value)] = scored
+            arrays[str(value)] = (t, p)
+    if len(values) < 2:
+        return None
+    return {
+        "values": values,
+        **_gap(values, "macro_f1", _classification_gap(arrays, c, "macro_f1")),
+    }
+
+
 def _annotation_groups(
     items: pd.DataFrame, contents: pd.DataFrame | None, predictions: pd.DataFrame, version: Version
 ) -> dict[str, Any]:
     cats = list(version.categories)
-    c = len(cats)
     pred_by_item = predictions.set_index("item")["label"]
     out: dict[str, Any] = {"rater_groups": {}, "item_attributes": {}}
     item_level = set(version.stats.get("item_columns", []))
@@ -346,22 +372,13 @@ def _annotation_groups(
     for col in _group_columns(primary):
         if col in item_level:
             continue
-        values = {}
-        arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for value, part in primary.groupby(primary[col].astype(str), sort=True):
-            truth = _plurality(part, cats)
-            common = truth.index.intersection(pred_by_item.index)
-            if not len(common):
-                continue
-            t, p = _kept(_codes(truth.loc[common], cats), _codes(pred_by_item.loc[common], cats))
-            scored = _single_label(t, p, c)
-            scored["n_items"] = scored.pop("n")
-            if scored["n_items"]:
-                values[str(value)] = scored
-                arrays[str(value)] = (t, p)
-        if len(values) > 1:
-            gap = _gap(values, "macro_f1", _classification_gap(arrays, c, "macro_f1"))
-            out["rater_groups"][col] = {"values": values, **gap}
+        truths = (
+            (value, _plurality(part, cats))
+            for value, part in primary.groupby(primary[col].astype(str), sort=True)
+        )
+        scored = _group_scores(truths, pred_by_item, cats)
+        if scored is not None:
+            out["rater_groups"][col] = scored
     attributes = items.set_index("item")
     meta: list[str] = []
     if contents is not None:
@@ -379,24 +396,13 @@ def _annotation_groups(
         series = attributes[col].dropna().astype(str)
         if not 1 < series.nunique() <= MAX_GROUP_VALUES:
             continue
-        values = {}
-        arrays = {}
-        for value, keys in series.groupby(series).groups.items():
-            common = pd.Index(keys).intersection(pred_by_item.index)
-            if not len(common):
-                continue
-            t, p = _kept(
-                _codes(attributes.loc[common, "plurality.label"], cats),
-                _codes(pred_by_item.loc[common], cats),
-            )
-            scored = _single_label(t, p, c)
-            scored["n_items"] = scored.pop("n")
-            if scored["n_items"]:
-                values[str(value)] = scored
-                arrays[str(value)] = (t, p)
-        if len(values) > 1:
-            gap = _gap(values, "macro_f1", _classification_gap(arrays, c, "macro_f1"))
-            out["item_attributes"][col] = {"values": values, **gap}
+        truths = (
+            (value, attributes.loc[pd.Index(keys), "plurality.label"])
+            for value, keys in series.groupby(series).groups.items()
+        )
+        scored = _group_scores(truths, pred_by_item, cats)
+        if scored is not None:
+            out["item_attributes"][col] = scored
     return out
 
 
@@ -422,7 +428,7 @@ def score_predictions(*, version: Version, predictions: pd.DataFrame) -> dict[st
     if question_part is None:
         scores["groups"] = _annotation_groups(items, contents, predictions, version)
     scores["headline"] = _headline(scores)
-    return _plain(scores)
+    return json_safe(scores)
 
 
 def _headline(scores: dict[str, Any]) -> dict[str, Any] | None:
@@ -437,18 +443,6 @@ def _headline(scores: dict[str, Any]) -> dict[str, Any] | None:
     if part.get("n"):
         return {"metric": "multilabel_macro_f1", "rule": "all_inclusive", **part["macro"]}
     return None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def predictions_frame(run: Run) -> pd.DataFrame:
