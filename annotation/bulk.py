@@ -57,9 +57,9 @@ def _examples(values: Iterable[object], limit: int = 5) -> str:
     return ", ".join(str(v) for v in list(dict.fromkeys(values))[:limit])
 
 
-def _rows(mask: np.ndarray) -> str:
-    """Row numbers as in a spreadsheet (the header is row 1)."""
-    return _examples((np.flatnonzero(mask) + 2).tolist())
+def _rows(rows: np.ndarray) -> str:
+    """The first of some rows (0-based, below the header) as a spreadsheet numbers them."""
+    return _examples((rows + 2).tolist())
 
 
 def read_ratings_csv(data: bytes) -> RatingRows:
@@ -184,12 +184,7 @@ def _times(column: Any, n: int) -> np.ndarray:
     if bad.any():
         rows = np.flatnonzero(present)[bad]
         raise ValidationError(
-            {
-                "created": [
-                    _("Not an ISO 8601 time on row(s) %(rows)s.")
-                    % {"rows": _examples((rows + 2).tolist())}
-                ]
-            }
+            {"created": [_("Not an ISO 8601 time on row(s) %(rows)s.") % {"rows": _rows(rows)}]}
         )
     utc = stamps.dt.tz_convert("UTC").dt.tz_localize(None)  # naive UTC: numpy has no zones
     out[present] = utc.to_numpy().astype("datetime64[us]").astype(np.int64)
@@ -225,7 +220,7 @@ def _durations(column: Any, n: int) -> np.ndarray:
                         "Not a whole number of milliseconds between 0 and %(max)s on row(s) "
                         "%(rows)s."
                     )
-                    % {"max": MAX_TIME_MS, "rows": _examples((rows + 2).tolist())}
+                    % {"max": MAX_TIME_MS, "rows": _rows(rows)}
                 ]
             }
         )

@@ -12,7 +12,7 @@ arguments: :func:`alignment_score`, :func:`multilabel_f1` and :func:`representat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -563,18 +563,3 @@ def bootstrap_mean_difference(
         diffs[start : start + size] = x[idx].mean(axis=1) - y[idy].mean(axis=1)
     lo, hi = _percentiles(diffs, confidence)
     return Interval(float(x.mean() - y.mean()), lo, hi, confidence)
-
-
-def bootstrap_by_items(
-    fn: Callable[[IntArray], float],
-    n_items: int,
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> Interval:
-    """Percentile interval of any score ``fn(indices)`` over resampled item indices."""
-    rng = np.random.default_rng(seed)
-    values = np.array([fn(rng.integers(0, n_items, size=n_items)) for _ in range(n_boot)])
-    lo, hi = _percentiles(values, confidence)
-    return Interval(float(fn(np.arange(n_items))), lo, hi, confidence)

@@ -186,14 +186,6 @@ def empty_categories(*, survey: Survey, frame: pd.DataFrame) -> list[dict[str, A
     return out
 
 
-def empty_cells(*, survey: Survey, frame: pd.DataFrame) -> int:
-    """How many populated (merged) cells have no respondent."""
-    if survey.design_id is None or frame.empty:
-        return 0
-    _variables, cells, totals, _margins = weighting_targets(survey=survey, frame=frame)
-    return len(set(totals) - set(cells))
-
-
 @dataclass(frozen=True)
 class Estimation:
     """The design estimates use, and whether it is weighted: ``error`` says why weighting

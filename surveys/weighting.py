@@ -132,10 +132,6 @@ class SurveyDesign:
             return np.ones(self.n_strata)
         return 1.0 - self.stratum_n / self.stratum_population
 
-    def with_lonely_psu(self, rule: LonelyPSU) -> SurveyDesign:
-        _check_lonely(rule)
-        return replace(self, lonely_psu=rule)
-
 
 def _check_lonely(rule: str) -> None:
     if rule not in _LONELY_RULES:
