@@ -18,6 +18,8 @@ from config.admin import ShownOnlyAdmin, job_started_message, page_link, stored_
 class CategoryInline(admin.TabularInline):
     model = Category
     extra = 0
+    # Answers and imported ratings may use any category: the codebook keeps them all.
+    can_delete = False
     fields = ["order", "key", "name", "keyboard_key", "is_secondary_allowed", "is_none"]
 
 

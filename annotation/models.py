@@ -349,8 +349,8 @@ class ImportedRating(models.Model):
     than the load itself, and dropping and re-adding the constraints around a load locks the
     users and items tables (ACCESS EXCLUSIVE) for its whole duration, pausing every page. The
     importer resolves every id inside its transaction and locks the rows it points at until
-    commit; deletions go through the ORM, which cascades (items) or refuses (categories,
-    and raters: ``services.rater_erase`` deletes a rater with their slots given back).
+    commit; deletions go through the ORM, which cascades (items) or refuses (raters:
+    ``services.rater_erase`` deletes a rater with their slots given back).
     """
 
     pk = models.CompositePrimaryKey("item_id", "rater_id", "category_id")
@@ -368,8 +368,16 @@ class ImportedRating(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # A category is deleted only with its project, whose items take these rows with them: the
+    # codebook never removes one (``services.categories_update``) and the admin cannot either.
+    # RESTRICT here would make every project deletion re-read these rows by their composite
+    # key, one row comparison each, which PostgreSQL cannot even parse for a few thousand.
     category = models.ForeignKey(
-        Category, on_delete=models.RESTRICT, related_name="+", db_index=False, db_constraint=False
+        Category,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     role = models.CharField(max_length=10, choices=LabelRole.choices, default=LabelRole.PRIMARY)
     created_at = models.DateTimeField()

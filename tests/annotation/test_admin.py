@@ -95,3 +95,39 @@ def test_exclusions_are_shown_not_edited_in_the_admin(client, staff, project, re
     assert "Fails gold" in page.text and 'name="active"' not in page.text
     assert client.get("/admin/annotation/exclusion/add/").status_code == 403
     assert client.get("/admin/annotation/adjudication/add/").status_code == 403
+
+
+def test_a_study_with_thousands_of_imported_ratings_is_deleted_in_the_admin(
+    client, staff, study, researcher
+):
+    """Deleting a project's categories used to re-read every imported rating by its composite
+    key (a RESTRICT check), one row comparison each: PostgreSQL refused the statement ("stack
+    depth limit exceeded") from a few thousand ratings on, so no such study could be deleted."""
+    import io
+
+    from accounts.models import Study
+    from annotation.models import Category, ImportedRating, Project
+    from annotation.services import ratings_import
+
+    project = emotion_project(study=study, user=researcher, k=2)
+    text_items(project, 4000)
+    key = project.categories.first().key
+    rows = [f"t{i:02d},r{j},{key}" for i in range(4000) for j in range(2)]
+    ratings_import(
+        project=project, source=io.BytesIO("\n".join(["item,rater,label", *rows]).encode())
+    )
+    assert ImportedRating.objects.count() == 8000
+    page = client.get(f"/admin/accounts/study/{study.pk}/delete/")
+    assert page.status_code == 200
+    response = client.post(f"/admin/accounts/study/{study.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Study.objects.filter(pk=study.pk).exists()
+    assert not Project.objects.exists() and not Item.objects.exists()
+    assert not Category.objects.exists() and not ImportedRating.objects.exists()
+
+
+def test_the_admin_keeps_every_category_of_a_codebook(client, staff, project):
+    page = client.get(f"/admin/annotation/project/{project.pk}/change/")
+    assert page.status_code == 200
+    assert "categories-0-DELETE" not in page.content.decode()
+    assert "categories-0-key" in page.content.decode()
