@@ -150,6 +150,16 @@ def items_import(
     return items_import_rows(project=project, rows=_read_rows(data, filename), media_zip=media_zip)
 
 
+@dataclass
+class _Row:
+    """One row of an import, checked: the item's values, and the media file to unpack (an
+    item new to the project) with what its inspection found."""
+
+    values: dict[str, Any]
+    media_file: str | None = None
+    audio: Any = None
+
+
 def items_import_rows(
     *,
     project: Project,
@@ -157,7 +167,8 @@ def items_import_rows(
     media_zip: bytes | IO[bytes] | None = None,
 ) -> ImportReport:
     """Import items given as rows (the columns of :func:`items_import`'s file, a dict each);
-    what :func:`items_import` does once it has read the file."""
+    what :func:`items_import` does once it has read the file. Every row is checked first;
+    nothing is stored unless every row passes."""
     if len(rows) > MAX_IMPORT_ROWS:
         raise ValidationError(
             {
@@ -168,11 +179,31 @@ def items_import_rows(
             }
         )
     archive = _media_archive(media_zip) if media_zip is not None else None
-    categories = {c.key: c for c in project.categories.all()}
     existing = {i.external_id: i for i in project.items.all()}
-    id_max = int(Item._meta.get_field("external_id").max_length or 0)
     report = ImportReport()
-    prepared: list[tuple[dict[str, Any], str | None, Any]] = []
+    checked = _checked_rows(project, rows, existing=existing, archive=archive, report=report)
+    if archive is not None:
+        _check_media(project, archive, checked, report)
+    if not report.ok:
+        for row in report.rows:
+            row["status"] = "error" if row["errors"] else "not imported"
+        return report
+    _store(project, checked, existing=existing, archive=archive, report=report)
+    return report
+
+
+def _checked_rows(
+    project: Project,
+    rows: list[dict[str, Any]],
+    *,
+    existing: dict[str, Item],
+    archive: media.MediaArchive | None,
+    report: ImportReport,
+) -> list[_Row]:
+    """Each row's values, its problems in the report."""
+    categories = {c.key: c for c in project.categories.all()}
+    id_max = int(Item._meta.get_field("external_id").max_length or 0)
+    checked: list[_Row] = []
     seen: set[str] = set()
     for number, raw in enumerate(rows, start=1):
         errors: list[str] = []
@@ -187,120 +218,154 @@ def items_import_rows(
         elif ext in seen:
             errors.append(_("external_id: repeated in this file"))
         seen.add(ext)
-        metadata = raw.get("metadata") or {}
-        if isinstance(metadata, str):
-            try:
-                metadata = inputs.json_loads(metadata) if metadata.strip() else {}
-            except inputs.JSONTooDeep as exc:
-                errors.append(_("metadata: JSON %(problem)s") % {"problem": exc})
-                metadata = {}
-            except json.JSONDecodeError:
-                errors.append(_("metadata: not a JSON object"))
-                metadata = {}
-        if not isinstance(metadata, dict):
-            errors.append(_("metadata: not a JSON object"))
-            metadata = {}
-        for key, value in raw.items():
-            if key not in ITEM_FIELDS and key is not None and value not in (None, ""):
-                metadata[key] = value
+        metadata = _metadata(raw, errors)
         gold_key = str(raw.get("gold_label") or "").strip()
-        is_gold = _truthy(raw.get("is_gold", False)) or bool(gold_key)
-        gold = None
-        if gold_key:
-            gold = categories.get(gold_key)
-            if gold is None:
-                errors.append(_("gold_label: unknown category %(key)r") % {"key": gold_key})
+        gold = categories.get(gold_key) if gold_key else None
+        if gold_key and gold is None:
+            errors.append(_("gold_label: unknown category %(key)r") % {"key": gold_key})
         media_name = str(raw.get("media") or "").strip()
-        unpack: str | None = None
+        unpack = None
         if media_name:
-            if archive is None:
-                errors.append(_("media: a media zip is needed for this row"))
-            elif media_name not in archive:
-                errors.append(_("media: %(name)r is not in the zip") % {"name": media_name[:200]})
-            elif ext not in existing:
-                problem = archive.problem(media_name, max_bytes=project.media_max_bytes)
-                if problem:
-                    errors.append(f"media: {media_name}: {problem}")
-                else:
-                    unpack = media_name
+            unpack = _media_to_unpack(project, archive, media_name, errors, new=ext not in existing)
         text = str(raw.get("text") or "")
         if not media_name and not text:
             errors.append(_("text: an item needs text or a media file"))
-        report.rows.append({"row": number, "external_id": ext, "status": "", "errors": errors})
         values: dict[str, Any] = {
             "external_id": ext,
             "text": text,
             "metadata": metadata,
-            "is_gold": is_gold,
+            "is_gold": _truthy(raw.get("is_gold", False)) or bool(gold_key),
             "gold_label": gold,
         }
-        prepared.append((values, unpack, None))
-    if archive is not None:
-        # Every file was checked by its stated sizes above, and their total is checked here,
-        # so a zip bomb is refused before anything unpacks.
-        total = archive.total_problem(media_file for _v, media_file, _a in prepared if media_file)
-        if total:
-            raise ValidationError({"media_zip": [total]})
-        for i, (values, media_file, _audio) in enumerate(prepared):
-            if media_file is not None:
-                problem, audio = _media_problem(project, archive, media_file)
-                if problem:
-                    report.rows[i]["errors"].append(problem)
-                prepared[i] = (values, media_file, audio)
-    if not report.ok:
-        for row in report.rows:
-            row["status"] = "error" if row["errors"] else "not imported"
-        return report
-    with transaction.atomic():
-        # New items without media are inserted in batches (a 100,000-item import is a few
-        # dozen statements, not 100,000).
-        new_items: list[dict[str, Any]] = []
-        for row, (values, media_file, audio) in zip(report.rows, prepared, strict=True):
-            item = existing.get(values["external_id"])
-            if item is None:
-                row["status"] = "created"
-                report.created += 1
-                if audio is None or media_file is None or archive is None:
-                    new_items.append(values)
-                    continue
-                # Items are numbered in the file's order: the text items before this one first.
-                _items_insert(project, new_items)
-                new_items.clear()
-                item = Item(project=project, **values)
-                item.kind = ItemKind.AUDIO
-                _set_slots(project, item)
-                item.media_type, item.duration = audio.media_type, audio.duration
-                # Unpacked again (one file at a time), straight into the storage.
-                with archive.open(media_file, max_bytes=project.media_max_bytes) as fh:
-                    item.media.save(
-                        f"{slugify(values['external_id'])}.{audio.extension}",
-                        File(fh),
-                        save=False,
-                    )
-                item.save()
-                continue
-            changed = [
-                name
-                for name in ("text", "metadata", "is_gold")
-                if getattr(item, name) != values[name]
-            ]
-            if item.gold_label_id != (values["gold_label"].pk if values["gold_label"] else None):
-                changed.append("gold_label")
-            if not changed:
-                row["status"] = "unchanged"
-                report.unchanged += 1
-                continue
-            for name in changed:
-                setattr(item, name, values[name])
-            fields = changed
-            if "is_gold" in changed and item.slots_taken == 0:
-                _set_slots(project, item)
-                fields = [*fields, "slots_total"]
-            item.save(update_fields=fields)
+        report.rows.append({"row": number, "external_id": ext, "status": "", "errors": errors})
+        checked.append(_Row(values, unpack))
+    return checked
+
+
+def _metadata(raw: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    """The row's ``metadata`` JSON object, with every column that is not an item field."""
+    metadata = raw.get("metadata") or {}
+    if isinstance(metadata, str):
+        try:
+            metadata = inputs.json_loads(metadata) if metadata.strip() else {}
+        except inputs.JSONTooDeep as exc:
+            errors.append(_("metadata: JSON %(problem)s") % {"problem": exc})
+            metadata = {}
+        except json.JSONDecodeError:
+            errors.append(_("metadata: not a JSON object"))
+            metadata = {}
+    if not isinstance(metadata, dict):
+        errors.append(_("metadata: not a JSON object"))
+        metadata = {}
+    for key, value in raw.items():
+        if key not in ITEM_FIELDS and key is not None and value not in (None, ""):
+            metadata[key] = value
+    return metadata
+
+
+def _media_to_unpack(
+    project: Project,
+    archive: media.MediaArchive | None,
+    name: str,
+    errors: list[str],
+    *,
+    new: bool,
+) -> str | None:
+    """The zip's file a new item will hold, checked by its stated size (an existing item
+    keeps the media it has)."""
+    if archive is None:
+        errors.append(_("media: a media zip is needed for this row"))
+    elif name not in archive:
+        errors.append(_("media: %(name)r is not in the zip") % {"name": name[:200]})
+    elif new:
+        problem = archive.problem(name, max_bytes=project.media_max_bytes)
+        if problem:
+            errors.append(f"media: {name}: {problem}")
+        else:
+            return name
+    return None
+
+
+def _check_media(
+    project: Project, archive: media.MediaArchive, checked: list[_Row], report: ImportReport
+) -> None:
+    """Every file was checked by its stated sizes, and their total is checked here, so a zip
+    bomb is refused before anything unpacks; then each file is inspected as audio."""
+    total = archive.total_problem(row.media_file for row in checked if row.media_file)
+    if total:
+        raise ValidationError({"media_zip": [total]})
+    for i, row in enumerate(checked):
+        if row.media_file is not None:
+            problem, row.audio = _media_problem(project, archive, row.media_file)
+            if problem:
+                report.rows[i]["errors"].append(problem)
+
+
+@transaction.atomic
+def _store(
+    project: Project,
+    checked: list[_Row],
+    *,
+    existing: dict[str, Item],
+    archive: media.MediaArchive | None,
+    report: ImportReport,
+) -> None:
+    """Create and update the items. New items without media are inserted in batches (a
+    100,000-item import is a few dozen statements, not 100,000)."""
+    new_items: list[dict[str, Any]] = []
+    for row, each in zip(report.rows, checked, strict=True):
+        item = existing.get(each.values["external_id"])
+        if item is not None and _item_update(project, item, each.values):
             row["status"] = "updated"
             report.updated += 1
+            continue
+        if item is not None:
+            row["status"] = "unchanged"
+            report.unchanged += 1
+            continue
+        row["status"] = "created"
+        report.created += 1
+        if each.audio is None or each.media_file is None or archive is None:
+            new_items.append(each.values)
+            continue
+        # Items are numbered in the file's order: the text items before this one first.
         _items_insert(project, new_items)
-    return report
+        new_items.clear()
+        _audio_item_create(project, each, archive)
+    _items_insert(project, new_items)
+
+
+def _audio_item_create(project: Project, row: _Row, archive: media.MediaArchive) -> None:
+    assert row.media_file is not None
+    item = Item(project=project, **row.values)
+    item.kind = ItemKind.AUDIO
+    _set_slots(project, item)
+    item.media_type, item.duration = row.audio.media_type, row.audio.duration
+    # Unpacked again (one file at a time), straight into the storage.
+    with archive.open(row.media_file, max_bytes=project.media_max_bytes) as fh:
+        name = f"{slugify(row.values['external_id'])}.{row.audio.extension}"
+        item.media.save(name, File(fh), save=False)
+    item.save()
+
+
+def _item_update(project: Project, item: Item, values: dict[str, Any]) -> bool:
+    """Give an existing item the row's text, metadata and gold answer; whether it changed.
+    Its slots follow a change of gold only while nobody holds one."""
+    changed = [
+        name for name in ("text", "metadata", "is_gold") if getattr(item, name) != values[name]
+    ]
+    if item.gold_label_id != (values["gold_label"].pk if values["gold_label"] else None):
+        changed.append("gold_label")
+    if not changed:
+        return False
+    for name in changed:
+        setattr(item, name, values[name])
+    fields = changed
+    if "is_gold" in changed and item.slots_taken == 0:
+        _set_slots(project, item)
+        fields = [*fields, "slots_total"]
+    item.save(update_fields=fields)
+    return True
 
 
 ITEM_COPY_COLUMNS = (

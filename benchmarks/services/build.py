@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -236,35 +237,51 @@ def _matrices(frame: pd.DataFrame, categories: list[str], params: dict[str, Any]
     }
 
 
-def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
-    categories = list(dataset.categories)
-    params = dict(dataset.parameters or {})
-    agreement_boot = int(params.pop("agreement_boot", 200))
-    rules = list(dataset.rules)
+@dataclass
+class _Coded:
+    """The sources' votes as integer codes, in the sources' row order.
 
-    progress(5, gettext_noop("Reading the sources"))
-    sources = list(dataset.sources.select_related("dataset").order_by("id"))
-    refs = [source_ref(s) for s in sources]
-    votes = _load_votes(refs)
-    snapshot = _source_snapshot(sources, refs)
-    progress(25, gettext_noop("Validating and aggregating"))
+    ``item`` indexes ``item_keys`` (sorted); ``voter`` numbers the voters in the order of their
+    pseudonyms ``voter_names``, so the frozen row order does not reveal the original keys;
+    ``label`` indexes the categories (empty when some label is not a category: the kernel then
+    names it); ``secondary`` marks secondary votes.
+    """
 
-    item_arr = arrow_strings(votes["item"])
-    item_codes, item_keys = sorted_codes(item_arr)
+    item: np.ndarray
+    item_keys: pa.Array
+    voter: np.ndarray
+    voter_names: np.ndarray
+    label: np.ndarray
+    role: pa.Array
+    all_primary: bool
+    secondary: np.ndarray
+    weight: np.ndarray
+
+    def row_order(self, n_categories: int) -> np.ndarray:
+        """The canonical order of the vote rows: item, voter, role, label, then weight."""
+        key = (
+            (self.item * (len(self.voter_names) + 1) + self.voter) * 2 + self.secondary
+        ) * n_categories + self.label
+        if np.all(self.weight == 1.0):
+            return np.argsort(key, kind="stable")
+        return np.lexsort((self.weight, key))
+
+
+def _code_votes(votes: pd.DataFrame, categories: list[str], secret: bytes) -> _Coded:
+    item_codes, item_keys = sorted_codes(arrow_strings(votes["item"]))
     voter_codes, voter_keys = sorted_codes(arrow_strings(votes["voter"]))
-    hashed = pseudonyms.dataset_keys(voter_keys.to_pylist(), secret=bytes(dataset.pseudonym_key))
-    # Voters are numbered in the order of their pseudonyms, so the frozen row order does not
-    # reveal the order of the original keys.
+    hashed = pseudonyms.dataset_keys(voter_keys.to_pylist(), secret=secret)
     voter_order = np.argsort(hashed, kind="stable")
     voter_rank = np.empty(len(hashed), dtype=np.int64)
     voter_rank[voter_order] = np.arange(len(hashed))
-    voter_sorted = hashed[voter_order]
-    vcodes = voter_rank[voter_codes]
-
-    label_arr = arrow_strings(votes["label"])
-    found = pc.index_in(label_arr, value_set=pa.array(categories, pa.string()))
-    role_arr = arrow_strings(votes["role"].fillna("primary"))
-    all_primary = bool(pc.all(pc.equal(role_arr, "primary")).as_py())
+    found = pc.index_in(arrow_strings(votes["label"]), value_set=pa.array(categories, pa.string()))
+    label_codes = (
+        np.zeros(0, dtype=np.int64)
+        if found.null_count
+        else found.to_numpy(zero_copy_only=False).astype(np.int64)
+    )
+    role = arrow_strings(votes["role"].fillna("primary"))
+    all_primary = bool(pc.all(pc.equal(role, "primary")).as_py())
     try:
         check_weights(votes)
         weight = votes["weight"].to_numpy(dtype=np.float64)
@@ -272,52 +289,60 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         raise BuildError(
             gettext_noop("weight: values must be numbers (%(problem)s)"), {"problem": str(exc)}
         ) from exc
-    frame = pd.DataFrame({"item": item_codes, "voter": vcodes, "weight": weight})
-    label_codes = np.zeros(0, dtype=np.int64)
-    if found.null_count:
-        # Let the kernel name the unknown labels.
-        frame["label"] = votes["label"].array
+    secondary = (
+        np.zeros(len(votes), dtype=bool)
+        if all_primary
+        else pc.equal(role, "secondary").to_numpy(zero_copy_only=False)
+    )
+    return _Coded(
+        item=item_codes,
+        item_keys=item_keys,
+        voter=voter_rank[voter_codes],
+        voter_names=hashed[voter_order],
+        label=label_codes,
+        role=role,
+        all_primary=all_primary,
+        secondary=secondary,
+        weight=weight,
+    )
+
+
+def _aggregate(
+    coded: _Coded,
+    votes: pd.DataFrame,
+    categories: list[str],
+    rules: list[str],
+    params: dict[str, Any],
+) -> tuple[aggregation.AggregationResult, pd.DataFrame]:
+    """Every rule's result, and the coded vote frame the kernel read."""
+    frame = pd.DataFrame({"item": coded.item, "voter": coded.voter, "weight": coded.weight})
+    if len(coded.label):
+        frame["label"] = pd.Categorical.from_codes(coded.label, categories=pd.Index(categories))
     else:
-        label_codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
-        frame["label"] = pd.Categorical.from_codes(label_codes, categories=pd.Index(categories))
-    if not all_primary:
+        frame["label"] = votes["label"].array  # the kernel names the unknown labels
+    if not coded.all_primary:
         frame["role"] = votes["role"].fillna("primary").array
     options = {k: v for k, v in params.items() if k in PARAMETERS}
     options.setdefault("ds_max_iter", 50)
     try:
-        result = aggregation.aggregate(frame, categories, rules=rules, **options)
+        return aggregation.aggregate(frame, categories, rules=rules, **options), frame
     except ValueError as exc:
         raise BuildError(str(exc)) from exc
-    progress(55, gettext_noop("Splitting"))
-    # Agreement needs only the codes: it runs in a second thread while the split is made and
-    # the tables are written (numpy and Arrow release the GIL for most of that work).
-    agreement_votes = pd.DataFrame({"item": item_codes, "voter": vcodes, "label": label_codes})
-    if not all_primary:
-        agreement_votes["role"] = role_arr.to_pandas()
-    pool = ThreadPoolExecutor(max_workers=1)
-    agreement = pool.submit(
-        _agreement, agreement_votes, agreement_boot, int(dataset.split_seed), categories
-    )
-    matrices = pool.submit(_matrices, frame, categories, params)
-    pool.shutdown(wait=False)
 
-    secondary = (
-        np.zeros(len(frame), dtype=bool)
-        if all_primary
-        else pc.equal(role_arr, "secondary").to_numpy(zero_copy_only=False)
-    )
-    n_cat = len(categories)
-    key = ((item_codes * (len(voter_keys) + 1) + vcodes) * 2 + secondary) * n_cat + label_codes
-    order = (
-        np.lexsort((weight, key)) if not np.all(weight == 1.0) else np.argsort(key, kind="stable")
-    )
 
-    meta_cols = sorted(c for c in votes.columns if c not in schema.VOTE_COLUMNS)
+def _item_table(
+    result: aggregation.AggregationResult,
+    coded: _Coded,
+    votes: pd.DataFrame,
+    meta_cols: list[str],
+    order: np.ndarray,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The aggregated items, with the vote columns that hold one value per item in front."""
     items = result.table.copy()
-    items.index = pd.Index(item_keys.to_pandas(types_mapper=pd.ArrowDtype), name="item").astype(
-        "string"
-    )
-    sorted_items = item_codes[order]
+    items.index = pd.Index(
+        coded.item_keys.to_pandas(types_mapper=pd.ArrowDtype), name="item"
+    ).astype("string")
+    sorted_items = coded.item[order]
     item_level: list[str] = []
     for col in meta_cols:
         # pandas takes None as the missing value; its stubs allow only non-None scalars.
@@ -326,10 +351,18 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
         if int(per["nunique"].max()) <= 1:
             item_level.append(col)
             items.insert(len(item_level) - 1, col, per["first"].astype("string").to_numpy())
-    contents, content_info = _load_items(refs, item_keys, progress)
+    return items, item_level
+
+
+def _split(
+    dataset: Dataset, items: pd.DataFrame, item_level: list[str], contents: pd.DataFrame
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Split the items (the ``split`` column goes in after the item-level columns) and the
+    split's statistics. A group named in the items' metadata rather than the votes' joins
+    the item-level columns first."""
+    categories = list(dataset.categories)
     group = dataset.split_group or None
     if group and group not in item_level and group in schema.metadata_columns(contents.columns):
-        # A group named in the items' metadata (a speaker, a country) rather than the votes'.
         item_level.append(group)
         items.insert(len(item_level) - 1, group, contents[group].astype("string").to_numpy())
     if group and group not in item_level:
@@ -360,31 +393,102 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     except ValueError as exc:
         raise BuildError(str(exc)) from exc
     items.insert(len(item_level), "split", split.astype("string"))
+    return split, split_stats
+
+
+def _long_table(
+    coded: _Coded,
+    votes: pd.DataFrame,
+    categories: list[str],
+    meta_cols: list[str],
+    order: np.ndarray,
+    split: pd.Series,
+) -> pa.Table:
+    """The frozen vote table in canonical row order. Its key columns are dictionary columns
+    with sorted dictionaries: no string is copied, and Parquet writes them without hashing
+    every value again."""
+
+    def dictionary(indices: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), values)
+
+    sorted_items = coded.item[order]
+    role_codes, role_keys = sorted_codes(coded.role)
+    columns: dict[str, pa.Array] = {
+        "item": dictionary(sorted_items, coded.item_keys),
+        "voter": dictionary(coded.voter[order], pa.array(coded.voter_names, pa.string())),
+        "label": dictionary(coded.label[order], pa.array(categories, pa.string())),
+        "weight": pa.array(coded.weight[order]),
+        "role": dictionary(role_codes[order], role_keys),
+        "split": dictionary(
+            split.cat.codes.to_numpy()[sorted_items],
+            pa.array(list(split.cat.categories), pa.string()),
+        ),
+    }
+    order_arr = pa.array(order)
+    for col in meta_cols:
+        columns[col] = arrow_strings(votes[col]).take(order_arr)
+    return pa.table(columns)
+
+
+def _summary(result: aggregation.AggregationResult) -> list[dict[Any, Any]]:
+    """Each rule's summary row, counts as integers."""
+    return [
+        {
+            k: int(v) if k in ("items", "kept", "dropped", "ties") and pd.notna(v) else v
+            for k, v in row.items()
+            if not (k == "ties" and pd.isna(v))
+        }
+        for row in result.summary.reset_index().to_dict(orient="records")
+    ]
+
+
+def _spread(items: pd.DataFrame, categories: list[str]) -> dict[str, Any]:
+    """How the votes spread over the items: the entropy histogram and votes per item."""
+    n_votes = items["stats.n_votes"].to_numpy()
+    entropy = items["stats.entropy"].to_numpy(dtype=float)
+    edges = np.linspace(0.0, math.log(len(categories)) if len(categories) > 1 else 1.0, 11)
+    hist, _ = np.histogram(entropy[np.isfinite(entropy)], bins=edges)
+    per_item = np.bincount(n_votes)
+    return {
+        "entropy_histogram": {"edges": edges.tolist(), "counts": hist.tolist()},
+        "votes_per_item": {str(k): int(v) for k, v in enumerate(per_item) if v},
+    }
+
+
+def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
+    categories = list(dataset.categories)
+    params = dict(dataset.parameters or {})
+    agreement_boot = int(params.pop("agreement_boot", 200))
+
+    progress(5, gettext_noop("Reading the sources"))
+    sources = list(dataset.sources.select_related("dataset").order_by("id"))
+    refs = [source_ref(s) for s in sources]
+    votes = _load_votes(refs)
+    snapshot = _source_snapshot(sources, refs)
+
+    progress(25, gettext_noop("Validating and aggregating"))
+    coded = _code_votes(votes, categories, secret=bytes(dataset.pseudonym_key))
+    result, frame = _aggregate(coded, votes, categories, list(dataset.rules), params)
+
+    progress(55, gettext_noop("Splitting"))
+    # Agreement needs only the codes: it runs in a second thread while the split is made and
+    # the tables are written (numpy and Arrow release the GIL for most of that work).
+    agreement_votes = pd.DataFrame({"item": coded.item, "voter": coded.voter, "label": coded.label})
+    if not coded.all_primary:
+        agreement_votes["role"] = coded.role.to_pandas()
+    pool = ThreadPoolExecutor(max_workers=1)
+    agreement = pool.submit(
+        _agreement, agreement_votes, agreement_boot, int(dataset.split_seed), categories
+    )
+    matrices = pool.submit(_matrices, frame, categories, params)
+    pool.shutdown(wait=False)
+    order = coded.row_order(len(categories))
+    meta_cols = sorted(c for c in votes.columns if c not in schema.VOTE_COLUMNS)
+    items, item_level = _item_table(result, coded, votes, meta_cols, order)
+    contents, content_info = _load_items(refs, coded.item_keys, progress)
+    split, split_stats = _split(dataset, items, item_level, contents)
 
     progress(70, gettext_noop("Writing the frozen tables"))
-    split_names = list(split.cat.categories)
-    split_codes = split.cat.codes.to_numpy()
-    order_arr = pa.array(order)
-
-    def coded(indices: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
-        return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), dictionary)
-
-    role_codes, role_keys = sorted_codes(role_arr)
-    # Dictionary columns with sorted dictionaries: no string is copied, and Parquet writes
-    # them without hashing every value again.
-    long_cols: dict[str, pa.Array] = {
-        "item": coded(sorted_items, item_keys),
-        "voter": coded(vcodes[order], pa.array(voter_sorted, pa.string())),
-        "label": coded(label_codes[order], pa.array(categories, pa.string())),
-        "weight": pa.array(weight[order]),
-        "role": coded(role_codes[order], role_keys),
-        "split": coded(split_codes[sorted_items], pa.array(split_names, pa.string())),
-    }
-    for col in meta_cols:
-        long_cols[col] = arrow_strings(votes[col]).take(order_arr)
-    long_table = pa.table(long_cols)
-    wide_table = plain_table(items.reset_index())
-
     header = {
         "categories": categories,
         "rules": list(result.rules),
@@ -393,8 +497,8 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     }
     # Both files are written deterministically (fixed writer options, canonical row and column
     # order, no timestamps), so their bytes are a canonical form of the content.
-    long_bytes = parquet_bytes(long_table)
-    wide_bytes = parquet_bytes(wide_table)
+    long_bytes = parquet_bytes(_long_table(coded, votes, categories, meta_cols, order, split))
+    wide_bytes = parquet_bytes(plain_table(items.reset_index()))
     # Media are in the content table by the SHA-256 of their bytes, so this covers them too.
     content_bytes = parquet_bytes(_content_table(contents))
     digest = hashlib.sha256()
@@ -402,33 +506,19 @@ def _build_tables(dataset: Dataset, progress: ProgressFn) -> dict[str, Any]:
     digest.update(long_bytes)
     digest.update(wide_bytes)
     digest.update(content_bytes)
-    progress(85, gettext_noop("Summarising"))
 
-    summary = [
-        {
-            k: int(v) if k in ("items", "kept", "dropped", "ties") and pd.notna(v) else v
-            for k, v in row.items()
-            if not (k == "ties" and pd.isna(v))
-        }
-        for row in result.summary.reset_index().to_dict(orient="records")
-    ]
-    n_votes = items["stats.n_votes"].to_numpy()
-    entropy = items["stats.entropy"].to_numpy(dtype=float)
-    edges = np.linspace(0.0, math.log(len(categories)) if len(categories) > 1 else 1.0, 11)
-    hist, _ = np.histogram(entropy[np.isfinite(entropy)], bins=edges)
-    per_item = np.bincount(n_votes)
+    progress(85, gettext_noop("Summarising"))
     ds = result.dawid_skene
     stats = {
         "n_votes": len(votes),
         "n_items": len(items),
-        "n_voters": len(hashed),
-        "n_secondary": int(secondary.sum()),
-        "weighted": bool(not np.allclose(weight, 1.0)),
-        "total_weight": float(weight.sum()),
-        "summary": summary,
+        "n_voters": len(coded.voter_names),
+        "n_secondary": int(coded.secondary.sum()),
+        "weighted": bool(not np.allclose(coded.weight, 1.0)),
+        "total_weight": float(coded.weight.sum()),
+        "summary": _summary(result),
         "distribution": {r: _distribution(items, r, categories) for r in result.rules},
-        "entropy_histogram": {"edges": edges.tolist(), "counts": hist.tolist()},
-        "votes_per_item": {str(k): int(v) for k, v in enumerate(per_item) if v},
+        **_spread(items, categories),
         "splits": split_stats.reset_index().to_dict(orient="records"),
         "item_columns": item_level,
         **content_info,
