@@ -821,6 +821,42 @@ def _as_generator(seed: int | np.random.Generator | None) -> np.random.Generator
     return np.random.default_rng(seed)
 
 
+def _wanted_rules(rules: Sequence[str] | str | None) -> tuple[str, ...]:
+    """The rules asked for, in the order of :data:`RULES` (every rule for ``None``)."""
+    if rules is None:
+        return RULES
+    if isinstance(rules, str):
+        rules = [rules]
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise ValueError(f"rules: unknown rule {_preview(unknown)}; choose from {list(RULES)}")
+    if not rules:
+        raise ValueError("rules: no rule given")
+    return tuple(r for r in RULES if r in rules)
+
+
+def _rule_summary(
+    wanted: tuple[str, ...],
+    kept: dict[str, NDArray[np.bool_]],
+    extra: dict[str, dict[str, int]],
+    n_items: int,
+) -> pd.DataFrame:
+    """One row per rule: the items it labels, those it drops (data loss) and its extras."""
+    rows = []
+    for rule in wanted:
+        k = int(kept[rule].sum())
+        row: dict[str, Any] = {
+            "rule": rule,
+            "items": n_items,
+            "kept": k,
+            "dropped": n_items - k,
+            "data_loss": (n_items - k) / n_items,
+        }
+        row.update(extra.get(rule, {}))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("rule")
+
+
 def aggregate(
     votes: pd.DataFrame,
     categories: Sequence[Hashable],
@@ -859,17 +895,7 @@ def aggregate(
     ``ds_tol`` (Dawid-Skene), ``cooccurrence`` with ``cooccurrence_source`` and
     ``penalty_normalization`` (co-occurrence extras). ``rules=None`` computes every rule.
     """
-    if rules is None:
-        wanted = RULES
-    else:
-        if isinstance(rules, str):
-            rules = [rules]
-        unknown = [r for r in rules if r not in RULES]
-        if unknown:
-            raise ValueError(f"rules: unknown rule {_preview(unknown)}; choose from {list(RULES)}")
-        if not rules:
-            raise ValueError("rules: no rule given")
-        wanted = tuple(r for r in RULES if r in rules)
+    wanted = _wanted_rules(rules)
     # Validate every option up front so a bad one fails before any work is done.
     if tie_policy not in TIE_POLICIES:
         raise ValueError(
@@ -950,21 +976,7 @@ def aggregate(
     # into 2-D blocks would copy the whole table for nothing.
     table = pd.DataFrame(cols, index=enc.items.rename("item"), copy=False)
 
-    n_items = enc.n_items
-    rows = []
-    for rule in wanted:
-        k = int(kept[rule].sum())
-        row: dict[str, Any] = {
-            "rule": rule,
-            "items": n_items,
-            "kept": k,
-            "dropped": n_items - k,
-            "data_loss": (n_items - k) / n_items,
-        }
-        row.update(extra.get(rule, {}))
-        rows.append(row)
-    summary = pd.DataFrame(rows).set_index("rule")
-
+    summary = _rule_summary(wanted, kept, extra, enc.n_items)
     cooc = (
         category_cooccurrence(enc, source=cooccurrence_source, normalization=penalty_normalization)
         if cooccurrence
