@@ -173,29 +173,28 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
                 ]
             }
         )
+    parsed = _panel_rows(population, header, rows)
+    return _panel_store(panel, parsed)
+
+
+# A checked row: external id, stratum attributes, cell, contact details.
+_PanelRow = tuple[str, dict, Cell, dict]
+
+
+def _panel_rows(population, header: list[str], rows) -> list[_PanelRow]:
+    """Every row checked; a ``ValidationError`` naming each bad row if any is bad."""
+    variables = list(population.variables)
     cells = {c.key: c for c in population.cells.all()}
     errors: list[str] = []
     seen: dict[str, int] = {}
-    parsed: list[tuple[str, dict, Cell, dict]] = []
+    parsed: list[_PanelRow] = []
     for line, row in rows:
         if "__extra__" in row:
             errors.append(_("Row %(line)s: more values than columns.") % {"line": line})
             continue
-        problems = []
         external_id = row.get(ID_COLUMN, "")
-        if not external_id:
-            problems.append(_("missing external_id"))
-        elif len(external_id) > PANELIST_ID_MAX:
-            problems.append(
-                _("external_id of %(n)s characters; at most %(max)s")
-                % {"n": f"{len(external_id):,}", "max": PANELIST_ID_MAX}
-            )
-        elif external_id in seen:
-            problems.append(
-                _("external_id %(id)s repeats row %(row)s")
-                % {"id": external_id, "row": seen[external_id]}
-            )
-        else:
+        problems = _external_id_problems(external_id, seen)
+        if not problems:
             seen[external_id] = line
         attributes = {v: row.get(v, "") for v in variables}
         key = cell_key([attributes[v] for v in variables])
@@ -205,17 +204,7 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
                 _("no cell %(key)s in population %(name)s") % {"key": key, "name": population.name}
             )
         contact = {c: row.get(c, "") for c in CONTACT_COLUMNS if c in header}
-        for name, value in contact.items():
-            if len(value) > CONTACT_MAX[name]:
-                problems.append(
-                    _("%(name)s of %(n)s characters; at most %(max)s")
-                    % {"name": name, "n": f"{len(value):,}", "max": CONTACT_MAX[name]}
-                )
-        if contact.get("email") and len(contact["email"]) <= CONTACT_MAX["email"]:
-            try:
-                validate_email(contact["email"])
-            except ValidationError:
-                problems.append(_("email %(email)r is not valid") % {"email": contact["email"]})
+        problems += _contact_problems(contact)
         if problems:
             errors.append(
                 _("Row %(line)s: %(problems)s.") % {"line": line, "problems": "; ".join(problems)}
@@ -225,7 +214,43 @@ def panel_import(*, panel: Panel, csv_text: str | bytes) -> PanelReport:
             parsed.append((external_id, attributes, cell, contact))
     if errors:
         _fail(errors)
+    return parsed
 
+
+def _external_id_problems(external_id: str, seen: dict[str, int]) -> list[str]:
+    if not external_id:
+        return [_("missing external_id")]
+    if len(external_id) > PANELIST_ID_MAX:
+        return [
+            _("external_id of %(n)s characters; at most %(max)s")
+            % {"n": f"{len(external_id):,}", "max": PANELIST_ID_MAX}
+        ]
+    if external_id in seen:
+        return [
+            _("external_id %(id)s repeats row %(row)s")
+            % {"id": external_id, "row": seen[external_id]}
+        ]
+    return []
+
+
+def _contact_problems(contact: dict[str, str]) -> list[str]:
+    problems = []
+    for name, value in contact.items():
+        if len(value) > CONTACT_MAX[name]:
+            problems.append(
+                _("%(name)s of %(n)s characters; at most %(max)s")
+                % {"name": name, "n": f"{len(value):,}", "max": CONTACT_MAX[name]}
+            )
+    if contact.get("email") and len(contact["email"]) <= CONTACT_MAX["email"]:
+        try:
+            validate_email(contact["email"])
+        except ValidationError:
+            problems.append(_("email %(email)r is not valid") % {"email": contact["email"]})
+    return problems
+
+
+def _panel_store(panel: Panel, parsed: list[_PanelRow]) -> PanelReport:
+    """Create the new panelists and update the changed ones (and their contacts) in batches."""
     report = PanelReport()
     existing = {p.external_id: p for p in panel.panelists.select_related("contact")}
     new: list[Panelist] = []
