@@ -349,19 +349,19 @@ def _distributions(
     design: weighting.SurveyDesign,
     alpha: float,
     questions: list[Question] | None = None,
-    answers: list[tuple[int, int, list[str], float | None]] | None = None,
+    answer_rows: list[tuple[int, int, list[str], float | None]] | None = None,
 ) -> list[dict]:
-    """Each choice question's distribution; ``questions`` and ``answers`` (of
+    """Each choice question's distribution; ``questions`` and ``answer_rows`` (of
     :func:`_result_questions` and :func:`_answers`) when the caller has read them already."""
     if questions is None:
         questions = choice_questions(survey)
     if frame.empty or not questions:
         return [_empty(q) for q in questions]
-    if answers is None:
-        answers = _answers(frame, questions)
+    if answer_rows is None:
+        answer_rows = _answers(frame, questions)
     position = {rid: i for i, rid in enumerate(frame["response_id"])}
     chosen: dict[int, dict[int, list[str]]] = {q.pk: {} for q in questions}
-    for response_id, question_id, choices, _number in answers:
+    for response_id, question_id, choices, _number in answer_rows:
         if question_id in chosen:
             chosen[question_id][position[response_id]] = choices
     out = []
@@ -484,7 +484,7 @@ def survey_results(*, survey: Survey, alpha: float = 0.05) -> dict[str, Any]:
             design=design,
             alpha=alpha,
             questions=choices,
-            answers=answers,
+            answer_rows=answers,
         ),
         "numbers": _number_summaries(
             frame=frame, design=design, alpha=alpha, questions=numbers, answers=answers
