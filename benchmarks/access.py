@@ -26,11 +26,12 @@ def access_dataset(*, user: User, dataset_id: int) -> Dataset:
 def access_version(*, user: User, dataset_id: int, number: int) -> Version:
     dataset = access_dataset(user=user, dataset_id=dataset_id)
     try:
-        return Version.objects.select_related("dataset__study", "built_by").get(
-            dataset=dataset, number=number
-        )
+        version = Version.objects.select_related("built_by").get(dataset=dataset, number=number)
     except (Version.DoesNotExist, ValueError, TypeError):
         raise Http404("No such version.") from None
+    # The dataset (and its study) just read for the check, not read again.
+    version.dataset = dataset
+    return version
 
 
 def access_export(*, user: User, version: Version, job_id) -> Job:
