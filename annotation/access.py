@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.access import get_or_404, studies_visible_to
+from accounts.access import get_or_404, is_study_member, studies_visible_to
 from accounts.models import InvitationStatus, User
 from annotation.models import (
     Annotation,
@@ -42,7 +42,9 @@ def _get_project(project_id) -> Project:
 
 
 def is_researcher(*, user: User, project: Project) -> bool:
-    return projects_researched_by(user=user).filter(pk=project.pk).exists()
+    # The rule of projects_researched_by, asked of the study's membership alone (the project
+    # is read already).
+    return is_study_member(user=user, study=project.study)
 
 
 def access_project(*, user: User, project_id) -> Project:

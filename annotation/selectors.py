@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from accounts.models import InvitationStatus, User
 from annotation import agreement, bulk, quality
@@ -71,36 +71,32 @@ def memberships_for_user(*, user: User, project: Project | None = None) -> list[
     if project is not None:
         memberships = memberships.filter(project=project)
     members = list(memberships.select_related("project").order_by("project_id"))
-    # Answered, and leased but not answered yet (theirs to do as well), per project.
-    counts = {
-        (project_id, status): n
-        for project_id, status, n in Assignment.objects.filter(
-            rater=user,
-            status__in=[AssignmentStatus.DONE, AssignmentStatus.LEASED],
-            item__project_id__in=[m.project_id for m in members],
-        )
-        .values_list("item__project_id", "status")
-        .annotate(n=Count("id"))
-        .values_list("item__project_id", "status", "n")
-        .order_by()
-    }
-    # Items still open to this rater, per project, for both pools at once (one query however
-    # many projects: a member's role picks the count that applies).
-    projects = [m.project_id for m in members]
-    open_counts = {
-        row["project_id"]: (row["annotator"], row["expert"])
-        for row in Item.objects.filter(project_id__in=projects, is_gold=False)
-        .filter(
-            ~Exists(Assignment.objects.filter(item=OuterRef("pk"), rater=user)),
-            ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
-        )
+    # Per project and in one query over its items: what the rater answered, and leased but
+    # not answered yet (theirs to do as well; one assignment per rater and item), and the
+    # items still open to them in each pool (a member's role picks the count that applies).
+    mine = Assignment.objects.filter(item=OuterRef("pk"), rater=user)
+    is_open = Q(
+        ~Exists(mine),
+        ~Exists(ImportedRating.objects.filter(item=OuterRef("pk"), rater=user)),
+        is_gold=False,
+    )
+    rows = (
+        Item.objects.filter(project_id__in=[m.project_id for m in members])
         .values("project_id")
         .annotate(
-            annotator=Count("id", filter=Q(slots_taken__lt=F("slots_total"))),
-            expert=Count("id", filter=Q(expert_slots_taken__lt=F("expert_slots_total"))),
+            done=Count("id", filter=Exists(mine.filter(status=AssignmentStatus.DONE))),
+            leased=Count("id", filter=Exists(mine.filter(status=AssignmentStatus.LEASED))),
+            annotator=Count("id", filter=is_open & Q(slots_taken__lt=F("slots_total"))),
+            expert=Count("id", filter=is_open & Q(expert_slots_taken__lt=F("expert_slots_total"))),
         )
         .order_by()
-    }
+    )
+    counts: dict[tuple[int, str], int] = {}
+    open_counts: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        counts[(row["project_id"], AssignmentStatus.DONE)] = row["done"]
+        counts[(row["project_id"], AssignmentStatus.LEASED)] = row["leased"]
+        open_counts[row["project_id"]] = (row["annotator"], row["expert"])
     out = []
     for member in members:
         project = member.project
@@ -401,39 +397,62 @@ def item_gold_table(*, project: Project) -> pd.DataFrame:
     )
 
 
-def project_progress(*, project: Project) -> dict[str, Any]:
-    """Counts for the progress bar: items, ratings wanted, done, leased, skipped."""
-    items = Item.objects.filter(project=project)
-    item_stats = items.aggregate(
-        n_items=Count("id"),
-        n_gold=Count("id", filter=Q(is_gold=True)),
+def assignment_counts(*, project: Project) -> Counter[tuple[int, str, str]]:
+    """How many assignments of the project each rater has, by status and pool:
+    ``{(rater_id, status, pool): n}`` (one query for the progress and the annotator table)."""
+    return Counter(
+        {
+            (rater_id, status, pool): n
+            for rater_id, status, pool, n in Assignment.objects.filter(item__project=project)
+            .values_list("rater_id", "status", "pool")
+            .annotate(n=Count("id"))
+            .values_list("rater_id", "status", "pool", "n")
+            .order_by()
+        }
     )
-    sums = items.aggregate(a=Sum("slots_total"), b=Sum("expert_slots_total"))
-    wanted = (sums["a"] or 0) + (sums["b"] or 0)
-    status = dict(
-        Assignment.objects.filter(item__project=project)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
-    done_pool = dict(
-        Assignment.objects.filter(item__project=project, status=AssignmentStatus.DONE)
-        .values_list("pool")
-        .annotate(n=Count("id"))
-        .values_list("pool", "n")
-    )
-    imported = _imported_answers(project=project)
-    done_counted = done_pool.get("annotator", 0) + done_pool.get("expert", 0) + imported["counted"]
+
+
+def project_progress(
+    *,
+    project: Project,
+    assignments: Counter[tuple[int, str, str]] | None = None,
+    imported_answers: Counter[tuple[int, bool]] | None = None,
+) -> dict[str, Any]:
+    """Counts for the progress bar: items, ratings wanted, done, leased, skipped.
+    ``assignments`` and ``imported_answers`` (:func:`assignment_counts`,
+    :func:`imported_answer_counts`) when the caller has them already."""
     # Complete: every one of the k slots taken (slots count leases, answers given here and
     # imported answers) and none of them an open lease.
     leased = Assignment.objects.filter(
         item__project=project, pool=Pool.ANNOTATOR, status=AssignmentStatus.LEASED
     ).values("item_id")
-    n_complete = (
-        items.filter(is_gold=False, slots_total__gt=0, slots_taken__gte=F("slots_total"))
-        .exclude(pk__in=leased)
-        .count()
+    complete = Q(is_gold=False, slots_total__gt=0, slots_taken__gte=F("slots_total")) & ~Q(
+        pk__in=leased
     )
+    item_stats = Item.objects.filter(project=project).aggregate(
+        n_items=Count("id"),
+        n_gold=Count("id", filter=Q(is_gold=True)),
+        a=Sum("slots_total"),
+        b=Sum("expert_slots_total"),
+        n_complete=Count("id", filter=complete),
+    )
+    expert_wanted = item_stats.pop("b") or 0
+    wanted = (item_stats.pop("a") or 0) + expert_wanted
+    if assignments is None:
+        assignments = assignment_counts(project=project)
+    status: Counter[str] = Counter()
+    done_pool: Counter[str] = Counter()
+    for (_rater, state, pool), n in assignments.items():
+        status[state] += n
+        if state == AssignmentStatus.DONE:
+            done_pool[pool] += n
+    if imported_answers is None:
+        imported_answers = imported_answer_counts(project=project)
+    imported = {"counted": 0, "gold": 0}
+    for (_rater, is_gold), n in imported_answers.items():
+        imported["gold" if is_gold else "counted"] += n
+    done_counted = done_pool.get("annotator", 0) + done_pool.get("expert", 0) + imported["counted"]
+    n_complete = item_stats.pop("n_complete")
     return {
         **item_stats,
         "ratings_wanted": wanted,
@@ -441,7 +460,7 @@ def project_progress(*, project: Project) -> dict[str, Any]:
         "ratings_imported": imported["counted"] + imported["gold"],
         "gold_done": done_pool.get("gold", 0) + imported["gold"],
         "expert_done": done_pool.get("expert", 0),
-        "expert_wanted": sums["b"] or 0,
+        "expert_wanted": expert_wanted,
         "leased": status.get(AssignmentStatus.LEASED, 0),
         "skipped": status.get(AssignmentStatus.SKIPPED, 0),
         "expired": status.get(AssignmentStatus.EXPIRED, 0),
@@ -462,21 +481,28 @@ def _imported_answer_rows(project: Project) -> str:
     return f"(SELECT item_id, rater_id FROM {table} WHERE role = 'primary') r"
 
 
-def _imported_answers(*, project: Project) -> dict[str, int]:
-    """How many imported answers (item and rater) the project holds, by gold or not."""
+def imported_answer_counts(*, project: Project) -> Counter[tuple[int, bool]]:
+    """How many imported answers (item and rater) the project holds, per rater and by gold
+    or not: ``{(rater_id, is_gold): n}`` (one query for the progress and the annotator
+    table)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT i.is_gold, count(*) FROM {_imported_answer_rows(project)} "
+            f"SELECT r.rater_id, i.is_gold, count(*) FROM {_imported_answer_rows(project)} "
             "JOIN annotation_item i ON i.id = r.item_id WHERE i.project_id = %s "
-            "GROUP BY i.is_gold",
+            "GROUP BY r.rater_id, i.is_gold",
             [project.pk],
         )
-        counts = dict(cursor.fetchall())
-    return {"counted": counts.get(False, 0), "gold": counts.get(True, 0)}
+        return Counter({(rater_id, bool(gold)): n for rater_id, gold, n in cursor.fetchall()})
 
 
-def label_distribution(*, project: Project) -> list[dict[str, Any]]:
-    """Per category: how often it was chosen as primary (or as a label) and as secondary."""
+def project_categories(*, project: Project) -> list[Category]:
+    """The project's categories in their order."""
+    return list(project.categories.all())
+
+
+def label_tallies(*, project: Project) -> Counter[tuple[int, str]]:
+    """How many labels of the project (given here and imported) each category has, by role:
+    ``{(category_id, role): n}``. Their sum is :func:`label_count`."""
     counts: Counter[tuple[int, str]] = Counter()
     live = (
         AnnotationLabel.objects.filter(annotation__assignment__item__project=project)
@@ -494,7 +520,19 @@ def label_distribution(*, project: Project) -> list[dict[str, Any]]:
     )
     for cat, role, n in [*live, *imported]:
         counts[(cat, role)] += n
-    cats = list(project.categories.all())
+    return counts
+
+
+def label_distribution(
+    *,
+    project: Project,
+    tallies: Counter[tuple[int, str]] | None = None,
+    categories: list[Category] | None = None,
+) -> list[dict[str, Any]]:
+    """Per category: how often it was chosen as primary (or as a label) and as secondary.
+    ``tallies`` (:func:`label_tallies`) and ``categories`` when the caller has them."""
+    counts = label_tallies(project=project) if tallies is None else tallies
+    cats = list(project.categories.all()) if categories is None else categories
     rows: list[dict[str, Any]] = []
     for c in cats:
         primary = counts.get((c.pk, LabelRole.PRIMARY), 0) + counts.get((c.pk, LabelRole.LABEL), 0)
@@ -507,7 +545,9 @@ def label_distribution(*, project: Project) -> list[dict[str, Any]]:
     return rows
 
 
-def adjudication_queue(*, project: Project, limit: int = 200) -> list[dict[str, Any]]:
+def adjudication_queue(
+    *, project: Project, limit: int = 200, categories: list[Category] | None = None
+) -> list[dict[str, Any]]:
     """Items whose raters disagree under the project's rule and that nobody has decided yet.
 
     Only items with at least two answers count. For a multi-label schema a rater's "label" is
@@ -516,7 +556,8 @@ def adjudication_queue(*, project: Project, limit: int = 200) -> list[dict[str, 
     label), ``no_plurality`` (two or more labels share the top count), ``no_majority`` (the
     top label has at most half of the answers). Read as id columns and counted with pandas,
     so a million ratings take a second or two. Each entry lists the labels with their counts,
-    most frequent first (ties by key).
+    most frequent first (ties by key). ``categories``: the project's, in their order, when
+    the caller has read them.
     """
     base = _vote_rows(project=project, include_excluded=False, timing=False)
     base = base[base["role"] != LabelRole.SECONDARY]
@@ -524,7 +565,10 @@ def adjudication_queue(*, project: Project, limit: int = 200) -> list[dict[str, 
     base = base[~base["item_id"].isin(list(decided))]
     if base.empty:
         return []
-    rows = list(Category.objects.filter(project=project).values_list("id", "key"))
+    if categories is None:
+        rows = list(Category.objects.filter(project=project).values_list("id", "key"))
+    else:
+        rows = [(c.pk, c.key) for c in categories]
     if len(rows) <= 62:
         # Each answer's set of labels as a bit mask (one bit per category), so answers group
         # and compare as integers; the masks are spelled out as keys only at the end.
@@ -656,35 +700,38 @@ def annotator_quality(*, project: Project) -> dict[str, dict[str, Any]]:
 
 
 def annotator_table(
-    *, project: Project, quality_by_voter: dict[str, dict[str, Any]] | None = None
+    *,
+    project: Project,
+    quality_by_voter: dict[str, dict[str, Any]] | None = None,
+    assignments: Counter[tuple[int, str, str]] | None = None,
+    imported_answers: Counter[tuple[int, bool]] | None = None,
+    exclusions: list[Exclusion] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per member: done, median seconds, gold accuracy, agreement, speed flag.
 
     The quality figures (all but "done") are ``quality_by_voter``'s, as
-    :func:`annotator_quality` gives them; computed here when not given.
+    :func:`annotator_quality` gives them; computed here when not given. ``assignments``,
+    ``imported_answers`` and ``exclusions`` (:func:`assignment_counts`,
+    :func:`imported_answer_counts`, :func:`active_exclusions`) when the caller has them.
     """
     members = list(
         ProjectMember.objects.filter(project=project).select_related("user").order_by("id")
     )
-    done = Counter(
-        dict(
-            Assignment.objects.filter(item__project=project, status=AssignmentStatus.DONE)
-            .values_list("rater_id")
-            .annotate(n=Count("id"))
-            .values_list("rater_id", "n")
-        )
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT r.rater_id, count(*) FROM {_imported_answer_rows(project)} "
-            "WHERE r.item_id IN (SELECT id FROM annotation_item WHERE project_id = %s) "
-            "GROUP BY r.rater_id",
-            [project.pk],
-        )
-        done.update(dict(cursor.fetchall()))
+    if assignments is None:
+        assignments = assignment_counts(project=project)
+    if imported_answers is None:
+        imported_answers = imported_answer_counts(project=project)
+    done: Counter[int] = Counter()
+    for (rater_id, state, _pool), n in assignments.items():
+        if state == AssignmentStatus.DONE:
+            done[rater_id] += n
+    for (rater_id, _gold), n in imported_answers.items():
+        done[rater_id] += n
     if quality_by_voter is None:
         quality_by_voter = annotator_quality(project=project)
-    active = {e.rater_id: e for e in Exclusion.objects.filter(project=project, active=True)}
+    if exclusions is None:
+        exclusions = active_exclusions(project=project)
+    active = {e.rater_id: e for e in exclusions}
     rows = []
     for m in members:
         s = quality_by_voter.get(voter_key(m.user_id), {})
@@ -847,20 +894,19 @@ def project_annotations(*, project: Project) -> QuerySet[Annotation]:
 LIVE_AGREEMENT_LIMIT = 50_000
 
 
-def agreement_report(*, project: Project, basis: dict[str, Any] | None = None) -> dict[str, Any]:
+_UNREAD: Any = object()
+
+
+def agreement_report(
+    *, project: Project, basis: dict[str, Any] | None = None, job: Any = _UNREAD
+) -> dict[str, Any]:
     """The agreement report of the last agreement job that succeeded (the dashboard computes
     nothing itself), with ``stale`` when labels were added or removed since, and the time it
     was computed; ``available`` False when there is none. ``basis`` is the project's
-    :func:`agreement_basis` when the caller has it already."""
-    from jobs.models import Job
-
-    job = (
-        Job.objects.filter(
-            kind="annotation_agreement", params__project=project.pk, status="succeeded"
-        )
-        .order_by("-finished_at", "-created_at")
-        .first()
-    )
+    :func:`agreement_basis` and ``job`` that last succeeded job (or None), when the caller
+    has them already (:func:`project_jobs`)."""
+    if job is _UNREAD:
+        job = _succeeded_agreement_jobs(project).first()
     if job is None or not isinstance(job.result, dict):
         return {"available": False, "computed": False}
     report = dict(job.result)
@@ -870,27 +916,77 @@ def agreement_report(*, project: Project, basis: dict[str, Any] | None = None) -
     return report
 
 
-def agreement_basis(*, project: Project) -> dict[str, Any]:
+def active_exclusions(*, project: Project) -> list[Exclusion]:
+    """The project's exclusions in force, newest first."""
+    return list(Exclusion.objects.filter(project=project, active=True))
+
+
+def agreement_basis(
+    *,
+    project: Project,
+    tallies: Counter[tuple[int, str]] | None = None,
+    exclusions: list[Exclusion] | None = None,
+) -> dict[str, Any]:
     """What an agreement report depends on, in brief: the number of labels and the raters
-    excluded. A report whose basis differs from the project's now is out of date."""
-    excluded = Exclusion.objects.filter(project=project, active=True).values_list(
-        "rater_id", flat=True
+    excluded. A report whose basis differs from the project's now is out of date.
+    ``tallies`` (:func:`label_tallies`) and ``exclusions`` (:func:`active_exclusions`) when
+    the caller has them already."""
+    if exclusions is None:
+        excluded = list(
+            Exclusion.objects.filter(project=project, active=True).values_list(
+                "rater_id", flat=True
+            )
+        )
+    else:
+        excluded = [e.rater_id for e in exclusions]
+    n_labels = label_count(project=project) if tallies is None else sum(tallies.values())
+    return {"n_labels": n_labels, "excluded": sorted(excluded)}
+
+
+def _jobs(project: Project, kind: str):
+    from jobs.models import Job
+
+    return Job.objects.filter(kind=kind, params__project=project.pk).order_by("-created_at")
+
+
+def _succeeded_agreement_jobs(project: Project):
+    return (
+        _jobs(project, "annotation_agreement")
+        .filter(status="succeeded")
+        .order_by("-finished_at", "-created_at")
     )
-    return {"n_labels": label_count(project=project), "excluded": sorted(excluded)}
 
 
 def latest_agreement_job(*, project: Project):
-    return _latest_job(project=project, kind="annotation_agreement")
+    return _jobs(project, "annotation_agreement").first()
 
 
 def latest_votes_export_job(*, project: Project):
-    return _latest_job(project=project, kind="annotation_votes_export")
+    return _jobs(project, "annotation_votes_export").first()
 
 
-def _latest_job(*, project: Project, kind: str):
+def project_jobs(*, project: Project) -> dict[str, Any]:
+    """The jobs the dashboard shows, in one query: the last agreement job (``agreement``),
+    the last one that succeeded (``agreement_succeeded``, whose report the page shows) and
+    the last votes export (``votes_export``); None where there is none."""
     from jobs.models import Job
 
-    return Job.objects.filter(kind=kind, params__project=project.pk).order_by("-created_at").first()
+    latest = {
+        "agreement": _jobs(project, "annotation_agreement"),
+        "agreement_succeeded": _succeeded_agreement_jobs(project),
+        "votes_export": _jobs(project, "annotation_votes_export"),
+    }
+    # Each job found says which of the three it is, so the database's orderings decide.
+    flags = {name: Q(pk=Subquery(jobs.values("pk")[:1])) for name, jobs in latest.items()}
+    wanted = Q()
+    for flag in flags.values():
+        wanted |= flag
+    out: dict[str, Any] = dict.fromkeys(latest)
+    for job in Job.objects.filter(wanted).annotate(**{f"is_{n}": f for n, f in flags.items()}):
+        for name in latest:
+            if getattr(job, f"is_{name}"):
+                out[name] = job
+    return out
 
 
 def label_count(*, project: Project) -> int:

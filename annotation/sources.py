@@ -111,8 +111,18 @@ class AnnotationSource:
         return project
 
     def choices(self, *, study_id: int) -> list[tuple[int, str]]:
-        rows = Project.objects.filter(study_id=study_id).order_by("id").values_list("pk", "name")
-        return [(pk, str(name)) for pk, name in rows]
+        return self.choices_by_study(study_ids=[study_id]).get(study_id, [])
+
+    def choices_by_study(self, *, study_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+        rows = (
+            Project.objects.filter(study_id__in=study_ids)
+            .order_by("id")
+            .values_list("study_id", "pk", "name")
+        )
+        out: dict[int, list[tuple[int, str]]] = {}
+        for study_id, pk, name in rows:
+            out.setdefault(study_id, []).append((pk, str(name)))
+        return out
 
     def check(self, *, ref: SourceRef) -> None:
         self._project(ref)

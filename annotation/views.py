@@ -586,21 +586,39 @@ QUEUE_COUNT_LIMIT = 200
 def project_detail(request, project_id: int):
     """The researcher's dashboard: progress, labels, agreement over time, annotators."""
     project = access_project(user=request.user, project_id=project_id)
-    job = selectors.latest_agreement_job(project=project)
+    # Each table is read once, and what two parts of the page show is passed from one to the
+    # other: the labels' tallies give the distribution and the report's basis (whose count
+    # decides whether the queue is counted live), the assignments and imported answers give
+    # the progress and each annotator's count, the exclusions the basis and the table.
+    jobs = selectors.project_jobs(project=project)
+    tallies = selectors.label_tallies(project=project)
+    exclusions = selectors.active_exclusions(project=project)
+    categories = selectors.project_categories(project=project)
+    assignments = selectors.assignment_counts(project=project)
+    imported = selectors.imported_answer_counts(project=project)
     # Agreement and annotator quality come from the last agreement job: loading the page
     # reads no vote table for them.
-    # The label count is read once: for the report's staleness and the queue's limit.
-    basis = selectors.agreement_basis(project=project)
-    report = selectors.agreement_report(project=project, basis=basis)
+    basis = selectors.agreement_basis(project=project, tallies=tallies, exclusions=exclusions)
+    report = selectors.agreement_report(
+        project=project, basis=basis, job=jobs["agreement_succeeded"]
+    )
     live = basis["n_labels"] <= selectors.LIVE_AGREEMENT_LIMIT
     # Imports can bring thousands of raters: the table is shown a page at a time.
     annotators = Paginator(
-        selectors.annotator_table(project=project, quality_by_voter=report.get("annotators") or {}),
+        selectors.annotator_table(
+            project=project,
+            quality_by_voter=report.get("annotators") or {},
+            assignments=assignments,
+            imported_answers=imported,
+            exclusions=exclusions,
+        ),
         ANNOTATORS_PER_PAGE,
     ).get_page(request.GET.get("annotators"))
     queue_size = None
     if live:
-        queue = selectors.adjudication_queue(project=project, limit=QUEUE_COUNT_LIMIT + 1)
+        queue = selectors.adjudication_queue(
+            project=project, limit=QUEUE_COUNT_LIMIT + 1, categories=categories
+        )
         queue_size = f"{QUEUE_COUNT_LIMIT}+" if len(queue) > QUEUE_COUNT_LIMIT else str(len(queue))
     over_time = report.get("over_time") or []
     for row in over_time:
@@ -611,18 +629,22 @@ def project_detail(request, project_id: int):
         "annotation/project_detail.html",
         {
             "project": project,
-            "progress": selectors.project_progress(project=project),
-            "distribution": selectors.label_distribution(project=project),
+            "progress": selectors.project_progress(
+                project=project, assignments=assignments, imported_answers=imported
+            ),
+            "distribution": selectors.label_distribution(
+                project=project, tallies=tallies, categories=categories
+            ),
             "agreement": report,
             "over_time": over_time,
             "annotators": annotators,
             "import_form": ImportForm(),
             "ratings_form": RatingsImportForm(prefix="ratings"),
             "export_form": VotesExportForm(prefix="export"),
-            "export_job": selectors.latest_votes_export_job(project=project),
+            "export_job": jobs["votes_export"],
             "member_form": MemberForm(prefix="member"),
             "pending_invitations": selectors.project_pending_invitations(project=project),
-            "agreement_job": job,
+            "agreement_job": jobs["agreement"],
             # The queue reads every label: on large projects it has a page of its own.
             "queue_size": queue_size,
         },

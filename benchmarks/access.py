@@ -20,12 +20,12 @@ def access_dataset(*, user: User, dataset_id: int) -> Dataset:
 
 def access_version(*, user: User, dataset_id: int, number: int) -> Version:
     dataset = access_dataset(user=user, dataset_id=dataset_id)
-    return get_or_404(
-        Version.objects.select_related("dataset__study", "built_by"),
-        "version",
-        dataset=dataset,
-        number=number,
+    version = get_or_404(
+        Version.objects.select_related("built_by"), "version", dataset=dataset, number=number
     )
+    # The dataset (and its study) just read for the check, not read again.
+    version.dataset = dataset
+    return version
 
 
 def access_export(*, user: User, version: Version, job_id) -> Job:

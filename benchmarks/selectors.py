@@ -31,10 +31,11 @@ def version_list(*, dataset: Dataset) -> QuerySet[Version]:
     return Version.objects.filter(dataset=dataset).select_related("built_by").order_by("-number")
 
 
-def version_warnings(*, version: Version) -> list[str]:
+def version_warnings(*, version: Version, versions: list[Version] | None = None) -> list[str]:
     """What a researcher should know before using a version: a split that came out empty
     (too few items for the fractions), and a build identical to the version before it (same
-    content hash: nothing changed since)."""
+    content hash: nothing changed since). ``versions``: the dataset's versions, when the
+    caller has read them (:func:`version_list`)."""
     warnings: list[str] = []
     fractions = (version.split_config or {}).get("fractions") or {}
     sizes = {str(row.get("split")): row.get("items", 0) for row in version.stats.get("splits", [])}
@@ -48,12 +49,17 @@ def version_warnings(*, version: Version) -> list[str]:
             )
             % {"splits": ", ".join(map(str, empty)), "sizes": sizes_text}
         )
-    previous = (
-        Version.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
-        .order_by("-number")
-        .values_list("number", "sha256")
-        .first()
-    )
+    if versions is None:
+        previous = (
+            Version.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
+            .order_by("-number")
+            .values_list("number", "sha256")
+            .first()
+        )
+    else:
+        earlier = [v for v in versions if v.number < version.number]
+        last = max(earlier, key=lambda v: v.number, default=None)
+        previous = (last.number, last.sha256) if last is not None else None
     if previous is not None and previous[1] == version.sha256:
         warnings.append(
             _(

@@ -40,6 +40,9 @@ class UploadSource:
         # Uploads belong to one dataset; they are not linked to others.
         return []
 
+    def choices_by_study(self, *, study_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+        return {}
+
     def check(self, *, ref: SourceRef) -> None:
         self._source(ref)
 

@@ -217,7 +217,10 @@ def version_detail(request, dataset_id: int, number: int):
     hist = stats.get("entropy_histogram", {"edges": [], "counts": []})
     edges = hist["edges"]
     entropy = _bars({f"{edges[i]:.2f}–{edges[i + 1]:.2f}": c for i, c in enumerate(hist["counts"])})
-    others = version_list(dataset=version.dataset).exclude(pk=version.pk)
+    # The dataset's versions are read once: the other versions to compare with, and the one
+    # before this for the warnings.
+    versions = list(version_list(dataset=version.dataset))
+    others = [v for v in versions if v.pk != version.pk]
     splits = stats.get("splits", [])
     split_keys = [k for k in (splits[0] if splits else {}) if k.startswith("n.")]
     # Multi-hot strata are named after their columns ("all_inclusive.y.joy"): show the label.
@@ -237,7 +240,7 @@ def version_detail(request, dataset_id: int, number: int):
             "others": others,
             "split_rows": split_rows,
             "split_labels": split_labels,
-            "warnings": version_warnings(version=version),
+            "warnings": version_warnings(version=version, versions=versions),
         },
     )
 

@@ -42,6 +42,11 @@ class Source(Protocol):
         """What a dataset of this study can link: ``(object id, title)`` pairs."""
         ...
 
+    def choices_by_study(self, *, study_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+        """:meth:`choices` of several studies at once (one query however many): the pairs
+        by study id, for the studies that have any."""
+        ...
+
     def check(self, *, ref: SourceRef) -> None:
         """Raise :class:`SourceUnavailable` unless ``ref`` names an object of the study."""
         ...

@@ -30,6 +30,7 @@ from surveys.models import (
     DrawKind,
     Invitation,
     InvitationStatus,
+    Option,
     Panel,
     Panelist,
     Population,
@@ -43,7 +44,6 @@ from surveys.models import (
     SampleDesign,
     Survey,
     SurveyStatus,
-    Weight,
 )
 
 VOTER_NAMESPACE = "survey-response"
@@ -102,7 +102,8 @@ def weighting_targets(
         raise ValueError(f"Survey {survey.pk} has no sample design to weight to.")
     population = survey.design.population
     variables = list(population.variables)
-    cells = list(population.cells.all())
+    # By id: the model's ordering (population name first) would join the population again.
+    cells = list(population.cells.order_by("id"))
     totals: dict[Hashable, float] = {}
     margins: dict[str, dict[Hashable, float]] = {v: {} for v in variables}
     for c in cells:
@@ -214,14 +215,56 @@ def estimation_design(*, survey: Survey, frame: pd.DataFrame) -> weighting.Surve
     return estimation(survey=survey, frame=frame).design
 
 
+CHOICE_KINDS = (QuestionKind.SINGLE, QuestionKind.SCALE, QuestionKind.MULTIPLE)
+
+
+def _options_in_order() -> Prefetch:
+    # Each question's options in their order; the model's ordering (by question first) would
+    # join the questions and blocks again for nothing.
+    return Prefetch("options", Option.objects.order_by("question_id", "order", "id"))
+
+
 def choice_questions(survey: Survey) -> list[Question]:
     """Choice questions that carry a label (attention checks measure the respondent, not
     the population, so they are left out)."""
     return list(
         survey.questions.filter(is_attention_check=False)
-        .filter(kind__in=[QuestionKind.SINGLE, QuestionKind.SCALE, QuestionKind.MULTIPLE])
+        .filter(kind__in=CHOICE_KINDS)
         .select_related("block")
-        .prefetch_related("options")
+        .prefetch_related(_options_in_order())
+    )
+
+
+def _result_questions(survey: Survey) -> tuple[list[Question], list[Question]]:
+    """The choice questions (:func:`choice_questions`) and the number questions, in the
+    questionnaire's order, from one query."""
+    questions = list(
+        survey.questions.filter(is_attention_check=False)
+        .filter(kind__in=[*CHOICE_KINDS, QuestionKind.NUMERIC])
+        .select_related("block")
+        .prefetch_related(_options_in_order())
+        .order_by("block__order", "order", "id")
+    )
+    return (
+        [q for q in questions if q.kind in CHOICE_KINDS],
+        [q for q in questions if q.kind == QuestionKind.NUMERIC],
+    )
+
+
+def _answers(
+    frame: pd.DataFrame, questions: list[Question]
+) -> list[tuple[int, int, list[str], float | None]]:
+    """``(response_id, question_id, choices, number)`` of the respondents in ``frame`` to
+    ``questions``, in one query (unordered: callers place them by position)."""
+    if frame.empty or not questions:
+        return []
+    return list(
+        Answer.objects.filter(
+            response_id__in=[int(r) for r in frame["response_id"]],
+            question_id__in=[q.pk for q in questions],
+        )
+        .order_by()
+        .values_list("response_id", "question_id", "choices", "number")
     )
 
 
@@ -292,17 +335,27 @@ def survey_ground_truth(*, survey: Survey, alpha: float = 0.05) -> list[dict]:
 
 
 def _distributions(
-    *, survey: Survey, frame: pd.DataFrame, design: weighting.SurveyDesign, alpha: float
+    *,
+    survey: Survey,
+    frame: pd.DataFrame,
+    design: weighting.SurveyDesign,
+    alpha: float,
+    questions: list[Question] | None = None,
+    answer_rows: list[tuple[int, int, list[str], float | None]] | None = None,
 ) -> list[dict]:
-    questions = choice_questions(survey)
+    """Each choice question's distribution; ``questions`` and ``answer_rows`` (of
+    :func:`_result_questions` and :func:`_answers`) when the caller has read them already."""
+    if questions is None:
+        questions = choice_questions(survey)
     if frame.empty or not questions:
         return [_empty(q) for q in questions]
+    if answer_rows is None:
+        answer_rows = _answers(frame, questions)
     position = {rid: i for i, rid in enumerate(frame["response_id"])}
     chosen: dict[int, dict[int, list[str]]] = {q.pk: {} for q in questions}
-    for response_id, question_id, choices in Answer.objects.filter(
-        response_id__in=list(position), question_id__in=list(chosen)
-    ).values_list("response_id", "question_id", "choices"):
-        chosen[question_id][position[response_id]] = choices
+    for response_id, question_id, choices, _number in answer_rows:
+        if question_id in chosen:
+            chosen[question_id][position[response_id]] = choices
     out = []
     n = len(frame)
     for question in questions:
@@ -331,23 +384,21 @@ def _distributions(
 
 
 def _number_summaries(
-    *, survey: Survey, frame: pd.DataFrame, design: weighting.SurveyDesign, alpha: float
+    *,
+    frame: pd.DataFrame,
+    design: weighting.SurveyDesign,
+    alpha: float,
+    questions: list[Question],
+    answers: list[tuple[int, int, list[str], float | None]],
 ) -> list[dict]:
     """Each number question's weighted mean (:func:`surveys.weighting.estimate_mean`) and
     median (:func:`surveys.weighting.estimate_quantile`) with their intervals, over those who
     answered; intervals are ``None`` below two answers."""
-    questions = list(
-        survey.questions.filter(kind=QuestionKind.NUMERIC, is_attention_check=False).order_by(
-            "block__order", "order", "id"
-        )
-    )
     out = []
     position = {rid: i for i, rid in enumerate(frame["response_id"])}
     values = {q.pk: np.full(len(frame), np.nan) for q in questions}
-    if questions and position:
-        for response_id, question_id, number in Answer.objects.filter(
-            response_id__in=list(position), question_id__in=list(values), number__isnull=False
-        ).values_list("response_id", "question_id", "number"):
+    for response_id, question_id, _choices, number in answers:
+        if question_id in values and number is not None:
             values[question_id][position[response_id]] = number
     for question in questions:
         y = values[question.pk]
@@ -399,13 +450,25 @@ def survey_results(*, survey: Survey, alpha: float = 0.05) -> dict[str, Any]:
         }
     est = estimation(survey=survey, frame=frame)
     design = est.design
+    # The questions and their answers are read once for the distributions and the numbers.
+    choices, numbers = _result_questions(survey)
+    answers = _answers(frame, choices + numbers)
     return {
         "respondents": len(frame),
         "estimation": est,
         "kish_deff": weighting.kish_design_effect(design.weights),
         "empty_categories": empty_categories(survey=survey, frame=frame) if est.error else [],
-        "distributions": _distributions(survey=survey, frame=frame, design=design, alpha=alpha),
-        "numbers": _number_summaries(survey=survey, frame=frame, design=design, alpha=alpha),
+        "distributions": _distributions(
+            survey=survey,
+            frame=frame,
+            design=design,
+            alpha=alpha,
+            questions=choices,
+            answer_rows=answers,
+        ),
+        "numbers": _number_summaries(
+            frame=frame, design=design, alpha=alpha, questions=numbers, answers=answers
+        ),
     }
 
 
@@ -477,7 +540,9 @@ def survey_representativeness(*, survey: Survey) -> list[dict]:
     if frame.empty:
         return []
     population = design.population
-    cells = list(population.cells.all())
+    # By id, not the model's ordering (population name first): that would join the population
+    # again, and it is the same order within one population.
+    cells = list(population.cells.order_by("id"))
     weighted = frame["weight"].notna().all()
     out = []
     for v in population.variables:
@@ -552,18 +617,6 @@ def panel_members(*, panel: Panel, search: str = ""):
     return rows
 
 
-def responses_over_time(*, survey: Survey) -> list[dict[str, Any]]:
-    """Completed responses per day (``day``, ``n``), as dicts the caller may add keys to."""
-    return [
-        dict(row)
-        for row in Response.objects.filter(survey=survey, status=ResponseStatus.COMPLETED)
-        .annotate(day=TruncDate("completed_at"))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by("day")
-    ]
-
-
 def response_rates(*, survey: Survey) -> list[dict]:
     """Invited and completed per cell, for invitation samples."""
     rows = (
@@ -586,25 +639,53 @@ def response_rates(*, survey: Survey) -> list[dict]:
     ]
 
 
-def survey_counts(*, survey: Survey) -> dict[str, int]:
-    counts = dict(
-        Response.objects.filter(survey=survey).values_list("status").annotate(n=Count("id"))
+def survey_counts(*, survey: Survey) -> dict[str, Any]:
+    """The dashboard's counts, read in two queries whatever the section: responses by status
+    (with the flagged and weighted ones, and the completed ones per day for ``over_time``)
+    and invitations by status (``invitations_by_status``, which :func:`fieldwork` shows)."""
+    by_status: dict[str, int] = {}
+    flagged = weighted = 0
+    per_day: dict[Any, int] = {}
+    rows = (
+        Response.objects.filter(survey=survey)
+        .annotate(day=TruncDate("completed_at"))
+        .values("status", "day")
+        .annotate(
+            n=Count("id"),
+            flagged=Count("id", filter=Q(flagged_attention=True)),
+            weighted=Count("weight"),
+        )
+        .order_by()
+    )
+    for row in rows:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
+        flagged += row["flagged"]
+        weighted += row["weighted"]
+        if row["status"] == ResponseStatus.COMPLETED and row["day"] is not None:
+            per_day[row["day"]] = per_day.get(row["day"], 0) + row["n"]
+    invitations = dict(
+        Invitation.objects.filter(survey=survey)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     return {
-        "started": counts.get(ResponseStatus.STARTED, 0),
-        "completed": counts.get(ResponseStatus.COMPLETED, 0),
-        "screened_out": counts.get(ResponseStatus.SCREENED_OUT, 0),
-        "flagged": Response.objects.filter(survey=survey, flagged_attention=True).count(),
-        "invited": Invitation.objects.filter(survey=survey).count(),
-        "weighted": Weight.objects.filter(response__survey=survey).count(),
+        "started": by_status.get(ResponseStatus.STARTED, 0),
+        "completed": by_status.get(ResponseStatus.COMPLETED, 0),
+        "screened_out": by_status.get(ResponseStatus.SCREENED_OUT, 0),
+        "flagged": flagged,
+        "invited": sum(invitations.values()),
+        "weighted": weighted,
+        # Completed responses per day (``day``, ``n``), as dicts the caller may add keys to.
+        "over_time": [{"day": day, "n": n} for day, n in sorted(per_day.items())],
+        "invitations_by_status": invitations,
     }
 
 
-def fieldwork(*, survey: Survey) -> dict[str, Any]:
-    """What the dashboard's fieldwork section shows: the draws, and invitations by status."""
-    by_status = dict(
-        Invitation.objects.filter(survey=survey).values_list("status").annotate(n=Count("id"))
-    )
+def fieldwork(*, survey: Survey, invitations_by_status: dict[str, int]) -> dict[str, Any]:
+    """What the dashboard's fieldwork section shows: the draws, and invitations by status
+    (``survey_counts(...)["invitations_by_status"]``, so they are counted once)."""
+    by_status = invitations_by_status
     draws = list(Draw.objects.filter(survey=survey).order_by("created_at", "id"))
     return {
         "has_panel": survey.design is not None and survey.design.panel_id is not None,

@@ -64,8 +64,18 @@ class SurveySource:
         return survey
 
     def choices(self, *, study_id: int) -> list[tuple[int, str]]:
-        rows = Survey.objects.filter(study_id=study_id).order_by("id").values_list("pk", "title_en")
-        return [(pk, str(title)) for pk, title in rows]
+        return self.choices_by_study(study_ids=[study_id]).get(study_id, [])
+
+    def choices_by_study(self, *, study_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+        rows = (
+            Survey.objects.filter(study_id__in=study_ids)
+            .order_by("id")
+            .values_list("study_id", "pk", "title_en")
+        )
+        out: dict[int, list[tuple[int, str]]] = {}
+        for study_id, pk, title in rows:
+            out.setdefault(study_id, []).append((pk, str(title)))
+        return out
 
     def check(self, *, ref: SourceRef) -> None:
         self._survey(ref)

@@ -92,8 +92,8 @@ def _page_of(request, rows, param: str = "page"):
     return Paginator(rows, PAGE_ROWS).get_page(request.GET.get(param))
 
 
-def _overview(request, survey) -> dict[str, Any]:
-    over_time = selectors.responses_over_time(survey=survey)
+def _overview(request, survey, counts) -> dict[str, Any]:
+    over_time = counts["over_time"]
     top = max([row["n"] for row in over_time], default=0)
     for row in over_time:
         row["percent"] = round(100 * row["n"] / top) if top else 0
@@ -106,14 +106,16 @@ def _overview(request, survey) -> dict[str, Any]:
     }
 
 
-def _fieldwork(request, survey) -> dict[str, Any]:
+def _fieldwork(request, survey, counts) -> dict[str, Any]:
     return {
-        "fieldwork": selectors.fieldwork(survey=survey),
+        "fieldwork": selectors.fieldwork(
+            survey=survey, invitations_by_status=counts["invitations_by_status"]
+        ),
         "rates": _page_of(request, selectors.response_rates(survey=survey)),
     }
 
 
-def _quotas(request, survey) -> dict[str, Any]:
+def _quotas(request, survey, counts) -> dict[str, Any]:
     quotas = _page_of(request, selectors.quota_fill(survey=survey))
     for q in quotas:
         q.percent = round(100 * q.filled / q.target) if q.target else 0
@@ -121,11 +123,11 @@ def _quotas(request, survey) -> dict[str, Any]:
     return {"quotas": quotas, "quotas_editable": selectors.quotas_editable(survey=survey)}
 
 
-def _representativeness(request, survey) -> dict[str, Any]:
+def _representativeness(request, survey, counts) -> dict[str, Any]:
     return {"representativeness": selectors.survey_representativeness(survey=survey)}
 
 
-def _results(request, survey) -> dict[str, Any]:
+def _results(request, survey, counts) -> dict[str, Any]:
     results = selectors.survey_results(survey=survey)
     for d in results["distributions"]:
         d["text"] = _in_language(d["question"], d["question_ko"])
@@ -185,6 +187,8 @@ def survey_dashboard(request, survey_id: int, section: str | None = None):
         params__survey_id=survey.pk,
         kind__startswith="surveys.",
     ).order_by("-created_at")[:3]
+    # Read once: the header shows them, and the overview and fieldwork sections use them.
+    counts = selectors.survey_counts(survey=survey)
     context = {
         "survey": survey,
         "title": _in_language(survey.title_en, survey.title_ko),
@@ -193,9 +197,9 @@ def survey_dashboard(request, survey_id: int, section: str | None = None):
             (key, SECTION_NAMES[key], reverse("surveys:dashboard_section", args=[survey.pk, key]))
             for key in SECTIONS
         ],
-        "counts": selectors.survey_counts(survey=survey),
+        "counts": counts,
         "running": running if section != "overview" else [],
-        **_SECTION_CONTEXT[section](request, survey),
+        **_SECTION_CONTEXT[section](request, survey, counts),
         "in_review": selectors.review_queue(survey=survey).count(),
         "open_link": _participant_url(request, survey.open_token)
         if survey.open_link_enabled

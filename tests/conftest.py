@@ -137,6 +137,15 @@ def api_as(api_client):
     return login
 
 
+@pytest.fixture
+def flat_page(django_assert_max_num_queries):
+    """``flat_page(client, url, grow, pinned=n)``: the page makes as many queries after
+    ``grow()`` as before, and at most ``n`` (``tests/page_queries.py``)."""
+    from tests.page_queries import make_flat_page
+
+    return make_flat_page(django_assert_max_num_queries)
+
+
 def post_refused(client, url, data=None, **extra):
     """POST a form that its page refuses: the answer is a 303 back to the page's GET address,
     which shows the form again with its errors (``config.forms``); returns that page."""
