@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import access_study, is_study_owner, may_edit_study
 from accounts.models import Study
-from config.forms import flash_errors, form_errors_from, form_for_page, form_refused
+from config.forms import flash_errors, form_errors_from, form_for_page, form_kept, form_refused
 from config.inputs import SEED_MAX
 from jobs.models import Job
 from sources.csv_escape import escape_cell
@@ -117,10 +117,19 @@ def _fieldwork(request, survey, counts) -> dict[str, Any]:
 
 def _quotas(request, survey, counts) -> dict[str, Any]:
     quotas = _page_of(request, selectors.quota_fill(survey=survey))
+    # Targets refused last time come back as they were typed, each with its error.
+    kept = form_kept(request, "quotas", QuotaTargetsForm, quotas=list(quotas))
     for q in quotas:
         q.percent = round(100 * q.filled / q.target) if q.target else 0
         q.reserved_percent = round(100 * q.reserved / q.target) if q.target else 0
-    return {"quotas": quotas, "quotas_editable": selectors.quotas_editable(survey=survey)}
+        name = f"target-{q.pk}"
+        q.typed = kept[name].value() if kept is not None and name in kept.fields else q.target
+        q.errors = kept.errors.get(name, []) if kept is not None else []
+    return {
+        "quotas": quotas,
+        "quotas_editable": selectors.quotas_editable(survey=survey),
+        "quotas_refused": kept.non_field_errors() if kept is not None else [],
+    }
 
 
 def _representativeness(request, survey, counts) -> dict[str, Any]:
@@ -150,8 +159,11 @@ def _results(request, survey, counts) -> dict[str, Any]:
     return {
         "results": results,
         "method_name": method_name,
-        "weighting_form": WeightingForm(
-            initial={"method": survey.weighting_method, "trim": survey.weight_trim}
+        "weighting_form": form_for_page(
+            request,
+            "weighting",
+            WeightingForm,
+            initial={"method": survey.weighting_method, "trim": survey.weight_trim},
         ),
         "merges": sorted(
             (variable, category, into)
@@ -304,18 +316,18 @@ def weights_start(request, survey_id: int):
     survey = access_survey(user=request.user, survey_id=survey_id)
     if "method" in request.POST:
         form = WeightingForm(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                for error in errors:
-                    messages.error(request, f"{form.fields[field].label}: {error}")
-            return redirect(dashboard_url(survey.pk, "results", "weighting"))
-        try:
-            survey = services.weighting_update(
-                survey=survey, method=form.cleaned_data["method"], trim=form.cleaned_data["trim"]
-            )
-        except ValidationError as exc:
-            flash_errors(request, exc)
-            return redirect(dashboard_url(survey.pk, "results", "weighting"))
+        if form.is_valid():
+            try:
+                survey = services.weighting_update(
+                    survey=survey,
+                    method=form.cleaned_data["method"],
+                    trim=form.cleaned_data["trim"],
+                )
+            except ValidationError as exc:
+                form_errors_from(form, exc)
+        if form.errors:
+            to = dashboard_url(survey.pk, "results", "weighting")
+            return form_refused(request, form, key="weighting", to=to)
     services.weights_start(survey=survey, user=request.user)
     messages.success(request, _("Weighting settings saved; the weights are being computed."))
     return redirect(dashboard_url(survey.pk, "results"))
@@ -567,8 +579,41 @@ def _page(request, study: Study, **context: Any):
     }
     if any(form.is_bound for form in forms.values()):
         messages.error(request, _("Nothing was created: see the errors marked below."))
+    # A preview asked for last is shown again from what was typed: computed, never stored.
+    previewed = form_kept(request, "design-preview", DesignForm, study=study, prefix="design")
+    if previewed is not None:
+        forms["design_form"] = previewed
+        preview = _design_preview(previewed)
+        if preview is not None:
+            context["preview"] = preview
     page = {"study": study, **selectors.study_setup(study=study), **forms, **context}
     return render(request, "surveys/setup.html", page)
+
+
+def _design_preview(form: DesignForm) -> dict[str, Any] | None:
+    """The quota per cell that the design form's values would give (None, with the errors
+    on the form, when they give none)."""
+    if not form.is_valid():
+        return None
+    v = form.cleaned_data
+    try:
+        n = v["n"]
+        if n is None:
+            n = services.design_sample_size(population=v["population"], **v["size_parameters"])
+        quotas = services.design_preview(
+            population=v["population"],
+            n=n,
+            allocation=v["allocation"],
+            parameters=v["parameters"],
+            panel=v["panel"],
+        )
+    except ValidationError as exc:
+        form_errors_from(form, exc, aliases={"parameters": "sd"})
+        return None
+    rows = selectors.design_preview_rows(
+        population=v["population"], panel=v["panel"], quotas=quotas
+    )
+    return {"n": n, "rows": rows, "panel": v["panel"]}
 
 
 def _back(study: Study, anchor: str):
@@ -641,50 +686,32 @@ def panel_new(request, study_id: int):
 @login_required
 @require_POST
 def design_new(request, study_id: int):
-    """The Preview button shows the quota per cell and stores nothing; Create stores it."""
+    """Create stores the design. Preview stores nothing: the setup page shows the quota per
+    cell from what was typed, at an address of its own (a reload or a change of language
+    keeps it)."""
     study = access_study(user=request.user, study_id=study_id)
     form = DesignForm(request.POST, study=study, prefix="design")
-    preview = request.POST.get("action") == "preview"
+    if request.POST.get("action") == "preview":
+        url = reverse("surveys:setup", args=[study.pk])
+        anchor = "design-preview" if form.is_valid() else "design-form"
+        # Kept as a refused form is, and computed again by the page.
+        return form_refused(request, form, key="design-preview", to=f"{url}#{anchor}")
     if form.is_valid():
         v = form.cleaned_data
         try:
-            if preview:
-                n = v["n"]
-                if n is None:
-                    n = services.design_sample_size(
-                        population=v["population"], **v["size_parameters"]
-                    )
-                quotas = services.design_preview(
-                    population=v["population"],
-                    n=n,
-                    allocation=v["allocation"],
-                    parameters=v["parameters"],
-                    panel=v["panel"],
-                )
-            else:
-                design = services.design_create(
-                    study=study,
-                    population=v["population"],
-                    name=v["name"],
-                    n=v["n"],
-                    size_parameters=v["size_parameters"],
-                    allocation=v["allocation"],
-                    parameters=v["parameters"],
-                    panel=v["panel"],
-                )
+            design = services.design_create(
+                study=study,
+                population=v["population"],
+                name=v["name"],
+                n=v["n"],
+                size_parameters=v["size_parameters"],
+                allocation=v["allocation"],
+                parameters=v["parameters"],
+                panel=v["panel"],
+            )
         except ValidationError as exc:
             form_errors_from(form, exc, aliases={"parameters": "sd"})
         else:
-            if preview:
-                rows = selectors.design_preview_rows(
-                    population=v["population"], panel=v["panel"], quotas=quotas
-                )
-                return _page(
-                    request,
-                    study,
-                    design_form=form,
-                    preview={"n": n, "rows": rows, "panel": v["panel"]},
-                )
             messages.success(
                 request,
                 _("Sample design %(name)s created: n = %(n)d.")
@@ -729,23 +756,20 @@ def quotas_update(request, survey_id: int):
     quotas = selectors.quota_fill(survey=survey)
     shown = [q for q in quotas if f"target-{q.pk}" in request.POST]
     form = QuotaTargetsForm(request.POST, quotas=shown)
-    if not shown or not form.is_valid():
-        for name, errors in form.errors.items():
-            label = form.fields[name].label if name in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else str(error))
-        if not shown:
-            messages.error(request, _("No quota target was sent."))
+    if not shown:
+        messages.error(request, _("No quota target was sent."))
         return redirect(back + "#quotas")
-    try:
-        design = services.quota_targets_update(survey=survey, targets=form.targets())
-    except ValidationError as exc:
-        flash_errors(request, exc)
-    else:
-        messages.success(
-            request, _("Quotas saved: the sample size is now %(n)d.") % {"n": design.target_n}
-        )
-    return redirect(back + "#quotas")
+    if form.is_valid():
+        try:
+            design = services.quota_targets_update(survey=survey, targets=form.targets())
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(
+                request, _("Quotas saved: the sample size is now %(n)d.") % {"n": design.target_n}
+            )
+            return redirect(back + "#quotas")
+    return form_refused(request, form, key="quotas", to=back + "#quotas")
 
 
 @login_required

@@ -378,14 +378,13 @@ def test_a_failed_form_comes_back_at_a_get_address_that_the_language_switch_keep
     assert 'value="1e24"' not in client.get(editor).content.decode()
 
 
-def test_a_page_answering_a_post_switches_language_back_to_where_the_form_was(
+def test_a_design_preview_has_an_address_the_language_switch_returns_to(
     client, researcher, study, population
 ):
-    """A design's preview is a page answering a POST (it stores nothing); the language switch
-    there returns to the page the form came from, not to the POST-only address (405), and
-    follows no referer of another site."""
+    """A design's preview stores nothing, and is shown at an address of its own (the setup
+    page with the kept form): the language switch returns there, and the preview is shown
+    again in the other language."""
     client.force_login(researcher)
-    setup = reverse("surveys:setup", args=[study.pk])
     preview = {
         "design-population": population.pk,
         "design-name": "Main",
@@ -394,16 +393,13 @@ def test_a_page_answering_a_post_switches_language_back_to_where_the_form_was(
         "design-minimum": "1",
         "action": "preview",
     }
-    shown = client.post(
-        reverse("surveys:setup_design", args=[study.pk]),
-        preview,
-        headers={"referer": f"http://testserver{setup}"},
-    )
-    assert shown.status_code == 200
-    assert f'name="next" type="hidden" value="{setup}"' in shown.content.decode()
-    other = client.post(
-        reverse("surveys:setup_design", args=[study.pk]),
-        preview,
-        headers={"referer": "https://evil.example/x"},
-    )
-    assert 'name="next" type="hidden" value="/"' in other.content.decode()
+    sent = client.post(reverse("surveys:setup_design", args=[study.pk]), preview)
+    assert sent.status_code == 303
+    address = sent["Location"].partition("#")[0]
+    assert address.startswith(reverse("surveys:setup", args=[study.pk]) + "?")
+    shown = client.get(sent["Location"])
+    assert f'name="next" type="hidden" value="{address}"' in shown.content.decode()
+    assert shown.context["preview"]["n"] == 10
+    switched = client.post("/i18n/setlang/", {"language": "ko", "next": address}, follow=True)
+    assert switched.context["preview"]["n"] == 10
+    assert "표본 크기 n = 10." in switched.content.decode()

@@ -352,10 +352,14 @@ QUOTAS_20 = {"Seoul|F": 8, "Seoul|M": 5, "Busan|F": 4, "Busan|M": 3}
 def test_preview_shows_the_quota_per_cell_and_creates_nothing(
     as_researcher, study, population, panel
 ):
-    response = as_researcher.post(
+    sent = as_researcher.post(
         url(study, "design"), {**design_post(population, panel, n="20"), "action": "preview"}
     )
+    # The preview has an address of its own (a reload shows it again and sends nothing).
+    assert sent.status_code == 303 and sent["Location"].endswith("#design-preview")
+    response = as_researcher.get(sent["Location"])
     assert response.status_code == 200
+    assert as_researcher.get(sent["Location"]).context["preview"] == response.context["preview"]
     preview = response.context["preview"]
     assert preview["n"] == 20
     assert [(r["key"], r["count"], r["available"], r["quota"]) for r in preview["rows"]] == [
@@ -373,6 +377,7 @@ def test_preview_with_a_margin_computes_n_like_the_service(as_researcher, study,
     response = as_researcher.post(
         url(study, "design"),
         {**design_post(population, margin="0.05", deff="1.5"), "action": "preview"},
+        follow=True,
     )
     assert response.status_code == 200
     expected = design_sample_size(population=population, margin=0.05, deff=1.5)

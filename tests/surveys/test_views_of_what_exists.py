@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from surveys.models import QuotaCell, SampleDesign
 from surveys.services import sample_draw
+from tests.conftest import post_refused
 from tests.surveys import factories
 
 pytestmark = pytest.mark.django_db
@@ -80,22 +81,29 @@ def test_quotas_of_a_draft_survey_are_edited_until_the_draw(client, researcher, 
     assert QuotaCell.objects.get(pk=quotas[0].pk).target == 9
     assert SampleDesign.objects.get(pk=draft.design_id).target_n == total
 
-    # Bad numbers name the cell and change nothing.
+    # Bad numbers change nothing; the page shows what was typed, the error by its cell.
     for bad in ["-1", "x", str(2**31)]:
-        refused = client.post(
+        page = post_refused(
+            client,
             reverse("surveys:quotas_update", args=[draft.pk]),
             {**data, f"target-{quotas[1].pk}": bad},
         )
-        assert flashes(refused)[-1].startswith("Seoul|M: ")
+        shown = {q.pk: q for q in page.context["quotas"]}
+        assert shown[quotas[1].pk].typed == bad
+        assert shown[quotas[1].pk].errors
+        assert shown[quotas[0].pk].typed == "9" and not shown[quotas[0].pk].errors
+        assert f'value="{bad}"' in page.text
+        assert str(shown[quotas[1].pk].errors[0]) in page.text
     assert QuotaCell.objects.get(pk=quotas[1].pk).target == quotas[1].target
 
     sample_draw(survey=draft, seed=1)
     html = client.get(section).text
     assert 'name="target-' not in html
-    late = client.post(reverse("surveys:quotas_update", args=[draft.pk]), data)
-    assert flashes(late)[-1] == (
+    late = post_refused(client, reverse("surveys:quotas_update", args=[draft.pk]), data)
+    assert late.context["quotas_refused"] == [
         "Quotas can change only before the sample is drawn, in a draft survey."
-    )
+    ]
+    assert "Quotas can change only before the sample is drawn" in late.text
     assert QuotaCell.objects.get(pk=quotas[0].pk).target == 9
 
 

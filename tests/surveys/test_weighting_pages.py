@@ -118,11 +118,20 @@ def test_method_and_trimming_are_chosen_in_the_page(
     ],
 )
 def test_bad_weighting_settings_are_refused(client, researcher, seoul_only, data, message):
+    """The results page shows the weighting form again as it was typed, the error by its field."""
     client.force_login(researcher)
     response = client.post(reverse("surveys:weights", args=[seoul_only.pk]), data)
-    assert response.status_code == 302
-    assert response["Location"].endswith("/results/#weighting")
-    assert flashes(response)[0].startswith(message)
+    assert response.status_code == 303
+    assert "/results/?form=" in response["Location"]
+    assert response["Location"].endswith("#weighting")
+    page = client.get(response["Location"])
+    form = page.context["weighting_form"]
+    label, _sep, error = message.partition(": ")
+    name = "trim" if "weight" in label else "method"
+    assert form.fields[name].label == label
+    assert form.errors[name][0].startswith(error)
+    assert form[name].value() == data[name]
+    assert error in page.text
     survey = Survey.objects.get(pk=seoul_only.pk)
     assert (survey.weighting_method, survey.weight_trim) == ("auto", None)
 
