@@ -40,6 +40,13 @@ def _media_in_tmp(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Users are made in most tests; the default hasher takes about half a second each, a
+    fast one keeps the suite quick (what a password check does is the same)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Every test starts in the default language, whatever a test before it activated (a
     management command, for one, runs in the language that is active)."""

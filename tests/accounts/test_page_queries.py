@@ -21,11 +21,6 @@ from tests.page_queries import HOME
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _fill(study, user, n: int, tag: str) -> None:
     """``n`` surveys, annotation projects and datasets in ``study``."""
     for i in range(n):

@@ -593,7 +593,6 @@ def _media_in_tmp(settings, world):
     """This module's files live in the world's folder (replaces the suite's per-test one)."""
     settings.MEDIA_ROOT = world.media_root
     settings.RATE_LIMITS_ENABLED = False
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- asking ---------------------------------------------------------------------------------

@@ -28,11 +28,6 @@ from tests.surveys.factories import make_panel, make_population, make_survey
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def demo_like_staff(db):
     """Like the demo researcher: staff with the view-only admin group, owner of a study of

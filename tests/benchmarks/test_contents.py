@@ -28,11 +28,6 @@ from tests.benchmarks.factories import CATEGORIES, csv_bytes, vote_frame
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def load_folder(tmp_path, monkeypatch):
     """``datasets.load_dataset`` on an exported folder, offline, with a private cache."""

@@ -14,11 +14,6 @@ from benchmarks.models import Dataset, Version
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_demo_builds_the_upload_and_project_datasets_once():
     from annotation import demo as annotation_demo
 

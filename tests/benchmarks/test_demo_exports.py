@@ -13,11 +13,6 @@ from benchmarks.services import version_export_write
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_every_demo_dataset_exports_its_content(tmp_path, monkeypatch):
     from annotation import demo as annotation_demo
     from benchmarks import demo

@@ -17,11 +17,6 @@ from benchmarks.services import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_survey_source_gives_the_weighted_answers_of_chosen_questions(study, researcher, colleague):
     from surveys.services import design_create, response_start, sample_draw
     from tests.surveys import factories

@@ -17,11 +17,6 @@ from evaluation.selectors import leaderboard
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_every_demo_dataset_has_three_runs_on_its_leaderboard(client):
     from annotation import demo as annotation_demo
     from benchmarks import demo as benchmarks_demo

@@ -23,11 +23,6 @@ MESSAGE = "Background work is unavailable right now; try again in a few minutes.
 BODY = {"errors": {"non_field_errors": [MESSAGE]}}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def broker_down():
     """Celery publishes to a port where nothing listens (no eager mode)."""

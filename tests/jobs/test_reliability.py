@@ -34,11 +34,6 @@ GAVE_UP = (
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _job_settings(settings):
     settings.JOB_HEARTBEAT_SECONDS = 5
     settings.JOB_STALE_SECONDS = 60

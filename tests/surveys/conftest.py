@@ -30,9 +30,3 @@ def survey(study, design, colleague):
 @pytest.fixture
 def open_survey(study, design, colleague):
     return factories.make_survey(study, design, open_link=True, reviewer=colleague)
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Users are created in almost every test; a fast hasher keeps the suite quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
