@@ -172,3 +172,17 @@ def test_population_panel_and_quota_pages(page, researcher, study, design, langu
     expect(page.get_by_role("status")).to_contain_text(saved)
     expect(page.locator("#quotas input[type=number]").first).to_have_value("7")
     assert audit(page) == []
+
+    # Targets the service refuses (their sum is too large) come back as they were typed.
+    targets = page.locator("#quotas input[type=number]")
+    targets.nth(0).fill("2000000000")
+    targets.nth(1).fill("2000000000")
+    page.get_by_role("button", name="Save targets" if language == "en" else "목표 저장").click()
+    too_many = "add up to more than" if language == "en" else "목표의 합이"
+    expect(page.locator("#quotas [role=alert]")).to_contain_text(too_many)
+    expect(targets.nth(0)).to_have_value("2000000000")
+    expect(targets.nth(1)).to_have_value("2000000000")
+    assert "form=" in page.url
+    page.reload()
+    expect(targets.nth(1)).to_have_value("2000000000")
+    assert audit(page) == []
