@@ -150,14 +150,19 @@ def access_study_creation(*, user: User) -> None:
         )
 
 
-def access_study_invitation(*, user: User, invitation_id) -> StudyInvitation:
-    """A pending invitation addressed to ``user``; 404 for anyone else's or an answered one."""
+def pending_invitation[M: Model](queryset: QuerySet[M], *, user: User, invitation_id) -> M:
+    """The pending invitation of ``queryset`` addressed to ``user``; 404 for anyone else's or
+    an answered one (study and project invitations alike)."""
     if not user.is_authenticated:
         raise Http404("No such invitation.")
     return get_or_404(
+        queryset, "invitation", pk=invitation_id, user=user, status=InvitationStatus.PENDING
+    )
+
+
+def access_study_invitation(*, user: User, invitation_id) -> StudyInvitation:
+    return pending_invitation(
         StudyInvitation.objects.select_related("study", "invited_by"),
-        "invitation",
-        pk=invitation_id,
         user=user,
-        status=InvitationStatus.PENDING,
+        invitation_id=invitation_id,
     )

@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.access import get_or_404, is_study_member, studies_visible_to
-from accounts.models import InvitationStatus, User
+from accounts.access import get_or_404, is_study_member, pending_invitation, studies_visible_to
+from accounts.models import User
 from annotation.models import (
     Annotation,
     Exclusion,
@@ -144,13 +144,8 @@ def access_item_media(*, user: User, item_id) -> Item:
 
 
 def access_project_invitation(*, user: User, invitation_id) -> ProjectInvitation:
-    """A pending invitation addressed to ``user``; 404 for anyone else's or an answered one."""
-    if not user.is_authenticated:
-        raise Http404("No such invitation.")
-    return get_or_404(
+    return pending_invitation(
         ProjectInvitation.objects.select_related("project__study", "invited_by"),
-        "invitation",
-        pk=invitation_id,
         user=user,
-        status=InvitationStatus.PENDING,
+        invitation_id=invitation_id,
     )
