@@ -43,7 +43,7 @@ class Study(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Set by an owner when the study's work is done (``study_archive``): the home page leaves
     # it out unless asked, its pages say so, and no survey or annotation project is created in
-    # it (``accounts.access.study_refuse_if_archived``). What exists goes on working.
+    # it (``accounts.access.refuse_if_archived``). What exists goes on working.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
 
     class Meta:

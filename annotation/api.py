@@ -14,8 +14,9 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.access import access_study, refuse_if_archived
+from accounts.access import access_study
 from accounts.models import User
+from accounts.selectors import user_named
 from annotation import selectors, services
 from annotation.access import (
     access_adjudication,
@@ -307,7 +308,7 @@ class AdjudicationInput(StrictSerializer):
 
 
 def _user_named(username: str, field: str = "username") -> User:
-    user = User.objects.filter(username=username).first()
+    user = user_named(username=username)
     if user is None:
         raise serializers.ValidationError({field: [_("No such user.")]})
     return user
@@ -325,7 +326,6 @@ def project_list_api(request):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         study = access_study(user=request.user, study_id=values.pop("study"))
-        refuse_if_archived(study=study)
         project = services.project_create(study=study, user=request.user, **values)
         return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
     projects = projects_researched_by(user=request.user).prefetch_related("categories")

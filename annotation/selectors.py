@@ -532,7 +532,7 @@ def label_distribution(
     """Per category: how often it was chosen as primary (or as a label) and as secondary.
     ``tallies`` (:func:`label_tallies`) and ``categories`` when the caller has them."""
     counts = label_tallies(project=project) if tallies is None else tallies
-    cats = list(project.categories.all()) if categories is None else categories
+    cats = project_categories(project=project) if categories is None else categories
     rows: list[dict[str, Any]] = []
     for c in cats:
         primary = counts.get((c.pk, LabelRole.PRIMARY), 0) + counts.get((c.pk, LabelRole.LABEL), 0)
@@ -566,9 +566,8 @@ def adjudication_queue(
     if base.empty:
         return []
     if categories is None:
-        rows = list(Category.objects.filter(project=project).values_list("id", "key"))
-    else:
-        rows = [(c.pk, c.key) for c in categories]
+        categories = project_categories(project=project)
+    rows = [(c.pk, c.key) for c in categories]
     if len(rows) <= 62:
         # Each answer's set of labels as a bit mask (one bit per category), so answers group
         # and compare as integers; the masks are spelled out as keys only at the end.
@@ -894,19 +893,13 @@ def project_annotations(*, project: Project) -> QuerySet[Annotation]:
 LIVE_AGREEMENT_LIMIT = 50_000
 
 
-_UNREAD: Any = object()
-
-
 def agreement_report(
-    *, project: Project, basis: dict[str, Any] | None = None, job: Any = _UNREAD
+    *, project: Project, job: Any, basis: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The agreement report of the last agreement job that succeeded (the dashboard computes
-    nothing itself), with ``stale`` when labels were added or removed since, and the time it
-    was computed; ``available`` False when there is none. ``basis`` is the project's
-    :func:`agreement_basis` and ``job`` that last succeeded job (or None), when the caller
-    has them already (:func:`project_jobs`)."""
-    if job is _UNREAD:
-        job = _succeeded_agreement_jobs(project).first()
+    """The agreement report of ``job``, the last agreement job that succeeded (or None; see
+    :func:`project_jobs`): the dashboard computes nothing itself. With ``stale`` when labels
+    were added or removed since, and the time it was computed; ``available`` False when there
+    is none. ``basis`` is the project's :func:`agreement_basis` when the caller has it."""
     if job is None or not isinstance(job.result, dict):
         return {"available": False, "computed": False}
     report = dict(job.result)
@@ -932,13 +925,8 @@ def agreement_basis(
     ``tallies`` (:func:`label_tallies`) and ``exclusions`` (:func:`active_exclusions`) when
     the caller has them already."""
     if exclusions is None:
-        excluded = list(
-            Exclusion.objects.filter(project=project, active=True).values_list(
-                "rater_id", flat=True
-            )
-        )
-    else:
-        excluded = [e.rater_id for e in exclusions]
+        exclusions = active_exclusions(project=project)
+    excluded = [e.rater_id for e in exclusions]
     n_labels = label_count(project=project) if tallies is None else sum(tallies.values())
     return {"n_labels": n_labels, "excluded": sorted(excluded)}
 
@@ -957,14 +945,6 @@ def _succeeded_agreement_jobs(project: Project):
     )
 
 
-def latest_agreement_job(*, project: Project):
-    return _jobs(project, "annotation_agreement").first()
-
-
-def latest_votes_export_job(*, project: Project):
-    return _jobs(project, "annotation_votes_export").first()
-
-
 def project_jobs(*, project: Project) -> dict[str, Any]:
     """The jobs the dashboard shows, in one query: the last agreement job (``agreement``),
     the last one that succeeded (``agreement_succeeded``, whose report the page shows) and
@@ -976,17 +956,21 @@ def project_jobs(*, project: Project) -> dict[str, Any]:
         "agreement_succeeded": _succeeded_agreement_jobs(project),
         "votes_export": _jobs(project, "annotation_votes_export"),
     }
-    # Each job found says which of the three it is, so the database's orderings decide.
-    flags = {name: Q(pk=Subquery(jobs.values("pk")[:1])) for name, jobs in latest.items()}
     wanted = Q()
-    for flag in flags.values():
-        wanted |= flag
-    out: dict[str, Any] = dict.fromkeys(latest)
-    for job in Job.objects.filter(wanted).annotate(**{f"is_{n}": f for n, f in flags.items()}):
-        for name in latest:
-            if getattr(job, f"is_{name}"):
-                out[name] = job
-    return out
+    for jobs in latest.values():
+        wanted |= Q(pk=Subquery(jobs.values("pk")[:1]))
+    found = list(Job.objects.filter(wanted))
+    # At most three rows, among them each one wanted: picked out by the same orderings.
+    agreement = [j for j in found if j.kind == "annotation_agreement"]
+    succeeded = [j for j in agreement if j.status == "succeeded"]
+    exports = [j for j in found if j.kind == "annotation_votes_export"]
+    return {
+        "agreement": max(agreement, key=lambda j: j.created_at, default=None),
+        "agreement_succeeded": max(
+            succeeded, key=lambda j: (j.finished_at or j.created_at, j.created_at), default=None
+        ),
+        "votes_export": exports[0] if exports else None,
+    }
 
 
 def label_count(*, project: Project) -> int:

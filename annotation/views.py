@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import access_study, is_study_member, refuse_if_archived
+from accounts.access import access_study, is_study_member
 from accounts.selectors import user_named
 from annotation import selectors, services
 from annotation.access import (
@@ -133,7 +133,11 @@ def annotate_submit(request, project_id: int):
         return redirect("annotation:annotate", project_id=project.pk)
     time_ms = request.POST.get("time_ms", "")
     # Without JavaScript the page sends no time: the service reads it from the lease.
-    elapsed = int(time_ms) if time_ms.isdigit() else None
+    # ASCII digits only ("²" is a digit to isdigit), and few enough for int(); a number too
+    # large for the column is the service's to refuse, naming time_ms.
+    elapsed = (
+        int(time_ms) if time_ms.isascii() and time_ms.isdigit() and len(time_ms) <= 19 else None
+    )
 
     def submit() -> Outcome:
         services.annotation_submit(
@@ -331,7 +335,6 @@ def project_new(request, study_id: int):
         form = ProjectForm(request.POST)
         if form.is_valid():
             try:
-                refuse_if_archived(study=study)
                 project = services.project_create(
                     study=study, user=request.user, **form.service_arguments()
                 )

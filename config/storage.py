@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import IO, Any
 
 from django.core.files.storage import Storage, default_storage
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 
 
 class ObjectBody:
@@ -95,8 +95,6 @@ def stored_download(
     """A stored file (a ``FieldFile``) as an attachment, streamed from its storage; 404 when
     it is empty or gone. Named ``filename``, else the file's own name. Call after the access
     checks."""
-    from django.http import Http404
-
     if not field:
         raise Http404("No such file.")
     name = filename or (field.name or "file").rsplit("/", 1)[-1]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.access import access_study, refuse_if_archived, studies_visible_to
+from accounts.access import access_study
 from config.api import StrictSerializer
+from interop.access import access_import
 from interop.models import LabelImport, Tool
 from interop.services import label_import_start
 from jobs.api import JobDetailOutput
@@ -49,7 +49,6 @@ def import_create_api(request):
     data.is_valid(raise_exception=True)
     v = data.validated_data
     study = access_study(user=request.user, study_id=v["study"])
-    refuse_if_archived(study=study)
     label_import = label_import_start(
         study=study, user=request.user, tool=v["tool"], name=v["name"], field=v["field"],
         upload=v["file"],
@@ -61,11 +60,5 @@ def import_create_api(request):
 @extend_schema(responses=LabelImportOutput)
 @api_view(["GET"])
 def import_detail_api(request, import_id: int):
-    label_import = (
-        LabelImport.objects.filter(pk=import_id, study__in=studies_visible_to(user=request.user))
-        .select_related("job")
-        .first()
-    )
-    if label_import is None:
-        raise Http404("No such import.")
+    label_import = access_import(user=request.user, import_id=import_id)
     return Response(LabelImportOutput(label_import).data)

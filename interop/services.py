@@ -26,6 +26,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from accounts.access import refuse_if_archived
 from config import inputs
 from interop.models import LabelImport, Tool
 from interop.parsers import Input, Limits, ParseError, parse, without_cycle_collection
@@ -67,7 +68,8 @@ def label_import_start(
     field: str = "",
 ) -> LabelImport:
     """Keep the export and queue its import as a job (``BackgroundUnavailable`` when the
-    broker is down; then nothing is kept)."""
+    broker is down; then nothing is kept). An archived study takes no new import."""
+    refuse_if_archived(study=study)
     if tool not in Tool.values:
         raise ValidationError(
             {"tool": [_("Choose one of %(tools)s.") % {"tools": ", ".join(Tool.values)}]}
@@ -291,14 +293,17 @@ def _import(label_import: LabelImport, user: User, progress: ProgressFn) -> JobO
         )
         label_import.project = project
         label_import.summary = summary
-        label_import.save(update_fields=["project", "summary"])
-    if len(parsed.suggestions):
-        # Model suggestions are not votes: a file of their own, beside the project.
-        label_import.suggestions_file.save(
-            f"import-{label_import.pk}-suggestions.csv",
-            ContentFile(_report_csv(parsed.suggestions)),
-            save=True,
-        )
+        fields = ["project", "summary"]
+        if len(parsed.suggestions):
+            # Model suggestions are not votes: a file of their own, beside the project, kept
+            # with it (a retry after the commit finds the import done and writes nothing).
+            label_import.suggestions_file.save(
+                f"import-{label_import.pk}-suggestions.csv",
+                ContentFile(_report_csv(parsed.suggestions)),
+                save=False,
+            )
+            fields.append("suggestions_file")
+        label_import.save(update_fields=fields)
     progress(95, gettext_noop("writing the report"))
     # Keys and notes come from the file: cells a spreadsheet would run as formulas are escaped.
     report_csv = _report_csv(parsed.report)

@@ -3,11 +3,8 @@ tool's format."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +13,7 @@ from accounts.access import access_study, studies_visible_to
 from config.forms import form_errors_from, form_for_page, form_refused
 from config.storage import stored_download
 from interop import services
+from interop.access import access_import
 from interop.forms import ExportForm, ImportForm
 from interop.models import LabelImport
 from sources import registry
@@ -88,29 +86,16 @@ def import_page(request):
     )
 
 
-def _visible_import(user, import_id: int) -> LabelImport:
-    label_import = (
-        LabelImport.objects.filter(pk=import_id, study__in=studies_visible_to(user=user))
-        .select_related("study", "job", "project")
-        .first()
-    )
-    if label_import is None:
-        raise Http404("No such import.")
-    return label_import
-
-
 @login_required
 def import_suggestions(request, import_id: int):
     """The model suggestions of an import, for the people who may see the import."""
-    label_import = _visible_import(request.user, import_id)
-    if not label_import.suggestions_file:
-        raise Http404("This import has no model suggestions.")
+    label_import = access_import(user=request.user, import_id=import_id)
     return stored_download(label_import.suggestions_file, content_type="text/csv")
 
 
 @login_required
 def import_detail(request, import_id: int):
-    label_import = _visible_import(request.user, import_id)
+    label_import = access_import(user=request.user, import_id=import_id)
     counts = (label_import.summary or {}).get("records_by_status", {})
     statuses = [(STATUS_LABELS.get(status, status), n) for status, n in sorted(counts.items())]
     return render(
@@ -121,12 +106,11 @@ def import_detail(request, import_id: int):
 @login_required
 def export_project(request):
     """Start an export of an annotation project's labels in a tool's import format (a job;
-    its page offers the file), or show the form."""
-    form = ExportForm(request.POST or None, projects=_projects(request.user))
-    context: dict[str, Any] = {"export_form": form, "form": None, "imports": []}
-    if request.method != "POST":
-        return render(request, "interop/import.html", context)
+    its page offers the file). The form is on the import page, where a GET is sent."""
     refused = f"{reverse('interop:import')}#export-form"
+    if request.method != "POST":
+        return redirect(refused)
+    form = ExportForm(request.POST, projects=_projects(request.user))
     if not form.is_valid():
         return form_refused(request, form, key="export", to=refused)
     study_id, project_id = (int(v) for v in form.cleaned_data["project"].split(":"))

@@ -23,6 +23,4 @@ def result_file_response(
     """
     if succeeded_only and job.status != JobStatus.SUCCEEDED:
         raise Http404("The job has not finished.")
-    if not job.result_file:
-        raise Http404("This job has no result file.")
     return stored_download(job.result_file, filename=filename, content_type=content_type)

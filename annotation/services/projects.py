@@ -14,6 +14,7 @@ from django.db.models.functions import Greatest
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts.access import refuse_if_archived
 from accounts.models import Study, User
 from annotation.models import (
     Category,
@@ -127,6 +128,7 @@ def project_create(
     skip and play. The media limits default to ``ANNOTATION_MEDIA_MAX_BYTES`` and
     ``ANNOTATION_MEDIA_MAX_SECONDS``.
     """
+    refuse_if_archived(study=study)
     if mode not in LabelMode.values:
         raise ValidationError({"mode": [_("Unknown mode %(mode)r.") % {"mode": mode}]})
     if not categories:

@@ -3,6 +3,8 @@ home page's list, says so on its pages and takes no new survey or annotation pro
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -149,8 +151,9 @@ def test_a_name_too_long_comes_back_with_the_error_and_the_typed_values(client, 
     assert _fresh(study).name == "Values 2026"
 
 
-def test_a_blank_name_is_refused_by_the_service_too(client, researcher, study):
-    """Spaces pass the form's ``required`` (the form strips them: it says "required")."""
+def test_a_blank_name_is_refused_by_the_page(client, researcher, study):
+    """Spaces are no name: the form strips them and says "required" (the service's own
+    refusal is tested above)."""
     client.force_login(researcher)
     response = client.post(f"/studies/{study.pk}/edit/", {"study-name": "   "}, follow=True)
     assert "This field is required." in response.content.decode()
@@ -346,6 +349,34 @@ def test_api_refuses_new_surveys_and_projects_in_an_archived_study(api_as, resea
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["study"]
     assert (Survey.objects.count(), Project.objects.count()) == (0, 0)
+
+
+def test_an_archived_study_takes_no_import_nor_project_by_command(
+    api_as, researcher, study, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import CommandError, call_command
+
+    from interop.models import LabelImport
+
+    study_archive(study=study)
+    upload = SimpleUploadedFile("export.json", b"[]", content_type="application/json")
+    response = api_as(researcher).post(
+        "/api/interop/imports/",
+        {"study": study.pk, "tool": "label-studio", "name": "Late", "file": upload},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["study"]
+    assert LabelImport.objects.count() == 0
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(PROJECT))
+    with pytest.raises(CommandError, match="is archived"):
+        call_command(
+            "annotation_create_project", "--study", str(study.pk), "--user", researcher.username,
+            str(schema),
+        )  # fmt: skip
+    assert Project.objects.count() == 0
 
 
 def test_the_import_page_offers_no_archived_study(client, researcher, study):

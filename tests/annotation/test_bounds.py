@@ -256,3 +256,23 @@ def test_time_on_item_beyond_its_column(api_as, project):
     assert response.status_code == 400
     assert response.json() == {"errors": {"time_ms": [AT_MOST.format(2**31 - 1)]}}
     assert Annotation.objects.count() == 0
+
+
+def test_time_on_item_from_the_page_that_int_cannot_read(client, project):
+    """The page sends time_ms as text: a digit int() refuses ("²"), or thousands of digits,
+    is taken as no time (the lease's); a number beyond the column is refused, naming it."""
+    text_items(project, 3)
+    (ana,) = raters(project, 1, prefix="ana")
+    client.force_login(ana)
+    url = f"/annotation/projects/{project.id}/annotate/submit/"
+    for number, junk in enumerate(["²", "9" * 5000]):
+        client.get(f"/annotation/projects/{project.id}/annotate/")
+        item = Item.objects.get(external_id=f"t{number:02d}")
+        response = client.post(url, {"item": item.id, "primary": "joy", "time_ms": junk})
+        assert response.status_code == 302
+        assert Annotation.objects.get(assignment__item=item).time_ms is not None
+    client.get(f"/annotation/projects/{project.id}/annotate/")
+    item = Item.objects.get(external_id="t02")
+    page = client.post(url, {"item": item.id, "primary": "joy", "time_ms": "9" * 13}, follow=True)
+    assert "time_ms: " in page.content.decode()
+    assert not Annotation.objects.filter(assignment__item=item).exists()

@@ -231,3 +231,46 @@ def test_guidelines_markdown_keeps_code_and_drops_raw_html_and_script_links():
     assert '<a href="https://example.org/x">good</a>' in html
     assert '<a href="/help">local</a>' in html
     assert "if x &lt; 3: pass" in html
+
+
+def test_the_dashboard_keeps_the_last_good_report_beside_a_newer_failed_job(
+    client, project, researcher
+):
+    """Three jobs: an agreement job that succeeded, a newer one that failed, a votes export.
+    The page shows the older job's report, the newer job's failure and the export."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotation.selectors import project_jobs
+    from jobs.models import Job
+
+    now = timezone.now()
+    params = {"project": project.pk}
+    good = Job.objects.create(
+        kind="annotation_agreement", status="succeeded", params=params, study=project.study,
+        result={"available": True, "basis": {"n_labels": 0, "excluded": []}, "alpha": 0.456},
+        finished_at=now - timedelta(hours=2),
+    )  # fmt: skip
+    failed = Job.objects.create(
+        kind="annotation_agreement", status="failed", params=params, study=project.study,
+        message="Failed: the worker stopped.", finished_at=now - timedelta(hours=1),
+    )  # fmt: skip
+    export = Job.objects.create(
+        kind="annotation_votes_export", status="succeeded", params=params, study=project.study
+    )
+    Job.objects.filter(pk=good.pk).update(created_at=now - timedelta(hours=3))
+    Job.objects.filter(pk=failed.pk).update(created_at=now - timedelta(hours=2))
+    # Another project's job is none of this project's.
+    Job.objects.create(kind="annotation_agreement", status="succeeded", params={"project": 0})
+    jobs = project_jobs(project=project)
+    assert (jobs["agreement"], jobs["agreement_succeeded"], jobs["votes_export"]) == (
+        failed,
+        good,
+        export,
+    )
+    client.force_login(researcher)
+    body = client.get(f"/annotation/projects/{project.id}/").content.decode()
+    assert 'id="alpha">0.456<' in body
+    assert "Failed: the worker stopped." in body
+    assert f"/jobs/{export.pk}/" in body
