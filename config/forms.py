@@ -78,6 +78,8 @@ QUERY_PARAMETER = "form"
 KEPT = 8
 # A longer value is not kept (the session is no file store): the field comes back empty.
 VALUE_MAX_CHARS = 100_000
+# Nor more than this in all, per form: the largest values go first.
+FORM_MAX_CHARS = 200_000
 # Sent with each form and meaningless on the next page.
 NOT_KEPT = frozenset({"csrfmiddlewaretoken", "idempotency_key"})
 
@@ -95,22 +97,37 @@ def _messages(errors: ErrorDict | ErrorList) -> Any:
 
 
 def _values(form: AnyForm) -> dict[str, list[str]]:
-    """What was sent, less tokens, passwords and oversized values (files are never kept)."""
-    secret = {
-        f.add_prefix(name)
-        for f in _forms_of(form)
-        for name, field in f.fields.items()
-        if isinstance(field.widget, forms.PasswordInput)
-    }
+    """What was sent to the form's own fields, less tokens, passwords and oversized values
+    (files are never kept): anything else posted with it is not the form's to keep."""
+    fields = _forms_of(form)
+    if isinstance(form, BaseFormSet):
+        fields = [*fields, form.management_form]
+    owned: set[str] = set()
+    secret: set[str] = set()
+    for f in fields:
+        for name, field in f.fields.items():
+            (secret if isinstance(field.widget, forms.PasswordInput) else owned).add(
+                f.add_prefix(name)
+            )
+
+    def own(name: str) -> bool:
+        # A widget of several inputs (a MultiWidget) sends them as <name>_0, <name>_1...
+        return name in owned or name.rpartition("_")[0] in owned
+
     data = form.data
     pairs = data.lists() if isinstance(data, QueryDict) else ((k, [v]) for k, v in data.items())
-    return {
+    kept = {
         name: [str(v) for v in values]
         for name, values in pairs
-        if name not in NOT_KEPT
-        and name not in secret
-        and sum(len(str(v)) for v in values) <= VALUE_MAX_CHARS
+        if own(name) and name not in NOT_KEPT and name not in secret
     }
+    size = {name: sum(len(v) for v in values) for name, values in kept.items()}
+    total = 0
+    for name in sorted(kept, key=size.__getitem__):
+        total += size[name]
+        if size[name] > VALUE_MAX_CHARS or total > FORM_MAX_CHARS:
+            del kept[name]
+    return kept
 
 
 def form_refused(request: HttpRequest, form: AnyForm, *, key: str, to: str) -> HttpResponse:

@@ -252,15 +252,17 @@ def _result_questions(survey: Survey) -> tuple[list[Question], list[Question]]:
 
 
 def _answers(
-    frame: pd.DataFrame, questions: list[Question]
+    survey: Survey, frame: pd.DataFrame, questions: list[Question]
 ) -> list[tuple[int, int, list[str], float | None]]:
-    """``(response_id, question_id, choices, number)`` of the respondents in ``frame`` to
-    ``questions``, in one query (unordered: callers place them by position)."""
+    """``(response_id, question_id, choices, number)`` of the survey's respondents to
+    ``questions``, in one query (unordered: callers place them by their position in
+    ``frame``, and pass over a respondent who completed since it was read). The respondents
+    are a subquery, not one parameter each."""
     if frame.empty or not questions:
         return []
     return list(
         Answer.objects.filter(
-            response_id__in=[int(r) for r in frame["response_id"]],
+            response__in=respondents_queryset(survey).values("id"),
             question_id__in=[q.pk for q in questions],
         )
         .order_by()
@@ -350,11 +352,11 @@ def _distributions(
     if frame.empty or not questions:
         return [_empty(q) for q in questions]
     if answer_rows is None:
-        answer_rows = _answers(frame, questions)
+        answer_rows = _answers(survey, frame, questions)
     position = {rid: i for i, rid in enumerate(frame["response_id"])}
     chosen: dict[int, dict[int, list[str]]] = {q.pk: {} for q in questions}
     for response_id, question_id, choices, _number in answer_rows:
-        if question_id in chosen:
+        if question_id in chosen and response_id in position:
             chosen[question_id][position[response_id]] = choices
     out = []
     n = len(frame)
@@ -398,7 +400,7 @@ def _number_summaries(
     position = {rid: i for i, rid in enumerate(frame["response_id"])}
     values = {q.pk: np.full(len(frame), np.nan) for q in questions}
     for response_id, question_id, _choices, number in answers:
-        if question_id in values and number is not None:
+        if question_id in values and number is not None and response_id in position:
             values[question_id][position[response_id]] = number
     for question in questions:
         y = values[question.pk]
@@ -452,7 +454,7 @@ def survey_results(*, survey: Survey, alpha: float = 0.05) -> dict[str, Any]:
     design = est.design
     # The questions and their answers are read once for the distributions and the numbers.
     choices, numbers = _result_questions(survey)
-    answers = _answers(frame, choices + numbers)
+    answers = _answers(survey, frame, choices + numbers)
     return {
         "respondents": len(frame),
         "estimation": est,

@@ -582,8 +582,10 @@ def _page(request, study: Study, **context: Any):
     # A preview asked for last is shown again from what was typed: computed, never stored.
     previewed = form_kept(request, "design-preview", DesignForm, study=study, prefix="design")
     if previewed is not None:
-        forms["design_form"] = previewed
-        preview = _design_preview(previewed)
+        # Checked again from what was kept (a value too long to keep is really gone now).
+        design_form = DesignForm(previewed.data, study=study, prefix="design")
+        forms["design_form"] = design_form
+        preview = _design_preview(design_form)
         if preview is not None:
             context["preview"] = preview
     page = {"study": study, **selectors.study_setup(study=study), **forms, **context}

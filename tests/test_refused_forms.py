@@ -115,6 +115,26 @@ def test_passwords_tokens_and_oversized_values_are_not_kept(session, settings):
     assert form["secret"].value() is None and form["body"].value() is None
 
 
+def test_only_the_form_s_own_fields_are_kept_and_a_form_keeps_at_most_its_share(session):
+    """Whatever else was posted stays out of the session, and a form whose values add up to
+    more than FORM_MAX_CHARS loses its largest ones first."""
+    location = _refuse(session, {"title": "", "junk": "y" * 1000, "tags": ["a", "b"]})["Location"]
+    (entry,) = session[refused_forms.SESSION_KEY].values()
+    assert entry["data"] == {"title": [""], "tags": ["a", "b"]}
+    assert form_kept(_request(session, path=location.split("#")[0]), "note", NoteForm)[
+        "tags"
+    ].value() == ["a", "b"]
+    session.clear()
+    title = "t" * refused_forms.VALUE_MAX_CHARS
+    body = "b" * refused_forms.VALUE_MAX_CHARS  # each fits; the two and the tag do not
+    _refuse(session, {"title": title, "body": body, "tags": ["a"]})
+    (entry,) = session[refused_forms.SESSION_KEY].values()
+    assert entry["data"] == {"title": [title], "tags": ["a"]}
+    assert sum(len(v) for values in entry["data"].values() for v in values) <= (
+        refused_forms.FORM_MAX_CHARS
+    )
+
+
 def test_a_service_error_and_one_about_a_value_not_kept_come_back_as_they_were(session):
     request = _request(session, "post", "/notes/new/", {"title": "ok", "secret": "x"})
     form = NoteForm(request.POST)

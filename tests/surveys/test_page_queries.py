@@ -144,12 +144,6 @@ def test_panel_page(client, researcher, study, population, flat_page):
 # --- participants ----------------------------------------------------------------------------
 
 
-def _started(survey, client) -> str:
-    invitation = sample_draw(survey=survey, seed=3).invitations.order_by("id").first()
-    client.post(link(invitation.token), {"lang": "en", "consent": "yes"})
-    return response_start(survey=survey, invitation=invitation, language="en").token
-
-
 def test_consent_page(client, survey, flat_page):
     invitations = list(sample_draw(survey=survey, seed=3).invitations.order_by("id"))
     flat_page(
