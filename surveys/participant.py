@@ -42,9 +42,9 @@ from surveys.models import (
     Survey,
     SurveyStatus,
 )
-from surveys.services.responses import QuotaHoldLimit, SurveyNotOpen
+from surveys.services.responses import RESPONSE_LANGUAGES, QuotaHoldLimit, SurveyNotOpen
 
-LANGUAGES = ("ko", "en")
+LANGUAGES = RESPONSE_LANGUAGES
 SESSION_KEY = "surveys_open_responses"
 
 

@@ -224,27 +224,25 @@ def _options_in_order() -> Prefetch:
     return Prefetch("options", Option.objects.order_by("question_id", "order", "id"))
 
 
-def choice_questions(survey: Survey) -> list[Question]:
-    """Choice questions that carry a label (attention checks measure the respondent, not
-    the population, so they are left out)."""
+def _labelled_questions(survey: Survey, kinds) -> list[Question]:
+    """The survey's questions of ``kinds`` that carry a label (attention checks measure the
+    respondent, not the population, so they are left out), in the questionnaire's order,
+    with their options."""
     return list(
-        survey.questions.filter(is_attention_check=False)
-        .filter(kind__in=CHOICE_KINDS)
+        survey.questions.filter(is_attention_check=False, kind__in=kinds)
         .select_related("block")
         .prefetch_related(_options_in_order())
     )
+
+
+def choice_questions(survey: Survey) -> list[Question]:
+    return _labelled_questions(survey, CHOICE_KINDS)
 
 
 def _result_questions(survey: Survey) -> tuple[list[Question], list[Question]]:
-    """The choice questions (:func:`choice_questions`) and the number questions, in the
-    questionnaire's order, from one query."""
-    questions = list(
-        survey.questions.filter(is_attention_check=False)
-        .filter(kind__in=[*CHOICE_KINDS, QuestionKind.NUMERIC])
-        .select_related("block")
-        .prefetch_related(_options_in_order())
-        .order_by("block__order", "order", "id")
-    )
+    """The choice questions (:func:`choice_questions`) and the number questions, from one
+    query."""
+    questions = _labelled_questions(survey, [*CHOICE_KINDS, QuestionKind.NUMERIC])
     return (
         [q for q in questions if q.kind in CHOICE_KINDS],
         [q for q in questions if q.kind == QuestionKind.NUMERIC],

@@ -40,6 +40,9 @@ from surveys.models import (
 
 MAX_TEXT = 5000
 
+# The languages a participant answers in (the first is the default).
+RESPONSE_LANGUAGES = ("ko", "en")
+
 
 class SurveyNotOpen(ValidationError):
     pass
@@ -132,7 +135,7 @@ def response_start(
     screener (:func:`response_screen`).
     """
     _check_open(survey)
-    language = language if language in ("ko", "en") else "ko"
+    language = language if language in RESPONSE_LANGUAGES else "ko"
     with transaction.atomic():
         if invitation is not None:
             invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -167,7 +170,7 @@ def response_start(
 def response_language_set(*, response: Response, language: str) -> None:
     """The language the participant reads the survey in (``ko`` or ``en``), kept for the
     pages after this one."""
-    if language not in ("ko", "en"):
+    if language not in RESPONSE_LANGUAGES:
         raise ValidationError({"lang": [_("Choose ko or en.")]})
     if response.language != language:
         Response.objects.filter(pk=response.pk).update(language=language)
