@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from accounts.access import access_study, studies_visible_to
 from config.forms import form_errors_from, form_for_page, form_refused
@@ -104,12 +105,11 @@ def import_detail(request, import_id: int):
 
 
 @login_required
+@require_POST
 def export_project(request):
     """Start an export of an annotation project's labels in a tool's import format (a job;
-    its page offers the file). The form is on the import page, where a GET is sent."""
+    its page offers the file). The form is on the import page."""
     refused = f"{reverse('interop:import')}#export-form"
-    if request.method != "POST":
-        return redirect(refused)
     form = ExportForm(request.POST, projects=_projects(request.user))
     if not form.is_valid():
         return form_refused(request, form, key="export", to=refused)

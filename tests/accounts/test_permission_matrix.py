@@ -332,7 +332,7 @@ ROUTES: dict[str, Route] = {
     "interop/": R("user", GET, POST),
     "interop/imports/<int:import_id>/": R("study"),
     "interop/imports/<int:import_id>/suggestions.csv": R("study"),
-    "interop/export/": R("user", GET, POST),
+    "interop/export/": R("user", POST),
     "api/interop/imports/": R("user", POST),
     "api/interop/imports/<int:import_id>/": R("study"),
     # the API's description
