@@ -195,10 +195,14 @@ def test_a_researcher_runs_a_whole_study_in_the_browser(browser, live_server, tm
         "link", name="Fieldwork"
     ).click()
     page.get_by_role("button", name="Draw the sample").click()
+    expect(page.get_by_role("status")).to_contain_text("3 people drawn")
     page.get_by_role("link", name="Invitees and links").click()
     expect(page.locator("#invitees tbody tr")).to_have_count(3)
     audit(page)
-    page.locator("#invitees tbody tr").first.get_by_role("button", name="Copy").click()
+    first_row = page.locator("#invitees tbody tr").first
+    first_row.get_by_role("button", name="Copy").click()
+    # The clipboard holds the new link only once the button says so (writeText is async).
+    expect(first_row.get_by_role("button", name="Copied")).to_be_visible()
     personal = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(rf"{re.escape(live_server.url)}/surveys/r/[\w-]+/", personal)
 
@@ -248,6 +252,7 @@ def test_a_researcher_runs_a_whole_study_in_the_browser(browser, live_server, tm
     # --- 6. Weights and the distributions ------------------------------------------------
     page.get_by_role("link", name="Values", exact=True).click()
     page.get_by_role("button", name="Compute weights").click()
+    expect(page.get_by_role("status")).to_contain_text("the weights are being computed")
     page.reload()
     expect(page.locator("section.distribution").first).to_contain_text("n = 1")
     audit(page)
@@ -281,6 +286,7 @@ def test_a_researcher_runs_a_whole_study_in_the_browser(browser, live_server, tm
     other.goto("/")
     audit(other)
     other.locator("li[id^=project-invitation-]").get_by_role("button", name="Accept").click()
+    expect(other.get_by_role("status")).to_contain_text("You joined Tone.")
     other.goto("/")
     other.locator("section.annotation-work").get_by_role("link", name="Start annotating").click()
     for _ in range(4):

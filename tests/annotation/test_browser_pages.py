@@ -310,6 +310,7 @@ def test_researcher_sets_up_a_project_in_the_browser(page, study, researcher, tm
     expect(page.locator("#id_name")).to_have_value("Street interviews")
     page.locator("#id_scales").fill("arousal | Arousal | 1 | 7")
     page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(re.compile(r"/annotation/projects/\d+/$"))
     project = Project.objects.get(name="Street interviews")
     expect(page).to_have_url(re.compile(rf"/annotation/projects/{project.pk}/$"))
     assert list(project.categories.values_list("key", "keyboard_key")) == [

@@ -4,6 +4,7 @@ the demo survey, long tables paged, weighting chosen and repaired in the page.""
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -72,7 +73,7 @@ def test_sections_have_their_own_addresses_and_long_tables_are_paged(page, demo_
     browser_login(page, researcher)
     page.goto(f"/surveys/{survey.pk}/")
     page.get_by_role("link", name="Quotas").click()
-    assert page.url.endswith(f"/surveys/{survey.pk}/quotas/")
+    expect(page).to_have_url(re.compile(rf"/surveys/{survey.pk}/quotas/$"))
     expect(page.locator("#quotas tbody tr")).to_have_count(25)
     expect(page.locator("#quotas .pager")).to_contain_text("Page 1 of 7 (170 rows)")
     page.locator("#quotas .pager").get_by_role("link", name="Next").click()
