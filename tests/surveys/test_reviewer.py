@@ -107,3 +107,28 @@ def test_the_reviewer_sees_the_pages_without_their_controls(client, researcher, 
     dashboard = client.get(f"/surveys/{survey_id}/").content.decode()
     assert "Review queue (1 question)" in dashboard
     assert "compute weights" not in client.get(results).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", "Kim — Approve (cycle 1, round 1): Clear wording."),
+        ("ko", "Kim — 승인 (주기 1, 차수 1): Clear wording."),
+    ],
+)
+def test_the_queue_lists_earlier_reviews_in_the_readers_language(
+    client, study, reviewer, question, language, line
+):
+    """One translated line per review, so that Korean puts its own words around the numbers."""
+    Question.objects.filter(pk=question.pk).update(required_approvals=2)
+    first = UserFactory(username="kim")
+    study_member_add(study=study, user=first, role="reviewer")
+    services.question_review(
+        question=question, reviewer=first, decision="approve", comment="Clear wording."
+    )
+    client.force_login(reviewer)
+    client.cookies["django_language"] = language
+    queue = client.get(f"/surveys/{question.survey_id}/review/")
+    assert queue.status_code == 200
+    text = " ".join(queue.content.decode().split())
+    assert line in text
