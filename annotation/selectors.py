@@ -100,16 +100,16 @@ def memberships_for_user(*, user: User, project: Project | None = None) -> list[
         )
         .order_by()
     )
-    counts: dict[int, dict[str, int]] = {row["project_id"]: row for row in rows}
+    counts = {row["project_id"]: (row["done"], row["leased"], row["open"]) for row in rows}
     out = []
     for member in members:
-        row = counts.get(member.project_id, {})
+        done, leased, still_open = counts.get(member.project_id, (0, 0, 0))
         out.append(
             {
                 "project": member.project,
                 "role": member.role,
-                "done": row.get("done", 0),
-                "remaining": row.get("open", 0) + row.get("leased", 0),
+                "done": done,
+                "remaining": still_open + leased,
             }
         )
     return out
